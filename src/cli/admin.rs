@@ -1,0 +1,150 @@
+//! `raas admin …`: onboarding organisations, credentials and dossier types.
+
+use std::io::BufRead;
+
+use anyhow::{bail, Context};
+use clap::Subcommand;
+
+use crate::domain::{DossierTypeCode, EnterpriseNumber};
+use crate::service::admin;
+use crate::store::Database;
+
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Organisations (users of the register)
+    #[command(subcommand)]
+    Org(OrgCommand),
+    /// Credentials of an organisation (the secret is read from standard input)
+    #[command(subcommand)]
+    Credential(CredentialCommand),
+    /// Dossier types of an organisation
+    #[command(subcommand, name = "dossier-type")]
+    DossierType(DossierTypeCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OrgCommand {
+    /// Adds an organisation
+    Add {
+        #[arg(long)]
+        cbe: String,
+        #[arg(long)]
+        name: String,
+    },
+    /// Lists the organisations
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CredentialCommand {
+    /// Adds a credential, or sets a new secret for an existing one; the secret is the first
+    /// line of standard input
+    Add {
+        #[arg(long)]
+        cbe: String,
+        #[arg(long)]
+        username: String,
+    },
+    /// Revokes a credential
+    Revoke {
+        #[arg(long)]
+        cbe: String,
+        #[arg(long)]
+        username: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DossierTypeCommand {
+    /// Defines a dossier type (or brings a retired one back)
+    Add {
+        #[arg(long)]
+        cbe: String,
+        #[arg(long)]
+        code: String,
+        #[arg(long)]
+        description: Option<String>,
+    },
+    /// Lists an organisation's dossier types
+    List {
+        #[arg(long)]
+        cbe: String,
+    },
+    /// Retires a dossier type: no new registrations, existing lines stay
+    Retire {
+        #[arg(long)]
+        cbe: String,
+        #[arg(long)]
+        code: String,
+    },
+}
+
+fn cbe(value: &str) -> anyhow::Result<EnterpriseNumber> {
+    EnterpriseNumber::parse(value).with_context(|| format!("--cbe {value}"))
+}
+
+fn code(value: &str) -> anyhow::Result<DossierTypeCode> {
+    DossierTypeCode::parse(value).with_context(|| format!("--code {value}"))
+}
+
+pub fn run(db: &Database, command: AdminCommand) -> anyhow::Result<()> {
+    match command {
+        AdminCommand::Org(OrgCommand::Add { cbe: n, name }) => {
+            let org = admin::add_organisation(db, &cbe(&n)?, &name)?;
+            println!("organisation {} added: {}", org.cbe_number, org.name);
+        }
+        AdminCommand::Org(OrgCommand::List) => {
+            for org in admin::list_organisations(db)? {
+                println!("{}\t{}", org.cbe_number, org.name);
+            }
+        }
+        AdminCommand::Credential(CredentialCommand::Add { cbe: n, username }) => {
+            let mut secret = String::new();
+            std::io::stdin()
+                .lock()
+                .read_line(&mut secret)
+                .context("reading the secret from standard input")?;
+            let secret = secret.trim_end_matches(['\r', '\n']);
+            if secret.is_empty() {
+                bail!("give the secret on standard input");
+            }
+            admin::set_credential(db, &cbe(&n)?, &username, secret)?;
+            println!("credential {username} set for {n}");
+        }
+        AdminCommand::Credential(CredentialCommand::Revoke { cbe: n, username }) => {
+            if !admin::revoke_credential(db, &cbe(&n)?, &username)? {
+                bail!("{n} has no active credential {username}");
+            }
+            println!("credential {username} revoked");
+        }
+        AdminCommand::DossierType(DossierTypeCommand::Add {
+            cbe: n,
+            code: c,
+            description,
+        }) => {
+            let row = admin::add_dossier_type(db, &cbe(&n)?, &code(&c)?, description.as_deref())?;
+            println!("dossier type {} defined for {n}", row.code);
+        }
+        AdminCommand::DossierType(DossierTypeCommand::List { cbe: n }) => {
+            for row in admin::list_dossier_types(db, &cbe(&n)?)? {
+                let state = if row.retired_at.is_some() {
+                    "retired"
+                } else {
+                    "active"
+                };
+                println!(
+                    "{}\t{state}\t{}",
+                    row.code,
+                    row.description.unwrap_or_default()
+                );
+            }
+        }
+        AdminCommand::DossierType(DossierTypeCommand::Retire { cbe: n, code: c }) => {
+            if !admin::retire_dossier_type(db, &cbe(&n)?, &code(&c)?)? {
+                bail!("{n} has no active dossier type {c}");
+            }
+            println!("dossier type {c} retired");
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,16 @@
+//! Pure domain rules of the person register: identification numbers, dossier types, periods.
+//!
+//! Architecture invariant: this module performs no I/O and imports no other module of the
+//! crate, so every rule here can be tested (and property-tested) in isolation.
+
+pub mod dossier_type_code;
+pub mod enterprise_number;
+pub mod incomplete_date;
+pub mod niss;
+pub mod period;
+
+pub use dossier_type_code::{DossierTypeCode, DossierTypeCodeError};
+pub use enterprise_number::{EnterpriseNumber, EnterpriseNumberError};
+pub use incomplete_date::IncompleteDate;
+pub use niss::{Gender, Niss, NissError, NissKind};
+pub use period::{Period, PeriodError};

@@ -1,0 +1,134 @@
+//! `raas`: the person register service and its tools.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+
+use raas::cli::{admin, demo, niss_check};
+use raas::server::{Application, ServerConfig, TlsFiles};
+use raas::service::Services;
+use raas::store::Database;
+
+#[derive(Debug, Parser)]
+#[command(name = "raas", version, about = "A person register offered as a service")]
+struct Cli {
+    /// Where the data lives: a SQLite file (default) or postgres://…
+    #[arg(long, global = true, env = "DATABASE_URL", default_value = "raas.db")]
+    database_url: String,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Runs the web services
+    Serve {
+        /// Address and port to listen on (port 0: any free port)
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: String,
+        /// Seeds a demo organisation and prints its credentials
+        #[arg(long)]
+        demo: bool,
+        /// PEM certificate chain: serve HTTPS
+        #[arg(long, requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// PEM private key of the certificate
+        #[arg(long, requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
+        /// Largest SOAP request accepted, in bytes
+        #[arg(long, default_value_t = 65_536)]
+        max_request_bytes: usize,
+        /// Base URL published in the WSDL (default: the address the WSDL is asked at)
+        #[arg(long)]
+        public_url: Option<String>,
+        /// HTTP worker threads (default: one per core)
+        #[arg(long)]
+        workers: Option<usize>,
+        /// Database connections in the pool
+        #[arg(long, default_value_t = 16)]
+        db_connections: u32,
+    },
+    /// Applies the pending database migrations
+    Migrate,
+    /// National numbers (NISS)
+    #[command(subcommand)]
+    Niss(NissCommand),
+    /// Administration: organisations, credentials, dossier types
+    #[command(subcommand)]
+    Admin(admin::AdminCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum NissCommand {
+    /// Validates numbers (arguments, or one per line on standard input) and prints one JSON
+    /// object per number
+    Check { numbers: Vec<String> },
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Niss(NissCommand::Check { numbers }) => {
+            let today = chrono::Utc::now().date_naive();
+            let stdin = std::io::stdin();
+            let stdout = std::io::stdout();
+            niss_check::run(&numbers, stdin.lock(), stdout.lock(), today)?;
+            Ok(())
+        }
+        Command::Migrate => {
+            Database::open(&cli.database_url, 1)?;
+            println!("migrations applied");
+            Ok(())
+        }
+        Command::Admin(command) => admin::run(&Database::open(&cli.database_url, 2)?, command),
+        Command::Serve {
+            listen,
+            demo,
+            tls_cert,
+            tls_key,
+            max_request_bytes,
+            public_url,
+            workers,
+            db_connections,
+        } => {
+            tracing_subscriber::fmt()
+                .with_env_filter(
+                    tracing_subscriber::EnvFilter::try_from_default_env()
+                        .unwrap_or_else(|_| "info".into()),
+                )
+                .with_writer(std::io::stderr)
+                .init();
+            let db = Database::open(&cli.database_url, db_connections)
+                .with_context(|| format!("opening {}", cli.database_url))?;
+            let demo_secret = if demo { Some(demo::seed(&db)?) } else { None };
+            let tls = tls_cert.zip(tls_key).map(|(certificate_chain, private_key)| TlsFiles {
+                certificate_chain,
+                private_key,
+            });
+            let config = ServerConfig {
+                listen: listen.clone(),
+                max_request_bytes,
+                tls,
+                public_url,
+                workers,
+            };
+            actix_web::rt::System::new().block_on(async move {
+                let app = Application::build(Services::new(db), config)?;
+                let host = listen.rsplit_once(':').map(|(h, _)| h).unwrap_or("127.0.0.1");
+                let base = format!("{}://{}:{}", app.scheme(), host, app.port());
+                let mut out = std::io::stdout().lock();
+                writeln!(out, "raas listening on {base}")?;
+                writeln!(out, "WSDL: {base}/soap/PersonRegisterService?wsdl")?;
+                if let Some(secret) = &demo_secret {
+                    writeln!(out, "{}", demo::describe(secret))?;
+                }
+                out.flush()?;
+                drop(out);
+                app.run().await?;
+                Ok(())
+            })
+        }
+    }
+}

@@ -1,0 +1,122 @@
+//! Onboarding: organisations, their credentials and their dossier types. Used by the
+//! administration CLI and by `serve --demo`.
+
+use super::authentication::hash_secret;
+use super::error::ServiceError;
+use crate::domain::{DossierTypeCode, EnterpriseNumber};
+use crate::store::dossier_type::{self, DossierTypeRow};
+use crate::store::organisation::{self, OrganisationRow};
+use crate::store::{credential, write_transaction, Database};
+
+pub fn add_organisation(
+    db: &Database,
+    cbe: &EnterpriseNumber,
+    name: &str,
+) -> Result<OrganisationRow, ServiceError> {
+    let mut conn = db.connection()?;
+    write_transaction(&mut conn, |conn| {
+        if organisation::find_by_cbe(conn, cbe.as_str())?.is_some() {
+            return Err(ServiceError::Conflict(format!(
+                "the organisation {cbe} already exists"
+            )));
+        }
+        Ok(organisation::insert(conn, cbe.as_str(), name)?)
+    })
+}
+
+pub fn find_organisation(
+    db: &Database,
+    cbe: &EnterpriseNumber,
+) -> Result<Option<OrganisationRow>, ServiceError> {
+    Ok(organisation::find_by_cbe(&mut *db.connection()?, cbe.as_str())?)
+}
+
+pub fn list_organisations(db: &Database) -> Result<Vec<OrganisationRow>, ServiceError> {
+    Ok(organisation::list(&mut *db.connection()?)?)
+}
+
+fn organisation_id(db: &Database, cbe: &EnterpriseNumber) -> Result<i32, ServiceError> {
+    find_organisation(db, cbe)?
+        .map(|o| o.id)
+        .ok_or_else(|| ServiceError::UnknownOrganisation(cbe.to_string()))
+}
+
+/// Adds a credential to an organisation, or sets a new secret for one of its credentials.
+pub fn set_credential(
+    db: &Database,
+    cbe: &EnterpriseNumber,
+    username: &str,
+    secret: &str,
+) -> Result<(), ServiceError> {
+    if username.is_empty() || username.len() > 64 || username.chars().any(char::is_whitespace) {
+        return Err(ServiceError::Conflict(
+            "a username has 1 to 64 characters and no white space".into(),
+        ));
+    }
+    if secret.chars().count() < 12 {
+        return Err(ServiceError::Conflict(
+            "a secret has at least 12 characters".into(),
+        ));
+    }
+    let organisation_id = organisation_id(db, cbe)?;
+    let hash = hash_secret(secret)?;
+    let mut conn = db.connection()?;
+    let stored = write_transaction(&mut conn, |conn| {
+        credential::upsert(conn, organisation_id, username, &hash)
+    })?;
+    if stored {
+        Ok(())
+    } else {
+        Err(ServiceError::Conflict(format!(
+            "the username {username} belongs to another organisation"
+        )))
+    }
+}
+
+pub fn revoke_credential(
+    db: &Database,
+    cbe: &EnterpriseNumber,
+    username: &str,
+) -> Result<bool, ServiceError> {
+    let organisation_id = organisation_id(db, cbe)?;
+    Ok(credential::revoke(&mut *db.connection()?, organisation_id, username)?)
+}
+
+pub fn add_dossier_type(
+    db: &Database,
+    cbe: &EnterpriseNumber,
+    code: &DossierTypeCode,
+    description: Option<&str>,
+) -> Result<DossierTypeRow, ServiceError> {
+    let organisation_id = organisation_id(db, cbe)?;
+    let mut conn = db.connection()?;
+    write_transaction(&mut conn, |conn| {
+        Ok(dossier_type::upsert(
+            conn,
+            organisation_id,
+            code.as_str(),
+            description,
+        )?)
+    })
+}
+
+pub fn list_dossier_types(
+    db: &Database,
+    cbe: &EnterpriseNumber,
+) -> Result<Vec<DossierTypeRow>, ServiceError> {
+    let organisation_id = organisation_id(db, cbe)?;
+    Ok(dossier_type::list(&mut *db.connection()?, organisation_id)?)
+}
+
+pub fn retire_dossier_type(
+    db: &Database,
+    cbe: &EnterpriseNumber,
+    code: &DossierTypeCode,
+) -> Result<bool, ServiceError> {
+    let organisation_id = organisation_id(db, cbe)?;
+    Ok(dossier_type::retire(
+        &mut *db.connection()?,
+        organisation_id,
+        code.as_str(),
+    )?)
+}

@@ -1,0 +1,59 @@
+//! What a use case can refuse, in words a caller can act on. The SOAP layer maps each to a
+//! fault with a stable reason code; the CLI prints it.
+
+use crate::store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error("unknown username or wrong secret")]
+    NotAuthenticated,
+    #[error("{0}")]
+    NotAllowed(String),
+    #[error("the dossier type {0} is not defined for this organisation")]
+    UnknownDossierType(String),
+    #[error("the dossier type {0} is retired: no new registrations")]
+    RetiredDossierType(String),
+    #[error("no organisation has the enterprise number {0}")]
+    UnknownOrganisation(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("the service is overloaded, try again later")]
+    Unavailable,
+    #[error("storage failure: {0}")]
+    Storage(#[from] StoreError),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl From<diesel::result::Error> for ServiceError {
+    fn from(e: diesel::result::Error) -> Self {
+        ServiceError::Storage(StoreError::Query(e))
+    }
+}
+
+impl ServiceError {
+    /// A short stable word for the audit trail.
+    pub fn outcome(&self) -> &'static str {
+        match self {
+            ServiceError::NotAuthenticated => "NOT_AUTHENTICATED",
+            ServiceError::NotAllowed(_) => "NOT_ALLOWED",
+            ServiceError::UnknownDossierType(_) => "UNKNOWN_DOSSIER_TYPE",
+            ServiceError::RetiredDossierType(_) => "RETIRED_DOSSIER_TYPE",
+            ServiceError::UnknownOrganisation(_) => "UNKNOWN_ORGANISATION",
+            ServiceError::Conflict(_) => "CONFLICT",
+            ServiceError::Unavailable => "SERVICE_UNAVAILABLE",
+            ServiceError::Storage(_) | ServiceError::Internal(_) => "INTERNAL_ERROR",
+        }
+    }
+}
+
+/// Runs blocking database work off the async workers.
+pub(crate) async fn blocking<T, F>(f: F) -> Result<T, ServiceError>
+where
+    F: FnOnce() -> Result<T, ServiceError> + Send + 'static,
+    T: Send + 'static,
+{
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| ServiceError::Internal(format!("blocking task failed: {e}")))?
+}

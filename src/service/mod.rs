@@ -1,0 +1,44 @@
+//! Use cases: each one authorises the caller, runs domain rules inside a transaction and
+//! records the call in the audit trail. Knows nothing of SOAP.
+
+pub mod admin;
+pub mod audit_trail;
+pub mod authentication;
+pub mod call;
+pub mod error;
+pub mod register;
+
+pub use audit_trail::AuditTrail;
+pub use authentication::{Authenticator, Caller};
+pub use call::Call;
+pub use error::ServiceError;
+
+use std::sync::Arc;
+
+use crate::store::Database;
+
+/// Everything a request needs, shared by all workers.
+#[derive(Clone)]
+pub struct Services {
+    pub db: Database,
+    pub audit: AuditTrail,
+    pub authenticator: Arc<Authenticator>,
+}
+
+impl Services {
+    pub fn new(db: Database) -> Services {
+        Services {
+            audit: AuditTrail::start(db.clone()),
+            authenticator: Arc::new(Authenticator::new(db.clone())),
+            db,
+        }
+    }
+
+    /// Records a call refused before any use case ran (malformed, not authenticated, …).
+    pub async fn record_refusal(&self, call: &Call, caller: Option<&Caller>, outcome: &str) {
+        let entry = call.audit_entry(caller.map(|c| c.organisation_id), outcome);
+        if let Err(e) = self.audit.record(entry).await {
+            tracing::error!(error = %e, ticket = %call.server_ticket, "refusal not recorded");
+        }
+    }
+}

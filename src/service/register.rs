@@ -1,0 +1,281 @@
+//! The register use cases: register, unregister and consult a person's lines, list the
+//! dossier types. Writers of one (organisation, person, dossier type) are serialised, the
+//! merge is computed by the domain and only the lines that change are rewritten.
+
+use chrono::NaiveDate;
+
+use super::error::{blocking, ServiceError};
+use super::{Call, Caller, Services};
+use crate::domain::{DossierTypeCode, Niss, Period};
+use crate::store::dossier_type::{self, DossierTypeRow};
+use crate::store::relation::{self, LineFilter, RelationRow};
+use crate::store::{audit, lock_key, write_transaction, DbConnection};
+
+/// A line of a register as the use cases return it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Line {
+    pub dossier_type: String,
+    pub period: Period,
+}
+
+/// What an unregistration did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unregistered {
+    /// Whether any line overlapped what was to be removed.
+    pub changed: bool,
+    pub remaining: Vec<Period>,
+}
+
+/// A dossier type as a caller sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DossierType {
+    pub code: String,
+    pub description: Option<String>,
+}
+
+pub const OK: &str = "OK";
+
+impl Services {
+    /// Adds `period` to the caller's register for the person and dossier type, merged with
+    /// the lines already there. Returns the lines after merging.
+    pub async fn register_person(
+        &self,
+        call: &Call,
+        caller: &Caller,
+        ssin: Niss,
+        code: DossierTypeCode,
+        period: Period,
+    ) -> Result<Vec<Period>, ServiceError> {
+        let (db, organisation_id) = (self.db.clone(), caller.organisation_id);
+        let entry = call.audit_entry(Some(organisation_id), OK);
+        let result = blocking(move || {
+            let mut conn = db.connection()?;
+            write_transaction(&mut conn, |conn| {
+                let dossier_type = active_dossier_type(conn, organisation_id, &code)?;
+                let rows = locked_lines(conn, organisation_id, &ssin, dossier_type.id)?;
+                let existing = periods_of(&rows)?;
+                let merged = Period::merge(existing.iter().copied().chain([period]));
+                rewrite(conn, organisation_id, &ssin, dossier_type.id, &rows, &existing, &merged)?;
+                audit::append(conn, &[entry])?;
+                Ok(merged)
+            })
+        })
+        .await;
+        self.finish(call, caller, result).await
+    }
+
+    /// Removes the person's lines of a dossier type, or only `period` of them.
+    pub async fn unregister_person(
+        &self,
+        call: &Call,
+        caller: &Caller,
+        ssin: Niss,
+        code: DossierTypeCode,
+        period: Option<Period>,
+    ) -> Result<Unregistered, ServiceError> {
+        let (db, organisation_id) = (self.db.clone(), caller.organisation_id);
+        let entry = call.audit_entry(Some(organisation_id), OK);
+        let result = blocking(move || {
+            let mut conn = db.connection()?;
+            write_transaction(&mut conn, |conn| {
+                let dossier_type = known_dossier_type(conn, organisation_id, &code)?;
+                let rows = locked_lines(conn, organisation_id, &ssin, dossier_type.id)?;
+                let existing = periods_of(&rows)?;
+                let remaining: Vec<Period> = match period {
+                    Some(removed) => existing.iter().flat_map(|p| p.subtract(&removed)).collect(),
+                    None => Vec::new(),
+                };
+                let changed = remaining != existing;
+                if changed {
+                    rewrite(conn, organisation_id, &ssin, dossier_type.id, &rows, &existing, &remaining)?;
+                }
+                audit::append(conn, &[entry])?;
+                Ok(Unregistered { changed, remaining })
+            })
+        })
+        .await;
+        self.finish(call, caller, result).await
+    }
+
+    /// The caller's lines for a person, optionally of one dossier type and/or overlapping a
+    /// period.
+    pub async fn consult_register(
+        &self,
+        call: &Call,
+        caller: &Caller,
+        ssin: Niss,
+        code: Option<DossierTypeCode>,
+        period: Option<Period>,
+    ) -> Result<Vec<Line>, ServiceError> {
+        let (db, organisation_id) = (self.db.clone(), caller.organisation_id);
+        let result = blocking(move || {
+            let mut conn = db.connection()?;
+            let dossier_type_id = match &code {
+                Some(code) => Some(known_dossier_type(&mut conn, organisation_id, code)?.id),
+                None => None,
+            };
+            let filter = LineFilter {
+                dossier_type_id,
+                overlapping: period.map(|p| (p.begin(), p.end())),
+            };
+            relation::consult(&mut conn, organisation_id, ssin.as_str(), filter)?
+                .into_iter()
+                .map(|line| {
+                    Ok(Line {
+                        period: stored_period(line.begin_date, line.end_date)?,
+                        dossier_type: line.dossier_type,
+                    })
+                })
+                .collect::<Result<Vec<_>, ServiceError>>()
+        })
+        .await;
+        self.finish_read(call, caller, result).await
+    }
+
+    /// The caller's active dossier types.
+    pub async fn list_dossier_types(
+        &self,
+        call: &Call,
+        caller: &Caller,
+    ) -> Result<Vec<DossierType>, ServiceError> {
+        let (db, organisation_id) = (self.db.clone(), caller.organisation_id);
+        let result = blocking(move || {
+            let mut conn = db.connection()?;
+            Ok(dossier_type::list(&mut conn, organisation_id)?
+                .into_iter()
+                .filter(|t| t.retired_at.is_none())
+                .map(|t| DossierType {
+                    code: t.code,
+                    description: t.description,
+                })
+                .collect())
+        })
+        .await;
+        self.finish_read(call, caller, result).await
+    }
+
+    /// A write recorded its success inside its transaction; a failure is recorded here.
+    async fn finish<T>(
+        &self,
+        call: &Call,
+        caller: &Caller,
+        result: Result<T, ServiceError>,
+    ) -> Result<T, ServiceError> {
+        if let Err(e) = &result {
+            self.record_refusal(call, Some(caller), e.outcome()).await;
+        }
+        result
+    }
+
+    /// A read releases its data only once the access is recorded.
+    async fn finish_read<T>(
+        &self,
+        call: &Call,
+        caller: &Caller,
+        result: Result<T, ServiceError>,
+    ) -> Result<T, ServiceError> {
+        match result {
+            Ok(value) => {
+                self.audit
+                    .record(call.audit_entry(Some(caller.organisation_id), OK))
+                    .await?;
+                Ok(value)
+            }
+            Err(e) => {
+                self.record_refusal(call, Some(caller), e.outcome()).await;
+                Err(e)
+            }
+        }
+    }
+}
+
+fn known_dossier_type(
+    conn: &mut DbConnection,
+    organisation_id: i32,
+    code: &DossierTypeCode,
+) -> Result<DossierTypeRow, ServiceError> {
+    dossier_type::find(conn, organisation_id, code.as_str())?
+        .ok_or_else(|| ServiceError::UnknownDossierType(code.to_string()))
+}
+
+fn active_dossier_type(
+    conn: &mut DbConnection,
+    organisation_id: i32,
+    code: &DossierTypeCode,
+) -> Result<DossierTypeRow, ServiceError> {
+    let row = known_dossier_type(conn, organisation_id, code)?;
+    match row.retired_at {
+        None => Ok(row),
+        Some(_) => Err(ServiceError::RetiredDossierType(code.to_string())),
+    }
+}
+
+/// Takes the register key's lock, then reads its lines: nobody else changes them until
+/// the transaction ends.
+fn locked_lines(
+    conn: &mut DbConnection,
+    organisation_id: i32,
+    ssin: &Niss,
+    dossier_type_id: i32,
+) -> Result<Vec<RelationRow>, ServiceError> {
+    lock_key(conn, register_key(dossier_type_id, ssin))?;
+    Ok(relation::lines_of(conn, organisation_id, ssin.as_str(), dossier_type_id)?)
+}
+
+/// A 64-bit key for (dossier type, person); dossier types belong to one organisation, so
+/// the organisation is implied. FNV-1a: stable across builds and instances.
+fn register_key(dossier_type_id: i32, ssin: &Niss) -> i64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in dossier_type_id
+        .to_be_bytes()
+        .iter()
+        .chain(ssin.as_str().as_bytes())
+    {
+        hash ^= u64::from(*byte);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    i64::from_ne_bytes(hash.to_ne_bytes())
+}
+
+fn stored_period(begin: NaiveDate, end: Option<NaiveDate>) -> Result<Period, ServiceError> {
+    Period::new(begin, end)
+        .map_err(|e| ServiceError::Internal(format!("a stored line is invalid: {e}")))
+}
+
+fn periods_of(rows: &[RelationRow]) -> Result<Vec<Period>, ServiceError> {
+    rows.iter()
+        .map(|r| stored_period(r.begin_date, r.end_date))
+        .collect()
+}
+
+/// Rewrites only the lines that differ between `existing` (stored as `rows`) and `wanted`.
+fn rewrite(
+    conn: &mut DbConnection,
+    organisation_id: i32,
+    ssin: &Niss,
+    dossier_type_id: i32,
+    rows: &[RelationRow],
+    existing: &[Period],
+    wanted: &[Period],
+) -> Result<(), ServiceError> {
+    let removed: Vec<i64> = rows
+        .iter()
+        .zip(existing)
+        .filter(|(_, p)| !wanted.contains(p))
+        .map(|(r, _)| r.id)
+        .collect();
+    let added: Vec<(NaiveDate, Option<NaiveDate>)> = wanted
+        .iter()
+        .filter(|p| !existing.contains(p))
+        .map(|p| (p.begin(), p.end()))
+        .collect();
+    relation::replace_lines(
+        conn,
+        organisation_id,
+        ssin.as_str(),
+        dossier_type_id,
+        &removed,
+        &added,
+    )?;
+    Ok(())
+}

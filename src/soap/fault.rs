@@ -1,0 +1,142 @@
+//! SOAP faults: every refusal leaves with a stable reason code, a diagnostic and the
+//! offending fields, inside `common:serviceFault`. The reason codes are part of the contract
+//! (README, "Reason codes"): never rename one.
+
+use super::writer::XmlOut;
+use super::COMMON_NS;
+
+/// Who is to blame, as SOAP 1.1 says it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FaultCode {
+    Client,
+    Server,
+    VersionMismatch,
+    MustUnderstand,
+}
+
+impl FaultCode {
+    fn as_str(self) -> &'static str {
+        match self {
+            FaultCode::Client => "soapenv:Client",
+            FaultCode::Server => "soapenv:Server",
+            FaultCode::VersionMismatch => "soapenv:VersionMismatch",
+            FaultCode::MustUnderstand => "soapenv:MustUnderstand",
+        }
+    }
+}
+
+/// The stable reason codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReasonCode {
+    MalformedRequest,
+    RequestTooLarge,
+    UnknownOperation,
+    SoapVersionMismatch,
+    HeaderNotUnderstood,
+    NotAuthenticated,
+    UnsupportedPasswordType,
+    NotAllowed,
+    InvalidCbeNumber,
+    InvalidSsin,
+    InvalidDossierType,
+    UnknownDossierType,
+    RetiredDossierType,
+    InvalidDate,
+    EndBeforeBegin,
+    InvalidField,
+    ServiceUnavailable,
+    InternalError,
+}
+
+impl ReasonCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReasonCode::MalformedRequest => "MALFORMED_REQUEST",
+            ReasonCode::RequestTooLarge => "REQUEST_TOO_LARGE",
+            ReasonCode::UnknownOperation => "UNKNOWN_OPERATION",
+            ReasonCode::SoapVersionMismatch => "SOAP_VERSION_MISMATCH",
+            ReasonCode::HeaderNotUnderstood => "HEADER_NOT_UNDERSTOOD",
+            ReasonCode::NotAuthenticated => "NOT_AUTHENTICATED",
+            ReasonCode::UnsupportedPasswordType => "UNSUPPORTED_PASSWORD_TYPE",
+            ReasonCode::NotAllowed => "NOT_ALLOWED",
+            ReasonCode::InvalidCbeNumber => "INVALID_CBE_NUMBER",
+            ReasonCode::InvalidSsin => "INVALID_SSIN",
+            ReasonCode::InvalidDossierType => "INVALID_DOSSIER_TYPE",
+            ReasonCode::UnknownDossierType => "UNKNOWN_DOSSIER_TYPE",
+            ReasonCode::RetiredDossierType => "RETIRED_DOSSIER_TYPE",
+            ReasonCode::InvalidDate => "INVALID_DATE",
+            ReasonCode::EndBeforeBegin => "END_BEFORE_BEGIN",
+            ReasonCode::InvalidField => "INVALID_FIELD",
+            ReasonCode::ServiceUnavailable => "SERVICE_UNAVAILABLE",
+            ReasonCode::InternalError => "INTERNAL_ERROR",
+        }
+    }
+
+    fn fault_code(self) -> FaultCode {
+        match self {
+            ReasonCode::SoapVersionMismatch => FaultCode::VersionMismatch,
+            ReasonCode::HeaderNotUnderstood => FaultCode::MustUnderstand,
+            ReasonCode::ServiceUnavailable | ReasonCode::InternalError => FaultCode::Server,
+            _ => FaultCode::Client,
+        }
+    }
+}
+
+/// A refusal on its way to the caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fault {
+    pub reason: ReasonCode,
+    pub diagnostic: String,
+    /// The offending fields: (field path, value as received).
+    pub information: Vec<(String, String)>,
+}
+
+impl Fault {
+    pub fn new(reason: ReasonCode, diagnostic: impl Into<String>) -> Fault {
+        Fault {
+            reason,
+            diagnostic: diagnostic.into(),
+            information: Vec::new(),
+        }
+    }
+
+    /// Names the offending field and the value received.
+    pub fn field(mut self, name: &str, value: &str) -> Fault {
+        // A hostile value must not make the fault itself large.
+        let value: String = value.chars().take(256).collect();
+        self.information.push((name.to_owned(), value));
+        self
+    }
+
+    pub fn fault_code(&self) -> FaultCode {
+        self.reason.fault_code()
+    }
+
+    /// The SOAP envelope carrying this fault.
+    pub fn to_xml(&self, server_ticket: &str, timestamp: &str) -> String {
+        let mut out = XmlOut::envelope(&[("common", COMMON_NS)]);
+        out.open("soapenv:Fault")
+            .leaf("faultcode", self.fault_code().as_str())
+            .leaf("faultstring", &self.diagnostic)
+            .open("detail")
+            .open("common:serviceFault")
+            .leaf("common:ticket", server_ticket)
+            .leaf("common:timestamp", timestamp)
+            .open("common:detail")
+            .leaf("common:severity", "FATAL")
+            .leaf("common:reasonCode", self.reason.as_str())
+            .leaf("common:diagnostic", &self.diagnostic)
+            .leaf("common:authorCode", "raas");
+        for (name, value) in &self.information {
+            out.open("common:information")
+                .leaf("common:fieldName", name)
+                .leaf("common:fieldValue", value)
+                .close("common:information");
+        }
+        out.close("common:detail")
+            .close("common:serviceFault")
+            .close("detail")
+            .close("soapenv:Fault");
+        out.finish()
+    }
+}

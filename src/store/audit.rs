@@ -1,0 +1,51 @@
+//! The audit trail: one entry per call, refused ones included. Entries are only ever appended.
+
+use diesel::prelude::*;
+
+use super::schema::audit_entries;
+use super::{DbConnection, StoreResult};
+
+/// One call as it is recorded.
+#[derive(Debug, Clone, PartialEq, Eq, Insertable, Queryable, Selectable)]
+#[diesel(table_name = audit_entries)]
+pub struct AuditEntry {
+    pub recorded_at: chrono::NaiveDateTime,
+    pub service: String,
+    pub operation: String,
+    pub organisation_id: Option<i32>,
+    pub claimed_cbe_number: Option<String>,
+    pub username: Option<String>,
+    pub ssin: Option<String>,
+    pub legal_context: Option<String>,
+    pub client_ticket: Option<String>,
+    pub server_ticket: String,
+    pub outcome: String,
+}
+
+/// Appends entries (in the caller's transaction, if any).
+pub fn append(conn: &mut DbConnection, entries: &[AuditEntry]) -> StoreResult<()> {
+    for entry in entries {
+        diesel::insert_into(audit_entries::table)
+            .values(entry)
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// The entries about one person, oldest first.
+pub fn for_ssin(conn: &mut DbConnection, ssin: &str) -> StoreResult<Vec<AuditEntry>> {
+    Ok(audit_entries::table
+        .filter(audit_entries::ssin.eq(ssin))
+        .order(audit_entries::id)
+        .select(AuditEntry::as_select())
+        .load(conn)?)
+}
+
+/// The most recent entries, newest first.
+pub fn latest(conn: &mut DbConnection, limit: i64) -> StoreResult<Vec<AuditEntry>> {
+    Ok(audit_entries::table
+        .order(audit_entries::id.desc())
+        .limit(limit)
+        .select(AuditEntry::as_select())
+        .load(conn)?)
+}

@@ -1,0 +1,92 @@
+//! Credentials: a username and the hash of its secret, belonging to one organisation.
+
+use diesel::prelude::*;
+
+use super::schema::{credentials, organisations};
+use super::{now, DbConnection, StoreResult};
+
+/// An active credential with the organisation it belongs to.
+#[derive(Debug, Clone)]
+pub struct CredentialRow {
+    pub id: i32,
+    pub username: String,
+    pub secret_hash: String,
+    pub organisation_id: i32,
+    pub cbe_number: String,
+}
+
+pub fn find_active(conn: &mut DbConnection, username: &str) -> StoreResult<Option<CredentialRow>> {
+    let row = credentials::table
+        .inner_join(organisations::table)
+        .filter(credentials::username.eq(username))
+        .filter(credentials::revoked_at.is_null())
+        .select((
+            credentials::id,
+            credentials::username,
+            credentials::secret_hash,
+            organisations::id,
+            organisations::cbe_number,
+        ))
+        .first::<(i32, String, String, i32, String)>(conn)
+        .optional()?;
+    Ok(row.map(
+        |(id, username, secret_hash, organisation_id, cbe_number)| CredentialRow {
+            id,
+            username,
+            secret_hash,
+            organisation_id,
+            cbe_number,
+        },
+    ))
+}
+
+/// Adds a credential, or gives an existing username of the same organisation a new secret
+/// (and reactivates it). Returns false when the username belongs to another organisation.
+pub fn upsert(
+    conn: &mut DbConnection,
+    organisation_id: i32,
+    username: &str,
+    secret_hash: &str,
+) -> StoreResult<bool> {
+    let existing = credentials::table
+        .filter(credentials::username.eq(username))
+        .select((credentials::id, credentials::organisation_id))
+        .first::<(i32, i32)>(conn)
+        .optional()?;
+    match existing {
+        Some((_, owner)) if owner != organisation_id => Ok(false),
+        Some((id, _)) => {
+            diesel::update(credentials::table.find(id))
+                .set((
+                    credentials::secret_hash.eq(secret_hash),
+                    credentials::revoked_at.eq(None::<chrono::NaiveDateTime>),
+                ))
+                .execute(conn)?;
+            Ok(true)
+        }
+        None => {
+            diesel::insert_into(credentials::table)
+                .values((
+                    credentials::organisation_id.eq(organisation_id),
+                    credentials::username.eq(username),
+                    credentials::secret_hash.eq(secret_hash),
+                    credentials::created_at.eq(now()),
+                ))
+                .execute(conn)?;
+            Ok(true)
+        }
+    }
+}
+
+/// Revokes a credential of an organisation; returns whether one was revoked.
+pub fn revoke(conn: &mut DbConnection, organisation_id: i32, username: &str) -> StoreResult<bool> {
+    let n = diesel::update(
+        credentials::table
+            .filter(credentials::organisation_id.eq(organisation_id))
+            .filter(credentials::username.eq(username))
+            .filter(credentials::revoked_at.is_null()),
+    )
+    .set(credentials::revoked_at.eq(Some(now())))
+    .execute(conn)?;
+    Ok(n > 0)
+}

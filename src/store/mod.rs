@@ -1,0 +1,196 @@
+//! The only place that speaks SQL. One diesel code base over the embedded SQLite default and
+//! PostgreSQL: [`Connection`] is a `MultiConnection`, [`Database`] a pool of them chosen by
+//! the URL's scheme, and every write goes through [`write_transaction`] so that SQLite
+//! writers queue on `BEGIN IMMEDIATE` instead of deadlocking on a lock upgrade.
+
+pub mod audit;
+pub mod credential;
+pub mod dossier_type;
+pub mod organisation;
+pub mod relation;
+pub mod schema;
+
+use std::time::Duration;
+
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::pg::PgConnection;
+use diesel::r2d2::{self, ManageConnection};
+use diesel::sqlite::SqliteConnection;
+use diesel::Connection as _;
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+/// A connection to either backend; queries written once run on both.
+#[derive(diesel::MultiConnection)]
+pub enum DbConnection {
+    Postgres(PgConnection),
+    Sqlite(SqliteConnection),
+}
+
+/// Errors of the storage layer.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Query(#[from] diesel::result::Error),
+    #[error("cannot connect to the database: {0}")]
+    Connect(String),
+    #[error("no database connection available: {0}")]
+    Pool(#[from] r2d2::PoolError),
+    #[error("migration failed: {0}")]
+    Migration(String),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Where the data lives, parsed from a `--database-url`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DatabaseUrl {
+    Postgres(String),
+    Sqlite(String),
+}
+
+impl DatabaseUrl {
+    /// `postgres://…` or `postgresql://…` is PostgreSQL; `sqlite://PATH` or a plain path is SQLite.
+    pub fn parse(url: &str) -> DatabaseUrl {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            DatabaseUrl::Postgres(url.to_owned())
+        } else {
+            let path = url.strip_prefix("sqlite://").unwrap_or(url);
+            DatabaseUrl::Sqlite(path.to_owned())
+        }
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        matches!(self, DatabaseUrl::Postgres(_))
+    }
+
+    fn connect(&self) -> StoreResult<DbConnection> {
+        match self {
+            DatabaseUrl::Postgres(url) => PgConnection::establish(url)
+                .map(DbConnection::Postgres)
+                .map_err(|e| StoreError::Connect(e.to_string())),
+            DatabaseUrl::Sqlite(path) => {
+                let mut conn = SqliteConnection::establish(path)
+                    .map_err(|e| StoreError::Connect(format!("{path}: {e}")))?;
+                // WAL lets readers run beside the single writer; the busy timeout makes
+                // writers queue rather than fail; NORMAL sync is durable across process
+                // crashes in WAL mode.
+                conn.batch_execute(
+                    "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 10000; \
+                     PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+                )
+                .map_err(|e| StoreError::Connect(format!("{path}: {e}")))?;
+                Ok(DbConnection::Sqlite(conn))
+            }
+        }
+    }
+}
+
+/// Opens connections for the pool, dispatching on the URL scheme.
+pub struct Manager(DatabaseUrl);
+
+impl ManageConnection for Manager {
+    type Connection = DbConnection;
+    type Error = StoreError;
+
+    fn connect(&self) -> Result<DbConnection, StoreError> {
+        self.0.connect()
+    }
+
+    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), StoreError> {
+        conn.batch_execute("SELECT 1").map_err(StoreError::Query)
+    }
+
+    fn has_broken(&self, _conn: &mut DbConnection) -> bool {
+        false
+    }
+}
+
+/// A pool of connections to one database.
+#[derive(Clone)]
+pub struct Database {
+    pool: r2d2::Pool<Manager>,
+    url: DatabaseUrl,
+}
+
+pub type PooledConnection = r2d2::PooledConnection<Manager>;
+
+impl Database {
+    /// Opens the database and applies the pending migrations.
+    pub fn open(url: &str, max_connections: u32) -> StoreResult<Database> {
+        let url = DatabaseUrl::parse(url);
+        // A first direct connection gives a clear error when the server is down,
+        // and runs the migrations before any pooled connection is used.
+        let mut conn = url.connect()?;
+        run_migrations(&mut conn)?;
+        let pool = r2d2::Pool::builder()
+            .max_size(max_connections)
+            .connection_timeout(Duration::from_secs(10))
+            .build(Manager(url.clone()))?;
+        Ok(Database { pool, url })
+    }
+
+    pub fn connection(&self) -> StoreResult<PooledConnection> {
+        Ok(self.pool.get()?)
+    }
+
+    pub fn url(&self) -> &DatabaseUrl {
+        &self.url
+    }
+}
+
+fn run_migrations(conn: &mut DbConnection) -> StoreResult<()> {
+    let result = match conn {
+        DbConnection::Postgres(c) => c.run_pending_migrations(POSTGRES_MIGRATIONS).map(|_| ()),
+        DbConnection::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS).map(|_| ()),
+    };
+    result.map_err(|e| StoreError::Migration(e.to_string()))
+}
+
+/// Runs `f` in a write transaction: `BEGIN IMMEDIATE` on SQLite (writers queue on the
+/// database lock instead of failing on an upgrade), a plain `BEGIN` on PostgreSQL.
+/// Commits when `f` succeeds, rolls back otherwise.
+pub fn write_transaction<T, E>(
+    conn: &mut DbConnection,
+    f: impl FnOnce(&mut DbConnection) -> Result<T, E>,
+) -> Result<T, E>
+where
+    E: From<diesel::result::Error>,
+{
+    match conn {
+        DbConnection::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?,
+        DbConnection::Postgres(c) => AnsiTransactionManager::begin_transaction(c)?,
+    }
+    match f(conn) {
+        Ok(value) => {
+            <DbConnection as diesel::Connection>::TransactionManager::commit_transaction(conn)?;
+            Ok(value)
+        }
+        Err(error) => {
+            // The original error matters more than a failed rollback.
+            let _ = <DbConnection as diesel::Connection>::TransactionManager::rollback_transaction(conn);
+            Err(error)
+        }
+    }
+}
+
+/// Serialises writers of one register key (organisation, person, dossier type) on
+/// PostgreSQL for the rest of the transaction. On SQLite `BEGIN IMMEDIATE` already
+/// serialises every writer.
+pub fn lock_key(conn: &mut DbConnection, key: i64) -> StoreResult<()> {
+    if let DbConnection::Postgres(c) = conn {
+        use diesel::RunQueryDsl;
+        diesel::sql_query("SELECT pg_advisory_xact_lock($1)")
+            .bind::<diesel::sql_types::BigInt, _>(key)
+            .execute(c)?;
+    }
+    Ok(())
+}
+
+/// The current time as stored: UTC, microsecond precision (what both backends keep).
+pub fn now() -> chrono::NaiveDateTime {
+    use chrono::SubsecRound;
+    chrono::Utc::now().naive_utc().trunc_subsecs(6)
+}

@@ -1,0 +1,127 @@
+//! Register lines: `organisation – NISS – dossier type – period`.
+
+use chrono::NaiveDate;
+use diesel::prelude::*;
+
+use super::schema::{dossier_types, relations};
+use super::{now, DbConnection, StoreResult};
+
+/// One stored line of a register for a known person and dossier type.
+#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
+#[diesel(table_name = relations)]
+pub struct RelationRow {
+    pub id: i64,
+    pub begin_date: NaiveDate,
+    pub end_date: Option<NaiveDate>,
+}
+
+/// One line as a consultation returns it, with its dossier type's code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegisterLine {
+    pub dossier_type: String,
+    pub begin_date: NaiveDate,
+    pub end_date: Option<NaiveDate>,
+}
+
+/// The lines of one organisation for one person and dossier type, by begin date.
+pub fn lines_of(
+    conn: &mut DbConnection,
+    organisation_id: i32,
+    ssin: &str,
+    dossier_type_id: i32,
+) -> StoreResult<Vec<RelationRow>> {
+    Ok(relations::table
+        .filter(relations::organisation_id.eq(organisation_id))
+        .filter(relations::ssin.eq(ssin))
+        .filter(relations::dossier_type_id.eq(dossier_type_id))
+        .order(relations::begin_date)
+        .select(RelationRow::as_select())
+        .load(conn)?)
+}
+
+/// Replaces some lines by others, inside the caller's transaction.
+pub fn replace_lines(
+    conn: &mut DbConnection,
+    organisation_id: i32,
+    ssin: &str,
+    dossier_type_id: i32,
+    removed: &[i64],
+    added: &[(NaiveDate, Option<NaiveDate>)],
+) -> StoreResult<()> {
+    if !removed.is_empty() {
+        diesel::delete(relations::table.filter(relations::id.eq_any(removed))).execute(conn)?;
+    }
+    if !added.is_empty() {
+        let created_at = now();
+        let rows: Vec<_> = added
+            .iter()
+            .map(|(begin, end)| {
+                (
+                    relations::organisation_id.eq(organisation_id),
+                    relations::ssin.eq(ssin),
+                    relations::dossier_type_id.eq(dossier_type_id),
+                    relations::begin_date.eq(*begin),
+                    relations::end_date.eq(*end),
+                    relations::created_at.eq(created_at),
+                )
+            })
+            .collect();
+        for row in rows {
+            diesel::insert_into(relations::table)
+                .values(row)
+                .execute(conn)?;
+        }
+    }
+    Ok(())
+}
+
+/// Which lines a consultation asks for.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LineFilter {
+    pub dossier_type_id: Option<i32>,
+    /// Lines overlapping `[begin, end]` (open end when `None`).
+    pub overlapping: Option<(NaiveDate, Option<NaiveDate>)>,
+}
+
+/// An organisation's lines for a person, by dossier type code and begin date.
+pub fn consult(
+    conn: &mut DbConnection,
+    organisation_id: i32,
+    ssin: &str,
+    filter: LineFilter,
+) -> StoreResult<Vec<RegisterLine>> {
+    let mut query = relations::table
+        .inner_join(dossier_types::table)
+        .filter(relations::organisation_id.eq(organisation_id))
+        .filter(relations::ssin.eq(ssin))
+        .into_boxed();
+    if let Some(type_id) = filter.dossier_type_id {
+        query = query.filter(relations::dossier_type_id.eq(type_id));
+    }
+    if let Some((begin, end)) = filter.overlapping {
+        query = query.filter(
+            relations::end_date
+                .is_null()
+                .or(relations::end_date.ge(begin)),
+        );
+        if let Some(end) = end {
+            query = query.filter(relations::begin_date.le(end));
+        }
+    }
+    let rows = query
+        .order((dossier_types::code, relations::begin_date))
+        .select((
+            dossier_types::code,
+            relations::begin_date,
+            relations::end_date,
+        ))
+        .load::<(String, NaiveDate, Option<NaiveDate>)>(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(dossier_type, begin_date, end_date)| RegisterLine {
+            dossier_type,
+            begin_date,
+            end_date,
+        })
+        .collect())
+}
