@@ -3,9 +3,9 @@
 //! Layers (see ARCHITECTURE.md): `domain` (pure rules) ← `store` (SQL) ← `service`
 //! (use cases, authorisation, audit) ← `soap` (the web services) ← `server` (HTTP) and `cli`.
 
-pub mod store;
 pub mod cli;
 pub mod domain;
 pub mod server;
 pub mod service;
 pub mod soap;
+pub mod store;

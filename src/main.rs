@@ -12,7 +12,11 @@ use raas::service::Services;
 use raas::store::Database;
 
 #[derive(Debug, Parser)]
-#[command(name = "raas", version, about = "A person register offered as a service")]
+#[command(
+    name = "raas",
+    version,
+    about = "A person register offered as a service"
+)]
 struct Cli {
     /// Where the data lives: a SQLite file (default) or postgres://…
     #[arg(long, global = true, env = "DATABASE_URL", default_value = "raas.db")]
@@ -103,10 +107,12 @@ fn main() -> anyhow::Result<()> {
             let db = Database::open(&cli.database_url, db_connections)
                 .with_context(|| format!("opening {}", cli.database_url))?;
             let demo_secret = if demo { Some(demo::seed(&db)?) } else { None };
-            let tls = tls_cert.zip(tls_key).map(|(certificate_chain, private_key)| TlsFiles {
-                certificate_chain,
-                private_key,
-            });
+            let tls = tls_cert
+                .zip(tls_key)
+                .map(|(certificate_chain, private_key)| TlsFiles {
+                    certificate_chain,
+                    private_key,
+                });
             let config = ServerConfig {
                 listen: listen.clone(),
                 max_request_bytes,
@@ -116,7 +122,10 @@ fn main() -> anyhow::Result<()> {
             };
             actix_web::rt::System::new().block_on(async move {
                 let app = Application::build(Services::new(db), config)?;
-                let host = listen.rsplit_once(':').map(|(h, _)| h).unwrap_or("127.0.0.1");
+                let host = listen
+                    .rsplit_once(':')
+                    .map(|(h, _)| h)
+                    .unwrap_or("127.0.0.1");
                 let base = format!("{}://{}:{}", app.scheme(), host, app.port());
                 let mut out = std::io::stdout().lock();
                 writeln!(out, "raas listening on {base}")?;

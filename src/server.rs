@@ -16,7 +16,10 @@ const PERSON_REGISTER_WSDL: &str = include_str!("../wsdl/PersonRegisterService.w
 const WSDL_ADDRESS: &str = "http://localhost:8080/soap/PersonRegisterService";
 const SCHEMAS: &[(&str, &str)] = &[
     ("Common.xsd", include_str!("../xsd/Common.xsd")),
-    ("PersonRegister.xsd", include_str!("../xsd/PersonRegister.xsd")),
+    (
+        "PersonRegister.xsd",
+        include_str!("../xsd/PersonRegister.xsd"),
+    ),
 ];
 
 /// How to serve.
@@ -68,7 +71,10 @@ impl Application {
                     "/soap/PersonRegisterService",
                     web::post().to(person_register_endpoint),
                 )
-                .route("/soap/PersonRegisterService", web::get().to(person_register_wsdl))
+                .route(
+                    "/soap/PersonRegisterService",
+                    web::get().to(person_register_wsdl),
+                )
                 .route("/xsd/{name}", web::get().to(schema))
         });
         if let Some(workers) = config.workers {
@@ -107,9 +113,7 @@ fn tls_config(files: &TlsFiles) -> anyhow::Result<rustls::ServerConfig> {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let chain = CertificateDer::pem_file_iter(&files.certificate_chain)
         .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
-        .map_err(|e| {
-            anyhow::anyhow!("cannot read {}: {e}", files.certificate_chain.display())
-        })?;
+        .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", files.certificate_chain.display()))?;
     let key = PrivateKeyDer::from_pem_file(&files.private_key)
         .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", files.private_key.display()))?;
     Ok(rustls::ServerConfig::builder()
@@ -118,15 +122,15 @@ fn tls_config(files: &TlsFiles) -> anyhow::Result<rustls::ServerConfig> {
 }
 
 async fn live() -> HttpResponse {
-    HttpResponse::Ok().content_type(ContentType::plaintext()).body("ok")
+    HttpResponse::Ok()
+        .content_type(ContentType::plaintext())
+        .body("ok")
 }
 
-async fn person_register_endpoint(
-    state: web::Data<State>,
-    payload: web::Payload,
-) -> HttpResponse {
+async fn person_register_endpoint(state: web::Data<State>, payload: web::Payload) -> HttpResponse {
     let body = read_limited(payload, state.config.max_request_bytes).await;
-    let reply = person_register::handle(&state.services, body.as_deref().map_err(Clone::clone)).await;
+    let reply =
+        person_register::handle(&state.services, body.as_deref().map_err(Clone::clone)).await;
     soap_response(reply)
 }
 
@@ -176,10 +180,8 @@ async fn person_register_wsdl(state: web::Data<State>, request: HttpRequest) -> 
             format!("{}://{}", info.scheme(), info.host())
         }
     };
-    let wsdl = PERSON_REGISTER_WSDL.replace(
-        WSDL_ADDRESS,
-        &format!("{base}/soap/PersonRegisterService"),
-    );
+    let wsdl =
+        PERSON_REGISTER_WSDL.replace(WSDL_ADDRESS, &format!("{base}/soap/PersonRegisterService"));
     HttpResponse::Ok()
         .content_type("text/xml; charset=utf-8")
         .body(wsdl)

@@ -1,6 +1,6 @@
 //! `raas admin …`: onboarding organisations, credentials and dossier types.
 
-use std::io::BufRead;
+use std::io::{BufRead, Write};
 
 use anyhow::{bail, Context};
 use clap::Subcommand;
@@ -20,6 +20,15 @@ pub enum AdminCommand {
     /// Dossier types of an organisation
     #[command(subcommand, name = "dossier-type")]
     DossierType(DossierTypeCommand),
+    /// Prints audit trail entries as JSON lines, newest first
+    Audit {
+        /// Only the entries about this NISS
+        #[arg(long)]
+        ssin: Option<String>,
+        /// At most this many entries
+        #[arg(long, default_value_t = 100)]
+        limit: i64,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -144,6 +153,25 @@ pub fn run(db: &Database, command: AdminCommand) -> anyhow::Result<()> {
                 bail!("{n} has no active dossier type {c}");
             }
             println!("dossier type {c} retired");
+        }
+        AdminCommand::Audit { ssin, limit } => {
+            let mut out = std::io::stdout().lock();
+            for entry in admin::audit_entries(db, ssin.as_deref(), limit)? {
+                let line = serde_json::json!({
+                    "recordedAt": entry.recorded_at.and_utc().to_rfc3339(),
+                    "service": entry.service,
+                    "operation": entry.operation,
+                    "organisationId": entry.organisation_id,
+                    "claimedCbeNumber": entry.claimed_cbe_number,
+                    "username": entry.username,
+                    "ssin": entry.ssin,
+                    "legalContext": entry.legal_context,
+                    "clientTicket": entry.client_ticket,
+                    "serverTicket": entry.server_ticket,
+                    "outcome": entry.outcome,
+                });
+                writeln!(out, "{line}")?;
+            }
         }
     }
     Ok(())

@@ -4,6 +4,7 @@
 use super::authentication::hash_secret;
 use super::error::ServiceError;
 use crate::domain::{DossierTypeCode, EnterpriseNumber};
+use crate::store::audit::{self, AuditEntry};
 use crate::store::dossier_type::{self, DossierTypeRow};
 use crate::store::organisation::{self, OrganisationRow};
 use crate::store::{credential, write_transaction, Database};
@@ -28,7 +29,10 @@ pub fn find_organisation(
     db: &Database,
     cbe: &EnterpriseNumber,
 ) -> Result<Option<OrganisationRow>, ServiceError> {
-    Ok(organisation::find_by_cbe(&mut *db.connection()?, cbe.as_str())?)
+    Ok(organisation::find_by_cbe(
+        &mut *db.connection()?,
+        cbe.as_str(),
+    )?)
 }
 
 pub fn list_organisations(db: &Database) -> Result<Vec<OrganisationRow>, ServiceError> {
@@ -79,7 +83,11 @@ pub fn revoke_credential(
     username: &str,
 ) -> Result<bool, ServiceError> {
     let organisation_id = organisation_id(db, cbe)?;
-    Ok(credential::revoke(&mut *db.connection()?, organisation_id, username)?)
+    Ok(credential::revoke(
+        &mut *db.connection()?,
+        organisation_id,
+        username,
+    )?)
 }
 
 pub fn add_dossier_type(
@@ -119,4 +127,17 @@ pub fn retire_dossier_type(
         organisation_id,
         code.as_str(),
     )?)
+}
+
+/// Audit entries, newest first, optionally only those about one person.
+pub fn audit_entries(
+    db: &Database,
+    ssin: Option<&str>,
+    limit: i64,
+) -> Result<Vec<AuditEntry>, ServiceError> {
+    let mut conn = db.connection()?;
+    Ok(match ssin {
+        Some(ssin) => audit::latest_for_ssin(&mut conn, ssin, limit)?,
+        None => audit::latest(&mut conn, limit)?,
+    })
 }

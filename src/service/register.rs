@@ -55,7 +55,15 @@ impl Services {
                 let rows = locked_lines(conn, organisation_id, &ssin, dossier_type.id)?;
                 let existing = periods_of(&rows)?;
                 let merged = Period::merge(existing.iter().copied().chain([period]));
-                rewrite(conn, organisation_id, &ssin, dossier_type.id, &rows, &existing, &merged)?;
+                rewrite(
+                    conn,
+                    organisation_id,
+                    &ssin,
+                    dossier_type.id,
+                    &rows,
+                    &existing,
+                    &merged,
+                )?;
                 audit::append(conn, &[entry])?;
                 Ok(merged)
             })
@@ -87,7 +95,15 @@ impl Services {
                 };
                 let changed = remaining != existing;
                 if changed {
-                    rewrite(conn, organisation_id, &ssin, dossier_type.id, &rows, &existing, &remaining)?;
+                    rewrite(
+                        conn,
+                        organisation_id,
+                        &ssin,
+                        dossier_type.id,
+                        &rows,
+                        &existing,
+                        &remaining,
+                    )?;
                 }
                 audit::append(conn, &[entry])?;
                 Ok(Unregistered { changed, remaining })
@@ -219,7 +235,12 @@ fn locked_lines(
     dossier_type_id: i32,
 ) -> Result<Vec<RelationRow>, ServiceError> {
     lock_key(conn, register_key(dossier_type_id, ssin))?;
-    Ok(relation::lines_of(conn, organisation_id, ssin.as_str(), dossier_type_id)?)
+    Ok(relation::lines_of(
+        conn,
+        organisation_id,
+        ssin.as_str(),
+        dossier_type_id,
+    )?)
 }
 
 /// A 64-bit key for (dossier type, person); dossier types belong to one organisation, so

@@ -54,16 +54,18 @@ impl Envelope {
             } else {
                 return Err(Fault::new(
                     ReasonCode::MalformedRequest,
-                    format!("unexpected element {} in the envelope", child.expanded_name()),
+                    format!(
+                        "unexpected element {} in the envelope",
+                        child.expanded_name()
+                    ),
                 ));
             }
         }
         if let Some(header) = &header {
             check_must_understand(header)?;
         }
-        let body = body.ok_or_else(|| {
-            Fault::new(ReasonCode::MalformedRequest, "the envelope has no Body")
-        })?;
+        let body = body
+            .ok_or_else(|| Fault::new(ReasonCode::MalformedRequest, "the envelope has no Body"))?;
         let mut elements = body.children.into_iter();
         match (elements.next(), elements.next()) {
             (Some(operation), None) => Ok(Envelope { header, operation }),
@@ -88,7 +90,10 @@ fn check_must_understand(header: &Element) -> Result<(), Fault> {
         if matches!(must, Some("1") | Some("true")) && !understood {
             return Err(Fault::new(
                 ReasonCode::HeaderNotUnderstood,
-                format!("the header block {} is not understood", block.expanded_name()),
+                format!(
+                    "the header block {} is not understood",
+                    block.expanded_name()
+                ),
             ));
         }
     }
@@ -115,7 +120,9 @@ mod tests {
     fn refuses_wrong_envelopes() {
         let reason = |xml: &str| Envelope::parse(xml.as_bytes()).unwrap_err().reason;
         assert_eq!(
-            reason(r#"<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope"><s:Body/></s:Envelope>"#),
+            reason(
+                r#"<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope"><s:Body/></s:Envelope>"#
+            ),
             ReasonCode::SoapVersionMismatch
         );
         assert_eq!(
@@ -124,7 +131,9 @@ mod tests {
         );
         assert_eq!(reason(&envelope("<s:Body/>")), ReasonCode::MalformedRequest);
         assert_eq!(
-            reason(&envelope(r#"<s:Body><a xmlns="urn:x"/><b xmlns="urn:x"/></s:Body>"#)),
+            reason(&envelope(
+                r#"<s:Body><a xmlns="urn:x"/><b xmlns="urn:x"/></s:Body>"#
+            )),
             ReasonCode::MalformedRequest
         );
         assert_eq!(

@@ -4,6 +4,7 @@
 
 use super::writer::XmlOut;
 use super::COMMON_NS;
+use crate::service::ServiceError;
 
 /// Who is to blame, as SOAP 1.1 says it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -138,5 +139,41 @@ impl Fault {
             .close("detail")
             .close("soapenv:Fault");
         out.finish()
+    }
+}
+
+/// The one place where use-case errors become faults.
+impl From<ServiceError> for Fault {
+    fn from(error: ServiceError) -> Fault {
+        match error {
+            ServiceError::NotAuthenticated => {
+                Fault::new(ReasonCode::NotAuthenticated, error.to_string())
+            }
+            ServiceError::NotAllowed(_) => Fault::new(ReasonCode::NotAllowed, error.to_string()),
+            ServiceError::UnknownDossierType(ref code) => {
+                let code = code.clone();
+                Fault::new(ReasonCode::UnknownDossierType, error.to_string())
+                    .field("dossierType", &code)
+            }
+            ServiceError::RetiredDossierType(ref code) => {
+                let code = code.clone();
+                Fault::new(ReasonCode::RetiredDossierType, error.to_string())
+                    .field("dossierType", &code)
+            }
+            ServiceError::Unavailable => {
+                Fault::new(ReasonCode::ServiceUnavailable, error.to_string())
+            }
+            ServiceError::Storage(crate::store::StoreError::Pool(_)) => Fault::new(
+                ReasonCode::ServiceUnavailable,
+                "the service is overloaded, try again later",
+            ),
+            other => {
+                tracing::error!(error = %other, "request failed");
+                Fault::new(
+                    ReasonCode::InternalError,
+                    "an internal error occurred; quote the ticket to the service desk",
+                )
+            }
+        }
     }
 }

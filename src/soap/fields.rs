@@ -56,8 +56,11 @@ pub fn checked_text<'a>(value: &'a str, path: &str, max_chars: usize) -> Result<
 pub fn ssin(element: &Element, path: &str, today: NaiveDate) -> Result<Niss, Fault> {
     let value = element.value();
     Niss::parse(value, today).map_err(|e| {
-        Fault::new(ReasonCode::InvalidSsin, format!("{path} is not a valid NISS: {e}"))
-            .field(path, value)
+        Fault::new(
+            ReasonCode::InvalidSsin,
+            format!("{path} is not a valid NISS: {e}"),
+        )
+        .field(path, value)
     })
 }
 
@@ -144,7 +147,16 @@ mod tests {
         assert_eq!(ok("2024-02-29"), "2024-02-29");
         assert_eq!(ok(" 2024-01-31Z "), "2024-01-31");
         assert_eq!(ok("2024-01-31+01:00"), "2024-01-31");
-        for bad in ["2023-02-29", "2024-13-01", "2024-1-1", "", "20240101", "0999-01-01", "2024-01-01+0100", "é"] {
+        for bad in [
+            "2023-02-29",
+            "2024-13-01",
+            "2024-1-1",
+            "",
+            "20240101",
+            "0999-01-01",
+            "2024-01-01+0100",
+            "é",
+        ] {
             let fault = date(&leaf(bad), "d").unwrap_err();
             assert_eq!(fault.reason, ReasonCode::InvalidDate, "{bad}");
         }

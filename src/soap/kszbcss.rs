@@ -21,7 +21,12 @@ pub struct InformationCustomer {
 impl InformationCustomer {
     /// Reads `informationCustomer` (itself in the service's namespace) from a request.
     pub fn parse(request: &Element, service_ns: &str) -> Result<InformationCustomer, Fault> {
-        let info = required(request, service_ns, "informationCustomer", "informationCustomer")?;
+        let info = required(
+            request,
+            service_ns,
+            "informationCustomer",
+            "informationCustomer",
+        )?;
         let ticket = required_text(info, COMMON_NS, "ticket", "informationCustomer/ticket", 36)?;
         let sent_path = "informationCustomer/timestampSent";
         let timestamp_sent = required_text(info, COMMON_NS, "timestampSent", sent_path, 64)?;
@@ -116,7 +121,11 @@ impl Status {
             Status::Ok => ("OK", "MSG00000", "The request was processed"),
             Status::DataFound => ("DATA_FOUND", "MSG00000", "Data were found"),
             Status::NoDataFound => ("NO_DATA_FOUND", "MSG00001", "No data were found"),
-            Status::NoResult => ("NO_RESULT", "MSG00002", "Nothing matched: nothing was changed"),
+            Status::NoResult => (
+                "NO_RESULT",
+                "MSG00002",
+                "Nothing matched: nothing was changed",
+            ),
         };
         out.open(tag)
             .leaf("common:value", value)

@@ -67,7 +67,7 @@ impl From<Fault> for Refusal {
 impl From<ServiceError> for Refusal {
     fn from(error: ServiceError) -> Refusal {
         Refusal {
-            fault: fault_of(error),
+            fault: Fault::from(error),
             recorded: true,
         }
     }
@@ -147,11 +147,11 @@ async fn process(
         .authenticator
         .authenticate(&token.username, &token.password)
         .await
-        .map_err(|e| Refusal::from(fault_of(e)))?;
+        .map_err(|e| Refusal::from(Fault::from(e)))?;
     *caller_slot = Some(caller.clone());
     caller
         .check_acts_for(&customer.cbe_number)
-        .map_err(|e| Refusal::from(fault_of(e)))?;
+        .map_err(|e| Refusal::from(Fault::from(e)))?;
 
     let server = InformationServer {
         ticket: call.server_ticket.clone(),
@@ -246,7 +246,11 @@ async fn process(
 }
 
 fn ssin_of(request: &Element) -> Result<Niss, Fault> {
-    fields::ssin(required(request, TYPES_NS, "ssin", "ssin")?, "ssin", today())
+    fields::ssin(
+        required(request, TYPES_NS, "ssin", "ssin")?,
+        "ssin",
+        today(),
+    )
 }
 
 fn optional_period(request: &Element) -> Result<Option<Period>, Fault> {
@@ -265,34 +269,4 @@ fn write_relation(out: &mut XmlOut, dossier_type: &str, period: &Period) {
         .optional_leaf("reg:endDate", end.as_deref())
         .close("reg:period")
         .close("reg:relation");
-}
-
-/// The one place where use-case errors become faults.
-fn fault_of(error: ServiceError) -> Fault {
-    match error {
-        ServiceError::NotAuthenticated => {
-            Fault::new(ReasonCode::NotAuthenticated, error.to_string())
-        }
-        ServiceError::NotAllowed(_) => Fault::new(ReasonCode::NotAllowed, error.to_string()),
-        ServiceError::UnknownDossierType(ref code) => {
-            let code = code.clone();
-            Fault::new(ReasonCode::UnknownDossierType, error.to_string()).field("dossierType", &code)
-        }
-        ServiceError::RetiredDossierType(ref code) => {
-            let code = code.clone();
-            Fault::new(ReasonCode::RetiredDossierType, error.to_string()).field("dossierType", &code)
-        }
-        ServiceError::Unavailable => Fault::new(ReasonCode::ServiceUnavailable, error.to_string()),
-        ServiceError::Storage(crate::store::StoreError::Pool(_)) => Fault::new(
-            ReasonCode::ServiceUnavailable,
-            "the service is overloaded, try again later",
-        ),
-        other => {
-            tracing::error!(error = %other, "request failed");
-            Fault::new(
-                ReasonCode::InternalError,
-                "an internal error occurred; quote the ticket to the service desk",
-            )
-        }
-    }
 }

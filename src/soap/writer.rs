@@ -71,7 +71,10 @@ mod tests {
     #[test]
     fn escapes_text_and_nests_elements() {
         let mut out = XmlOut::envelope(&[("a", "urn:a")]);
-        out.open("a:x").leaf("a:y", "<&>\"").optional_leaf("a:z", None).close("a:x");
+        out.open("a:x")
+            .leaf("a:y", "<&>\"")
+            .optional_leaf("a:z", None)
+            .close("a:x");
         let xml = out.finish();
         assert!(xml.contains(r#"xmlns:a="urn:a""#));
         assert!(xml.contains("<a:x><a:y>&lt;&amp;&gt;&quot;</a:y></a:x>"));

@@ -218,11 +218,7 @@ fn finish(reader: &mut NsReader<&[u8]>, root: Element) -> Result<Element, XmlErr
             Event::Comment(_) | Event::PI(_) => {}
             Event::Text(text) if text.xml10_content().trim().is_empty() => {}
             Event::DocType(_) => return Err(XmlError::Doctype),
-            _ => {
-                return Err(XmlError::Malformed(
-                    "content after the root element".into(),
-                ))
-            }
+            _ => return Err(XmlError::Malformed("content after the root element".into())),
         }
     }
 }

@@ -32,11 +32,16 @@ pub fn append(conn: &mut DbConnection, entries: &[AuditEntry]) -> StoreResult<()
     Ok(())
 }
 
-/// The entries about one person, oldest first.
-pub fn for_ssin(conn: &mut DbConnection, ssin: &str) -> StoreResult<Vec<AuditEntry>> {
+/// The most recent entries about one person, newest first.
+pub fn latest_for_ssin(
+    conn: &mut DbConnection,
+    ssin: &str,
+    limit: i64,
+) -> StoreResult<Vec<AuditEntry>> {
     Ok(audit_entries::table
         .filter(audit_entries::ssin.eq(ssin))
-        .order(audit_entries::id)
+        .order(audit_entries::id.desc())
+        .limit(limit)
         .select(AuditEntry::as_select())
         .load(conn)?)
 }

@@ -160,7 +160,9 @@ where
     E: From<diesel::result::Error>,
 {
     match conn {
-        DbConnection::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?,
+        DbConnection::Sqlite(c) => {
+            AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?
+        }
         DbConnection::Postgres(c) => AnsiTransactionManager::begin_transaction(c)?,
     }
     match f(conn) {
@@ -170,7 +172,9 @@ where
         }
         Err(error) => {
             // The original error matters more than a failed rollback.
-            let _ = <DbConnection as diesel::Connection>::TransactionManager::rollback_transaction(conn);
+            let _ = <DbConnection as diesel::Connection>::TransactionManager::rollback_transaction(
+                conn,
+            );
             Err(error)
         }
     }
