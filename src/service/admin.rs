@@ -7,15 +7,14 @@ use crate::domain::{DossierTypeCode, EnterpriseNumber};
 use crate::store::audit::{self, AuditEntry};
 use crate::store::dossier_type::{self, DossierTypeRow};
 use crate::store::organisation::{self, OrganisationRow};
-use crate::store::{credential, write_transaction, Database};
+use crate::store::{credential, Database};
 
 pub fn add_organisation(
     db: &Database,
     cbe: &EnterpriseNumber,
     name: &str,
 ) -> Result<OrganisationRow, ServiceError> {
-    let mut conn = db.connection()?;
-    write_transaction(&mut conn, |conn| {
+    db.write(|conn| {
         if organisation::find_by_cbe(conn, cbe.as_str())?.is_some() {
             return Err(ServiceError::Conflict(format!(
                 "the organisation {cbe} already exists"
@@ -64,10 +63,7 @@ pub fn set_credential(
     }
     let organisation_id = organisation_id(db, cbe)?;
     let hash = hash_secret(secret)?;
-    let mut conn = db.connection()?;
-    let stored = write_transaction(&mut conn, |conn| {
-        credential::upsert(conn, organisation_id, username, &hash)
-    })?;
+    let stored = db.write(|conn| credential::upsert(conn, organisation_id, username, &hash))?;
     if stored {
         Ok(())
     } else {
@@ -83,11 +79,7 @@ pub fn revoke_credential(
     username: &str,
 ) -> Result<bool, ServiceError> {
     let organisation_id = organisation_id(db, cbe)?;
-    Ok(credential::revoke(
-        &mut *db.connection()?,
-        organisation_id,
-        username,
-    )?)
+    db.write(|conn| Ok(credential::revoke(conn, organisation_id, username)?))
 }
 
 pub fn add_dossier_type(
@@ -97,8 +89,7 @@ pub fn add_dossier_type(
     description: Option<&str>,
 ) -> Result<DossierTypeRow, ServiceError> {
     let organisation_id = organisation_id(db, cbe)?;
-    let mut conn = db.connection()?;
-    write_transaction(&mut conn, |conn| {
+    db.write(|conn| {
         Ok(dossier_type::upsert(
             conn,
             organisation_id,
@@ -122,11 +113,7 @@ pub fn retire_dossier_type(
     code: &DossierTypeCode,
 ) -> Result<bool, ServiceError> {
     let organisation_id = organisation_id(db, cbe)?;
-    Ok(dossier_type::retire(
-        &mut *db.connection()?,
-        organisation_id,
-        code.as_str(),
-    )?)
+    db.write(|conn| Ok(dossier_type::retire(conn, organisation_id, code.as_str())?))
 }
 
 /// Audit entries, newest first, optionally only those about one person.

@@ -11,7 +11,7 @@ use tokio::sync::oneshot;
 
 use super::error::ServiceError;
 use crate::store::audit::{self, AuditEntry};
-use crate::store::{write_transaction, Database};
+use crate::store::Database;
 
 const QUEUE: usize = 16_384;
 const BATCH: usize = 512;
@@ -62,9 +62,7 @@ fn write_batches(db: Database, receiver: Receiver<Pending>) {
             }
         }
         let (entries, waiters): (Vec<_>, Vec<_>) = batch.into_iter().unzip();
-        let result = db.connection().and_then(|mut conn| {
-            write_transaction(&mut conn, |conn| audit::append(conn, &entries))
-        });
+        let result = db.write(|conn| audit::append(conn, &entries));
         let ok = match result {
             Ok(()) => true,
             Err(e) => {

@@ -9,7 +9,7 @@ use super::{Call, Caller, Services};
 use crate::domain::{DossierTypeCode, Niss, Period};
 use crate::store::dossier_type::{self, DossierTypeRow};
 use crate::store::relation::{self, LineFilter, RelationRow};
-use crate::store::{audit, lock_key, write_transaction, DbConnection};
+use crate::store::{audit, lock_key, DbConnection};
 
 /// A line of a register as the use cases return it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,8 +49,7 @@ impl Services {
         let (db, organisation_id) = (self.db.clone(), caller.organisation_id);
         let entry = call.audit_entry(Some(organisation_id), OK);
         let result = blocking(move || {
-            let mut conn = db.connection()?;
-            write_transaction(&mut conn, |conn| {
+            db.write(|conn| {
                 let dossier_type = active_dossier_type(conn, organisation_id, &code)?;
                 let rows = locked_lines(conn, organisation_id, &ssin, dossier_type.id)?;
                 let existing = periods_of(&rows)?;
@@ -84,8 +83,7 @@ impl Services {
         let (db, organisation_id) = (self.db.clone(), caller.organisation_id);
         let entry = call.audit_entry(Some(organisation_id), OK);
         let result = blocking(move || {
-            let mut conn = db.connection()?;
-            write_transaction(&mut conn, |conn| {
+            db.write(|conn| {
                 let dossier_type = known_dossier_type(conn, organisation_id, &code)?;
                 let rows = locked_lines(conn, organisation_id, &ssin, dossier_type.id)?;
                 let existing = periods_of(&rows)?;

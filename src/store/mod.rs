@@ -10,6 +10,7 @@ pub mod organisation;
 pub mod relation;
 pub mod schema;
 
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
@@ -113,6 +114,9 @@ impl ManageConnection for Manager {
 pub struct Database {
     pool: r2d2::Pool<Manager>,
     url: DatabaseUrl,
+    /// SQLite has one writer at a time: writers of this process queue here, in order,
+    /// rather than polling the database lock through the busy handler.
+    sqlite_writer: Arc<Mutex<()>>,
 }
 
 pub type PooledConnection = r2d2::PooledConnection<Manager>;
@@ -129,7 +133,11 @@ impl Database {
             .max_size(max_connections)
             .connection_timeout(Duration::from_secs(10))
             .build(Manager(url.clone()))?;
-        Ok(Database { pool, url })
+        Ok(Database {
+            pool,
+            url,
+            sqlite_writer: Arc::new(Mutex::new(())),
+        })
     }
 
     pub fn connection(&self) -> StoreResult<PooledConnection> {
@@ -138,6 +146,23 @@ impl Database {
 
     pub fn url(&self) -> &DatabaseUrl {
         &self.url
+    }
+
+    /// Runs `f` in a write transaction on a pooled connection (see [`write_transaction`]).
+    pub fn write<T, E>(&self, f: impl FnOnce(&mut DbConnection) -> Result<T, E>) -> Result<T, E>
+    where
+        E: From<diesel::result::Error> + From<StoreError>,
+    {
+        let mut conn = self.connection()?;
+        let _queued = match self.url {
+            DatabaseUrl::Sqlite(_) => Some(
+                self.sqlite_writer
+                    .lock()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner()),
+            ),
+            DatabaseUrl::Postgres(_) => None,
+        };
+        write_transaction(&mut conn, f)
     }
 }
 
@@ -152,7 +177,7 @@ fn run_migrations(conn: &mut DbConnection) -> StoreResult<()> {
 /// Runs `f` in a write transaction: `BEGIN IMMEDIATE` on SQLite (writers queue on the
 /// database lock instead of failing on an upgrade), a plain `BEGIN` on PostgreSQL.
 /// Commits when `f` succeeds, rolls back otherwise.
-pub fn write_transaction<T, E>(
+fn write_transaction<T, E>(
     conn: &mut DbConnection,
     f: impl FnOnce(&mut DbConnection) -> Result<T, E>,
 ) -> Result<T, E>
