@@ -127,8 +127,15 @@ async fn live() -> HttpResponse {
         .body("ok")
 }
 
-async fn person_register_endpoint(state: web::Data<State>, payload: web::Payload) -> HttpResponse {
-    let body = read_limited(payload, state.config.max_request_bytes).await;
+async fn person_register_endpoint(
+    state: web::Data<State>,
+    request: HttpRequest,
+    payload: web::Payload,
+) -> HttpResponse {
+    let body = match content_encoding(&request) {
+        Ok(()) => read_limited(payload, state.config.max_request_bytes).await,
+        Err(fault) => Err(fault),
+    };
     let reply =
         person_register::handle(&state.services, body.as_deref().map_err(Clone::clone)).await;
     soap_response(reply)
@@ -140,6 +147,25 @@ fn soap_response(reply: Reply) -> HttpResponse {
     HttpResponse::build(status)
         .content_type("text/xml; charset=utf-8")
         .body(reply.body)
+}
+
+/// Compressed bodies are refused: their size limit could not be checked before inflating.
+fn content_encoding(request: &HttpRequest) -> Result<(), Fault> {
+    match request
+        .headers()
+        .get(actix_web::http::header::CONTENT_ENCODING)
+    {
+        None => Ok(()),
+        Some(value) if value.as_bytes().eq_ignore_ascii_case(b"identity") => Ok(()),
+        Some(value) => Err(Fault::new(
+            ReasonCode::MalformedRequest,
+            "compressed request bodies are not accepted: send the envelope uncompressed",
+        )
+        .field(
+            "Content-Encoding",
+            &String::from_utf8_lossy(value.as_bytes()),
+        )),
+    }
 }
 
 /// Reads the request body, refusing it as soon as it passes the limit.

@@ -6,6 +6,7 @@ use super::writer::SOAP_ENVELOPE_NS;
 use super::xml::{self, Element, Limits, XmlError};
 
 const SOAP12_ENVELOPE_NS: &str = "http://www.w3.org/2003/05/soap-envelope";
+const NEXT_ACTOR: &str = "http://schemas.xmlsoap.org/soap/actor/next";
 
 /// A request as it arrived: its header (if any) and the body's operation element.
 #[derive(Debug)]
@@ -81,13 +82,17 @@ impl Envelope {
     }
 }
 
-/// SOAP 1.1 §4.2.3: a header block marked mustUnderstand="1" that we do not process must
-/// refuse the message.
+/// SOAP 1.1 §4.2.3: a header block meant for us (no actor, or the "next" actor) marked
+/// mustUnderstand="1" that we do not process must refuse the message.
 fn check_must_understand(header: &Element) -> Result<(), Fault> {
     for block in &header.children {
         let must = block.attribute_ns(SOAP_ENVELOPE_NS, "mustUnderstand");
+        let for_us = matches!(
+            block.attribute_ns(SOAP_ENVELOPE_NS, "actor"),
+            None | Some(NEXT_ACTOR)
+        );
         let understood = block.is(WSSE_NS, "Security");
-        if matches!(must, Some("1") | Some("true")) && !understood {
+        if matches!(must, Some("1") | Some("true")) && for_us && !understood {
             return Err(Fault::new(
                 ReasonCode::HeaderNotUnderstood,
                 format!(

@@ -19,7 +19,7 @@ CREATE TABLE credentials (
 CREATE TABLE dossier_types (
     id SERIAL PRIMARY KEY,
     organisation_id INTEGER NOT NULL REFERENCES organisations (id),
-    code TEXT NOT NULL,
+    code TEXT COLLATE "C" NOT NULL,
     description TEXT,
     created_at TIMESTAMP NOT NULL,
     retired_at TIMESTAMP,
