@@ -1,0 +1,66 @@
+"""Fixtures for the zeep interoperability tests (see support.py for what they set up)."""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+import pytest
+
+from support import (
+    ORG_A,
+    ORG_B,
+    ORG_C,
+    Caller,
+    Service,
+    backends,
+    database_url_with,
+    psql,
+    raas_bin,
+    seed,
+    start_server,
+    stop_server,
+)
+
+
+@pytest.fixture(scope="session", params=backends())
+def service(request, tmp_path_factory) -> Service:
+    """A seeded database of one backend and a `raas serve` on it."""
+    backend = request.param
+    raas = raas_bin()
+    workdir = tmp_path_factory.mktemp(f"raas-{backend}")
+    pg_admin_url = None
+    pg_name = None
+    if backend == "sqlite":
+        database_url = str(workdir / "raas.db")
+    else:
+        pg_admin_url = os.environ["TEST_DATABASE_URL"]
+        pg_name = f"raas_zeep_{uuid.uuid4().hex[:16]}"
+        psql(pg_admin_url, f'CREATE DATABASE "{pg_name}"')
+        database_url = database_url_with(pg_admin_url, pg_name)
+    proc = None
+    try:
+        seed(raas, database_url)
+        log = workdir / "serve.log"
+        proc, base_url = start_server(raas, database_url, log)
+        yield Service(backend, database_url, base_url, raas, log)
+    finally:
+        if proc is not None:
+            stop_server(proc)
+        if pg_name is not None:
+            psql(pg_admin_url, f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def org_a(service) -> Caller:
+    return service.caller(ORG_A)
+
+
+@pytest.fixture
+def org_b(service) -> Caller:
+    return service.caller(ORG_B)
+
+
+@pytest.fixture
+def org_c(service) -> Caller:
+    return service.caller(ORG_C)
