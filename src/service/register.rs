@@ -18,6 +18,14 @@ pub struct Line {
     pub period: Period,
 }
 
+/// Which register key a change is about, and whether it may add lines (a retired dossier
+/// type takes no new registrations, but its lines can still be removed).
+struct KeyChange {
+    ssin: Niss,
+    code: DossierTypeCode,
+    new_lines_allowed: bool,
+}
+
 /// What an unregistration did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Unregistered {
@@ -46,29 +54,18 @@ impl Services {
         code: DossierTypeCode,
         period: Period,
     ) -> Result<Vec<Period>, ServiceError> {
-        let (db, organisation_id) = (self.db.clone(), caller.organisation_id);
-        let entry = call.audit_entry(Some(organisation_id), OK);
-        let result = blocking(move || {
-            db.write(|conn| {
-                let dossier_type = active_dossier_type(conn, organisation_id, &code)?;
-                let rows = locked_lines(conn, organisation_id, &ssin, dossier_type.id)?;
-                let existing = periods_of(&rows)?;
-                let merged = Period::merge(existing.iter().copied().chain([period]));
-                rewrite(
-                    conn,
-                    organisation_id,
-                    &ssin,
-                    dossier_type.id,
-                    &rows,
-                    &existing,
-                    &merged,
-                )?;
-                audit::append(conn, &[entry])?;
-                Ok(merged)
+        let change = KeyChange {
+            ssin,
+            code,
+            new_lines_allowed: true,
+        };
+        let result = self
+            .change_key(call, caller, change, move |existing| {
+                Period::merge(existing.iter().copied().chain([period]))
             })
-        })
-        .await;
-        self.finish(call, caller, result).await
+            .await;
+        self.finish(call, caller, result.map(|(_, merged)| merged))
+            .await
     }
 
     /// Removes the person's lines of a dossier type, or only `period` of them.
@@ -80,35 +77,76 @@ impl Services {
         code: DossierTypeCode,
         period: Option<Period>,
     ) -> Result<Unregistered, ServiceError> {
+        let change = KeyChange {
+            ssin,
+            code,
+            new_lines_allowed: false,
+        };
+        let result = self
+            .change_key(call, caller, change, move |existing| match period {
+                Some(removed) => existing.iter().flat_map(|p| p.subtract(&removed)).collect(),
+                None => Vec::new(),
+            })
+            .await;
+        let result = result.map(|(existing, remaining)| Unregistered {
+            changed: remaining != existing,
+            remaining,
+        });
+        self.finish(call, caller, result).await
+    }
+
+    /// Changes the lines of one register key in one transaction: takes the key's lock, reads
+    /// its lines, lets `wanted` compute the new lines from them, rewrites only the lines that
+    /// differ and records the call. Returns the lines before and after.
+    async fn change_key(
+        &self,
+        call: &Call,
+        caller: &Caller,
+        change: KeyChange,
+        wanted: impl FnOnce(&[Period]) -> Vec<Period> + Send + 'static,
+    ) -> Result<(Vec<Period>, Vec<Period>), ServiceError> {
         let (db, organisation_id) = (self.db.clone(), caller.organisation_id);
         let entry = call.audit_entry(Some(organisation_id), OK);
-        let result = blocking(move || {
+        blocking(move || {
             db.write(|conn| {
+                let KeyChange {
+                    ssin,
+                    code,
+                    new_lines_allowed,
+                } = change;
                 let dossier_type = known_dossier_type(conn, organisation_id, &code)?;
-                let rows = locked_lines(conn, organisation_id, &ssin, dossier_type.id)?;
-                let existing = periods_of(&rows)?;
-                let remaining: Vec<Period> = match period {
-                    Some(removed) => existing.iter().flat_map(|p| p.subtract(&removed)).collect(),
-                    None => Vec::new(),
-                };
-                let changed = remaining != existing;
-                if changed {
-                    rewrite(
-                        conn,
-                        organisation_id,
-                        &ssin,
-                        dossier_type.id,
-                        &rows,
-                        &existing,
-                        &remaining,
-                    )?;
+                if new_lines_allowed && dossier_type.retired_at.is_some() {
+                    return Err(ServiceError::RetiredDossierType(code.to_string()));
                 }
+                lock_key(conn, register_key(dossier_type.id, &ssin))?;
+                let rows =
+                    relation::lines_of(conn, organisation_id, ssin.as_str(), dossier_type.id)?;
+                let existing = periods_of(&rows)?;
+                let wanted = wanted(&existing);
+                let removed: Vec<i64> = rows
+                    .iter()
+                    .zip(&existing)
+                    .filter(|(_, p)| !wanted.contains(p))
+                    .map(|(r, _)| r.id)
+                    .collect();
+                let added: Vec<(NaiveDate, Option<NaiveDate>)> = wanted
+                    .iter()
+                    .filter(|p| !existing.contains(p))
+                    .map(|p| (p.begin(), p.end()))
+                    .collect();
+                relation::replace_lines(
+                    conn,
+                    organisation_id,
+                    ssin.as_str(),
+                    dossier_type.id,
+                    &removed,
+                    &added,
+                )?;
                 audit::append(conn, &[entry])?;
-                Ok(Unregistered { changed, remaining })
+                Ok((existing, wanted))
             })
         })
-        .await;
-        self.finish(call, caller, result).await
+        .await
     }
 
     /// The caller's lines for a person, optionally of one dossier type and/or overlapping a
@@ -212,35 +250,6 @@ fn known_dossier_type(
         .ok_or_else(|| ServiceError::UnknownDossierType(code.to_string()))
 }
 
-fn active_dossier_type(
-    conn: &mut DbConnection,
-    organisation_id: i32,
-    code: &DossierTypeCode,
-) -> Result<DossierTypeRow, ServiceError> {
-    let row = known_dossier_type(conn, organisation_id, code)?;
-    match row.retired_at {
-        None => Ok(row),
-        Some(_) => Err(ServiceError::RetiredDossierType(code.to_string())),
-    }
-}
-
-/// Takes the register key's lock, then reads its lines: nobody else changes them until
-/// the transaction ends.
-fn locked_lines(
-    conn: &mut DbConnection,
-    organisation_id: i32,
-    ssin: &Niss,
-    dossier_type_id: i32,
-) -> Result<Vec<RelationRow>, ServiceError> {
-    lock_key(conn, register_key(dossier_type_id, ssin))?;
-    Ok(relation::lines_of(
-        conn,
-        organisation_id,
-        ssin.as_str(),
-        dossier_type_id,
-    )?)
-}
-
 /// A 64-bit key for (dossier type, person); dossier types belong to one organisation, so
 /// the organisation is implied. FNV-1a: stable across builds and instances.
 fn register_key(dossier_type_id: i32, ssin: &Niss) -> i64 {
@@ -265,36 +274,4 @@ fn periods_of(rows: &[RelationRow]) -> Result<Vec<Period>, ServiceError> {
     rows.iter()
         .map(|r| stored_period(r.begin_date, r.end_date))
         .collect()
-}
-
-/// Rewrites only the lines that differ between `existing` (stored as `rows`) and `wanted`.
-fn rewrite(
-    conn: &mut DbConnection,
-    organisation_id: i32,
-    ssin: &Niss,
-    dossier_type_id: i32,
-    rows: &[RelationRow],
-    existing: &[Period],
-    wanted: &[Period],
-) -> Result<(), ServiceError> {
-    let removed: Vec<i64> = rows
-        .iter()
-        .zip(existing)
-        .filter(|(_, p)| !wanted.contains(p))
-        .map(|(r, _)| r.id)
-        .collect();
-    let added: Vec<(NaiveDate, Option<NaiveDate>)> = wanted
-        .iter()
-        .filter(|p| !existing.contains(p))
-        .map(|p| (p.begin(), p.end()))
-        .collect();
-    relation::replace_lines(
-        conn,
-        organisation_id,
-        ssin.as_str(),
-        dossier_type_id,
-        &removed,
-        &added,
-    )?;
-    Ok(())
 }
