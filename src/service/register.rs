@@ -8,7 +8,7 @@ use super::error::{blocking, ServiceError};
 use super::{Call, Caller, Services};
 use crate::domain::{DossierTypeCode, Niss, Period};
 use crate::store::dossier_type::{self, DossierTypeRow};
-use crate::store::relation::{self, LineFilter, RelationRow};
+use crate::store::relation::{self, RelationRow};
 use crate::store::{audit, lock_key, DbConnection};
 
 /// A line of a register as the use cases return it.
@@ -162,23 +162,24 @@ impl Services {
         let (db, organisation_id) = (self.db.clone(), caller.organisation_id);
         let result = blocking(move || {
             let mut conn = db.connection()?;
-            let dossier_type_id = match &code {
-                Some(code) => Some(known_dossier_type(&mut conn, organisation_id, code)?.id),
-                None => None,
-            };
-            let filter = LineFilter {
-                dossier_type_id,
-                overlapping: period.map(|p| (p.begin(), p.end())),
-            };
-            relation::consult(&mut conn, organisation_id, ssin.as_str(), filter)?
-                .into_iter()
-                .map(|line| {
-                    Ok(Line {
-                        period: stored_period(line.begin_date, line.end_date)?,
-                        dossier_type: line.dossier_type,
-                    })
-                })
-                .collect::<Result<Vec<_>, ServiceError>>()
+            if let Some(code) = &code {
+                known_dossier_type(&mut conn, organisation_id, code)?;
+            }
+            let mut lines = Vec::new();
+            for line in relation::lines_of_person(&mut conn, organisation_id, ssin.as_str())? {
+                let line = Line {
+                    period: stored_period(line.begin_date, line.end_date)?,
+                    dossier_type: line.dossier_type,
+                };
+                let of_type = code
+                    .as_ref()
+                    .is_none_or(|c| c.as_str() == line.dossier_type);
+                let in_period = period.is_none_or(|p| p.overlaps(&line.period));
+                if of_type && in_period {
+                    lines.push(line);
+                }
+            }
+            Ok(lines)
         })
         .await;
         self.finish_read(call, caller, result).await

@@ -22,12 +22,26 @@ pub struct AuditEntry {
     pub outcome: String,
 }
 
-/// Appends entries (in the caller's transaction, if any).
+/// Appends entries (in the caller's transaction, if any). On PostgreSQL one multi-row
+/// statement per chunk, so a batch costs one round trip; SQLite runs in-process, where a
+/// statement per entry costs no round trip.
 pub fn append(conn: &mut DbConnection, entries: &[AuditEntry]) -> StoreResult<()> {
-    for entry in entries {
-        diesel::insert_into(audit_entries::table)
-            .values(entry)
-            .execute(conn)?;
+    match conn {
+        DbConnection::Postgres(pg) => {
+            // 11 parameters an entry: well below PostgreSQL's limit of 65535 a statement.
+            for chunk in entries.chunks(512) {
+                diesel::insert_into(audit_entries::table)
+                    .values(chunk)
+                    .execute(pg)?;
+            }
+        }
+        DbConnection::Sqlite(sqlite) => {
+            for entry in entries {
+                diesel::insert_into(audit_entries::table)
+                    .values(entry)
+                    .execute(sqlite)?;
+            }
+        }
     }
     Ok(())
 }

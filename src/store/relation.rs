@@ -75,40 +75,18 @@ pub fn replace_lines(
     Ok(())
 }
 
-/// Which lines a consultation asks for.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct LineFilter {
-    pub dossier_type_id: Option<i32>,
-    /// Lines overlapping `[begin, end]` (open end when `None`).
-    pub overlapping: Option<(NaiveDate, Option<NaiveDate>)>,
-}
-
-/// An organisation's lines for a person, by dossier type code and begin date.
-pub fn consult(
+/// An organisation's lines for a person, of every dossier type, by dossier type code and
+/// begin date. One static statement (prepared once per connection): a person has few lines,
+/// so the caller filters them.
+pub fn lines_of_person(
     conn: &mut DbConnection,
     organisation_id: i32,
     ssin: &str,
-    filter: LineFilter,
 ) -> StoreResult<Vec<RegisterLine>> {
-    let mut query = relations::table
+    let rows = relations::table
         .inner_join(dossier_types::table)
         .filter(relations::organisation_id.eq(organisation_id))
         .filter(relations::ssin.eq(ssin))
-        .into_boxed();
-    if let Some(type_id) = filter.dossier_type_id {
-        query = query.filter(relations::dossier_type_id.eq(type_id));
-    }
-    if let Some((begin, end)) = filter.overlapping {
-        query = query.filter(
-            relations::end_date
-                .is_null()
-                .or(relations::end_date.ge(begin)),
-        );
-        if let Some(end) = end {
-            query = query.filter(relations::begin_date.le(end));
-        }
-    }
-    let rows = query
         .order((dossier_types::code, relations::begin_date))
         .select((
             dossier_types::code,
