@@ -114,13 +114,15 @@ impl Services {
                     code,
                     new_lines_allowed,
                 } = change;
-                let dossier_type = known_dossier_type(conn, organisation_id, &code)?;
-                if new_lines_allowed && dossier_type.retired_at.is_some() {
+                // The lock comes first: the lines are read after the previous writer of
+                // the key committed.
+                lock_key(conn, register_key(organisation_id, &code, &ssin))?;
+                let key = relation::key_lines(conn, organisation_id, code.as_str(), ssin.as_str())?
+                    .ok_or_else(|| ServiceError::UnknownDossierType(code.to_string()))?;
+                if new_lines_allowed && key.retired {
                     return Err(ServiceError::RetiredDossierType(code.to_string()));
                 }
-                lock_key(conn, register_key(dossier_type.id, &ssin))?;
-                let rows =
-                    relation::lines_of(conn, organisation_id, ssin.as_str(), dossier_type.id)?;
+                let rows = key.lines;
                 let existing = periods_of(&rows)?;
                 let wanted = wanted(&existing);
                 let removed: Vec<i64> = rows
@@ -138,7 +140,7 @@ impl Services {
                     conn,
                     organisation_id,
                     ssin.as_str(),
-                    dossier_type.id,
+                    key.dossier_type_id,
                     &removed,
                     &added,
                 )?;
@@ -251,16 +253,19 @@ fn known_dossier_type(
         .ok_or_else(|| ServiceError::UnknownDossierType(code.to_string()))
 }
 
-/// A 64-bit key for (dossier type, person); dossier types belong to one organisation, so
-/// the organisation is implied. FNV-1a: stable across builds and instances.
-fn register_key(dossier_type_id: i32, ssin: &Niss) -> i64 {
+/// A 64-bit key for (organisation, dossier type, person). FNV-1a: stable across builds and
+/// instances. A collision only makes two keys wait for each other.
+fn register_key(organisation_id: i32, code: &DossierTypeCode, ssin: &Niss) -> i64 {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for byte in dossier_type_id
-        .to_be_bytes()
-        .iter()
-        .chain(ssin.as_str().as_bytes())
-    {
-        hash ^= u64::from(*byte);
+    let bytes = organisation_id.to_be_bytes();
+    let parts = [
+        &bytes[..],
+        code.as_str().as_bytes(),
+        b"/",
+        ssin.as_str().as_bytes(),
+    ];
+    for byte in parts.concat() {
+        hash ^= u64::from(byte);
         hash = hash.wrapping_mul(0x0100_0000_01b3);
     }
     i64::from_ne_bytes(hash.to_ne_bytes())

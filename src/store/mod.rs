@@ -131,6 +131,9 @@ impl Database {
         run_migrations(&mut conn)?;
         let pool = r2d2::Pool::builder()
             .max_size(max_connections)
+            // A check-out test would cost a round trip per request; a broken connection
+            // fails its statement instead.
+            .test_on_check_out(false)
             .connection_timeout(Duration::from_secs(10))
             .build(Manager(url.clone()))?;
         Ok(Database {

@@ -23,20 +23,59 @@ pub struct RegisterLine {
     pub end_date: Option<NaiveDate>,
 }
 
-/// The lines of one organisation for one person and dossier type, by begin date.
-pub fn lines_of(
+/// A dossier type of an organisation with the lines of one person under it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyLines {
+    pub dossier_type_id: i32,
+    pub retired: bool,
+    pub lines: Vec<RelationRow>,
+}
+
+/// The dossier type `code` of an organisation and the person's lines under it, by begin
+/// date, in one statement; `None` when the organisation has no such dossier type.
+pub fn key_lines(
     conn: &mut DbConnection,
     organisation_id: i32,
+    code: &str,
     ssin: &str,
-    dossier_type_id: i32,
-) -> StoreResult<Vec<RelationRow>> {
-    Ok(relations::table
-        .filter(relations::organisation_id.eq(organisation_id))
-        .filter(relations::ssin.eq(ssin))
-        .filter(relations::dossier_type_id.eq(dossier_type_id))
+) -> StoreResult<Option<KeyLines>> {
+    let rows = dossier_types::table
+        .left_join(
+            // The organisation and the person first: the index's prefix.
+            relations::table.on(relations::organisation_id
+                .eq(organisation_id)
+                .and(relations::ssin.eq(ssin))
+                .and(relations::dossier_type_id.eq(dossier_types::id))),
+        )
+        .filter(dossier_types::organisation_id.eq(organisation_id))
+        .filter(dossier_types::code.eq(code))
         .order(relations::begin_date)
-        .select(RelationRow::as_select())
-        .load(conn)?)
+        .select((
+            dossier_types::id,
+            dossier_types::retired_at.is_not_null(),
+            relations::id.nullable(),
+            relations::begin_date.nullable(),
+            relations::end_date.nullable(),
+        ))
+        .load::<(i32, bool, Option<i64>, Option<NaiveDate>, Option<NaiveDate>)>(conn)?;
+    let Some((dossier_type_id, retired, ..)) = rows.first().copied() else {
+        return Ok(None);
+    };
+    let lines = rows
+        .into_iter()
+        .filter_map(|(_, _, id, begin_date, end_date)| {
+            Some(RelationRow {
+                id: id?,
+                begin_date: begin_date?,
+                end_date,
+            })
+        })
+        .collect();
+    Ok(Some(KeyLines {
+        dossier_type_id,
+        retired,
+        lines,
+    }))
 }
 
 /// Replaces some lines by others, inside the caller's transaction.
