@@ -10,7 +10,8 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use argon2::Argon2;
 use sha2::{Digest, Sha256};
 
-use super::error::{blocking, ServiceError};
+use super::error::ServiceError;
+use super::execution::off_workers;
 use crate::domain::EnterpriseNumber;
 use crate::store::{credential, Database};
 
@@ -65,7 +66,7 @@ impl Authenticator {
         }
         let db = self.db.clone();
         let (username_owned, secret_owned) = (username.to_owned(), secret.to_owned());
-        let caller = blocking(move || {
+        let caller = off_workers(move || {
             let mut conn = db.connection()?;
             let row = credential::find_active(&mut conn, &username_owned)?;
             // Verify against a hash even for an unknown username, so that timing does not

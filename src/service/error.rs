@@ -46,14 +46,3 @@ impl ServiceError {
         }
     }
 }
-
-/// Runs blocking database work off the async workers.
-pub(crate) async fn blocking<T, F>(f: F) -> Result<T, ServiceError>
-where
-    F: FnOnce() -> Result<T, ServiceError> + Send + 'static,
-    T: Send + 'static,
-{
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| ServiceError::Internal(format!("blocking task failed: {e}")))?
-}

@@ -6,6 +6,7 @@ pub mod audit_trail;
 pub mod authentication;
 pub mod call;
 pub mod error;
+mod execution;
 pub mod register;
 
 pub use audit_trail::AuditTrail;

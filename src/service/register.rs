@@ -4,7 +4,8 @@
 
 use chrono::NaiveDate;
 
-use super::error::{blocking, ServiceError};
+use super::error::ServiceError;
+use super::execution::on_database;
 use super::{Call, Caller, Services};
 use crate::domain::{DossierTypeCode, Niss, Period};
 use crate::store::dossier_type::{self, DossierTypeRow};
@@ -107,7 +108,7 @@ impl Services {
     ) -> Result<(Vec<Period>, Vec<Period>), ServiceError> {
         let (db, organisation_id) = (self.db.clone(), caller.organisation_id);
         let entry = call.audit_entry(Some(organisation_id), OK);
-        blocking(move || {
+        on_database(&self.db, move || {
             db.write(|conn| {
                 let KeyChange {
                     ssin,
@@ -162,7 +163,7 @@ impl Services {
         period: Option<Period>,
     ) -> Result<Vec<Line>, ServiceError> {
         let (db, organisation_id) = (self.db.clone(), caller.organisation_id);
-        let result = blocking(move || {
+        let result = on_database(&self.db, move || {
             let mut conn = db.connection()?;
             if let Some(code) = &code {
                 known_dossier_type(&mut conn, organisation_id, code)?;
@@ -194,7 +195,7 @@ impl Services {
         caller: &Caller,
     ) -> Result<Vec<DossierType>, ServiceError> {
         let (db, organisation_id) = (self.db.clone(), caller.organisation_id);
-        let result = blocking(move || {
+        let result = on_database(&self.db, move || {
             let mut conn = db.connection()?;
             Ok(dossier_type::list(&mut conn, organisation_id)?
                 .into_iter()
