@@ -52,4 +52,3 @@ CREATE TABLE audit_entries (
     outcome TEXT NOT NULL
 );
 CREATE INDEX audit_entries_by_ssin ON audit_entries (ssin, recorded_at);
-CREATE INDEX audit_entries_by_organisation ON audit_entries (organisation_id, recorded_at);
