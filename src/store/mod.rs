@@ -80,7 +80,8 @@ impl DatabaseUrl {
                 // crashes in WAL mode.
                 conn.batch_execute(
                     "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 10000; \
-                     PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+                     PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
+                     PRAGMA wal_autocheckpoint = 0;",
                 )
                 .map_err(|e| StoreError::Connect(format!("{path}: {e}")))?;
                 Ok(DbConnection::Sqlite(conn))
@@ -117,6 +118,8 @@ pub struct Database {
     /// SQLite has one writer at a time: writers of this process queue here, in order,
     /// rather than polling the database lock through the busy handler.
     sqlite_writer: Arc<Mutex<()>>,
+    /// The background checkpointer stops when the last clone is dropped.
+    _alive: Arc<()>,
 }
 
 pub type PooledConnection = r2d2::PooledConnection<Manager>;
@@ -129,6 +132,10 @@ impl Database {
         // and runs the migrations before any pooled connection is used.
         let mut conn = url.connect()?;
         run_migrations(&mut conn)?;
+        let alive = Arc::new(());
+        if let DbConnection::Sqlite(_) = conn {
+            checkpoint_in_background(conn, Arc::downgrade(&alive));
+        }
         let pool = r2d2::Pool::builder()
             .max_size(max_connections)
             // A check-out test would cost a round trip per request; a broken connection
@@ -140,6 +147,7 @@ impl Database {
             pool,
             url,
             sqlite_writer: Arc::new(Mutex::new(())),
+            _alive: alive,
         })
     }
 
@@ -166,6 +174,25 @@ impl Database {
             DatabaseUrl::Postgres(_) => None,
         };
         write_transaction(&mut conn, f)
+    }
+}
+
+/// Copies the SQLite write-ahead log into the database once a second, off the writers' path:
+/// an automatic checkpoint would otherwise run inside whichever commit crosses the threshold
+/// and stall every writer queued behind it. PASSIVE never blocks readers or writers.
+fn checkpoint_in_background(mut conn: DbConnection, alive: std::sync::Weak<()>) {
+    let spawned = std::thread::Builder::new()
+        .name("sqlite-checkpoint".into())
+        .spawn(move || {
+            while alive.upgrade().is_some() {
+                std::thread::sleep(Duration::from_secs(1));
+                if let Err(e) = conn.batch_execute("PRAGMA wal_checkpoint(PASSIVE)") {
+                    tracing::warn!(error = %e, "WAL checkpoint failed");
+                }
+            }
+        });
+    if let Err(e) = spawned {
+        tracing::error!(error = %e, "cannot start the WAL checkpoint thread");
     }
 }
 
