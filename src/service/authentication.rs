@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
 use sha2::{Digest, Sha256};
+use tokio::sync::Semaphore;
 
 use super::error::ServiceError;
 use super::execution::off_workers;
@@ -17,6 +18,7 @@ use crate::store::{credential, Database};
 
 const REMEMBER_FOR: Duration = Duration::from_secs(60);
 const MAX_REMEMBERED: usize = 10_000;
+const VERIFICATIONS_AT_ONCE: usize = 2;
 
 /// An authenticated caller: the organisation a credential belongs to.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,6 +51,10 @@ struct Remembered {
 pub struct Authenticator {
     db: Database,
     remembered: Mutex<HashMap<String, Remembered>>,
+    /// Argon2 verifications allowed at once: each takes tens of milliseconds and 19 MiB, so
+    /// an unbounded number would let a burst (or the many requests in flight when a
+    /// remembered secret expires) stall the machine.
+    verifying: Semaphore,
 }
 
 impl Authenticator {
@@ -56,11 +62,21 @@ impl Authenticator {
         Authenticator {
             db,
             remembered: Mutex::new(HashMap::new()),
+            verifying: Semaphore::new(VERIFICATIONS_AT_ONCE),
         }
     }
 
     pub async fn authenticate(&self, username: &str, secret: &str) -> Result<Caller, ServiceError> {
         let digest = digest(username, secret);
+        if let Some(caller) = self.recall(username, &digest) {
+            return Ok(caller);
+        }
+        let _permit = self
+            .verifying
+            .acquire()
+            .await
+            .map_err(|_| ServiceError::Unavailable)?;
+        // Another request may have verified the same secret while this one waited.
         if let Some(caller) = self.recall(username, &digest) {
             return Ok(caller);
         }
