@@ -8,6 +8,9 @@ use super::{DbConnection, StoreResult};
 /// One call as it is recorded.
 #[derive(Debug, Clone, PartialEq, Eq, Insertable, Queryable, Selectable)]
 #[diesel(table_name = audit_entries)]
+// Absent values are bound as NULL rather than written as DEFAULT, so every insert has the
+// same shape and its prepared statement is reused.
+#[diesel(treat_none_as_default_value = false)]
 pub struct AuditEntry {
     pub recorded_at: chrono::NaiveDateTime,
     pub service: String,
@@ -27,6 +30,12 @@ pub struct AuditEntry {
 /// statement per entry costs no round trip.
 pub fn append(conn: &mut DbConnection, entries: &[AuditEntry]) -> StoreResult<()> {
     match conn {
+        // One entry (a write's own): the single-row statement, prepared once.
+        DbConnection::Postgres(pg) if entries.len() == 1 => {
+            diesel::insert_into(audit_entries::table)
+                .values(&entries[0])
+                .execute(pg)?;
+        }
         DbConnection::Postgres(pg) => {
             // 11 parameters an entry: well below PostgreSQL's limit of 65535 a statement.
             for chunk in entries.chunks(512) {

@@ -235,15 +235,19 @@ where
     }
 }
 
+diesel::define_sql_function! {
+    /// PostgreSQL's transaction-scoped advisory lock (it returns void; nothing is read).
+    fn pg_advisory_xact_lock(key: diesel::sql_types::BigInt) -> diesel::sql_types::Nullable<diesel::sql_types::Integer>;
+}
+
 /// Serialises writers of one register key (organisation, person, dossier type) on
-/// PostgreSQL for the rest of the transaction. On SQLite `BEGIN IMMEDIATE` already
-/// serialises every writer.
+/// PostgreSQL for the rest of the transaction (a typed statement, so it is prepared once per
+/// connection). On SQLite the in-process writer queue and `BEGIN IMMEDIATE` already
+/// serialise every writer.
 pub fn lock_key(conn: &mut DbConnection, key: i64) -> StoreResult<()> {
     if let DbConnection::Postgres(c) = conn {
         use diesel::RunQueryDsl;
-        diesel::sql_query("SELECT pg_advisory_xact_lock($1)")
-            .bind::<diesel::sql_types::BigInt, _>(key)
-            .execute(c)?;
+        diesel::select(pg_advisory_xact_lock(key)).execute(c)?;
     }
     Ok(())
 }

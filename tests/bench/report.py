@@ -1,0 +1,231 @@
+#!/usr/bin/env python3
+"""Turns one benchmark run (RUN_DIR/meta.json, RUN_DIR/runs.jsonl, written by soap.sh) into
+RUN_DIR/results.md and RUN_DIR/results.json, and prints the markdown.
+
+Every figure is the median over the repetitions, with the range beside it: the machine is
+shared, so single runs are not to be trusted. Ratios between two measurements taken back to back
+(registerPerson/pgbench, consultRegister/livez) are the median of the per-repetition ratios;
+the size ratio compares medians.
+
+    python3 tests/bench/report.py target/bench/run-…
+"""
+
+import json
+import statistics
+import sys
+from pathlib import Path
+
+TARGET_REGISTER_VS_PGBENCH = 0.50
+TARGET_CONSULT_VS_LIVEZ = 0.25
+TARGET_P99_MS = 20.0
+TARGET_SIZE_SLOWDOWN = 0.10
+# A measurement during which other processes used this many cores (median) is marked noisy.
+NOISY_OTHER_CORES = 0.25
+
+OPS = ["register", "consult", "livez", "pgbench"]
+OP_NAMES = {
+    "register": "registerPerson",
+    "consult": "consultRegister",
+    "livez": "GET /livez",
+    "pgbench": "pgbench (BEGIN; SELECT … FOR UPDATE; INSERT; COMMIT)",
+}
+
+
+def human(n):
+    if n >= 1_000_000 and n % 1_000_000 == 0:
+        return f"{n // 1_000_000}M"
+    if n >= 1_000 and n % 1_000 == 0:
+        return f"{n // 1_000}k"
+    return str(n)
+
+
+def median(values):
+    values = [v for v in values if v is not None]
+    return statistics.median(values) if values else None
+
+
+def fmt(value, digits=0):
+    return "–" if value is None else f"{value:,.{digits}f}"
+
+
+def spread(values, digits=0):
+    values = [v for v in values if v is not None]
+    if len(values) < 2:
+        return ""
+    return f" ({fmt(min(values), digits)}–{fmt(max(values), digits)})"
+
+
+def summarise(runs):
+    """Median figures per (backend, size, op) over the measured repetitions."""
+    groups = {}
+    for run in runs:
+        if run["phase"] == "measure":
+            groups.setdefault((run["backend"], run["size"], run["op"]), []).append(run)
+    summary = {}
+    for key, group in groups.items():
+        latency = [r.get("latency_ms", {}) for r in group]
+        cpu = [r["cpu"] for r in group]
+        summary[key] = {
+            "backend": key[0],
+            "size": key[1],
+            "op": key[2],
+            "repetitions": len(group),
+            "rps": median([r["rps"] for r in group]),
+            "rps_all": [r["rps"] for r in group],
+            "p50_ms": median([l.get("p50") for l in latency]),
+            "p99_ms": median([l.get("p99") for l in latency]),
+            "p99_ms_all": [l.get("p99") for l in latency],
+            "mean_ms": median([l.get("mean") for l in latency]),
+            "max_ms": max((l.get("max") or 0) for l in latency) or None,
+            "requests": sum(r["requests"] for r in group),
+            "failures": sum(r["failures"] for r in group),
+            "cores": {k: median([c.get(k, 0.0) for c in cpu]) for k in ("client", "server", "database", "interrupts", "other", "busy")},
+            "cores_total": cpu[0]["cores"],
+        }
+    return summary
+
+
+def paired_ratios(runs, numerator, denominator):
+    """(backend, size) -> per-repetition ratios of two ops measured in the same repetition."""
+    by_rep = {}
+    for run in runs:
+        if run["phase"] == "measure":
+            by_rep[(run["backend"], run["size"], run["op"], run["rep"])] = run["rps"]
+    ratios = {}
+    for (backend, size, op, rep), rps in by_rep.items():
+        if op != numerator:
+            continue
+        base = by_rep.get((backend, size, denominator, rep))
+        if base:
+            ratios.setdefault((backend, size), []).append(rps / base)
+    return ratios
+
+
+def check(name, value, ok, shown, detail=""):
+    return {
+        "target": name,
+        "value": value,
+        "shown": shown,
+        "met": None if value is None else ok,
+        "detail": detail,
+    }
+
+
+def targets(runs, summary, sizes, backends):
+    rows = []
+    reg_pg = paired_ratios(runs, "register", "pgbench")
+    for size in sizes:
+        ratios = reg_pg.get(("postgres", size))
+        value = median(ratios) if ratios else None
+        rows.append(check(
+            f"registerPerson(PostgreSQL) / pgbench, {human(size)} — target ≥ {TARGET_REGISTER_VS_PGBENCH:.0%}",
+            value, value is not None and value >= TARGET_REGISTER_VS_PGBENCH,
+            "–" if value is None else f"{value:.0%}{spread([r * 100 for r in ratios or []])}"))
+    consult_livez = paired_ratios(runs, "consult", "livez")
+    for backend in backends:
+        for size in sizes:
+            ratios = consult_livez.get((backend, size))
+            value = median(ratios) if ratios else None
+            rows.append(check(
+                f"consultRegister / livez, {backend} {human(size)} — target ≥ {TARGET_CONSULT_VS_LIVEZ:.0%}",
+                value, value is not None and value >= TARGET_CONSULT_VS_LIVEZ,
+                "–" if value is None else f"{value:.1%}{spread([r * 100 for r in ratios or []], 1)}"))
+    for backend in backends:
+        for size in sizes:
+            for op in ("register", "consult"):
+                s = summary.get((backend, size, op))
+                value = s["p99_ms"] if s else None
+                rows.append(check(
+                    f"{OP_NAMES[op]} p99, {backend} {human(size)} — target < {TARGET_P99_MS:.0f} ms",
+                    value, value is not None and value < TARGET_P99_MS,
+                    "–" if value is None else f"{value:.1f} ms{spread(s['p99_ms_all'], 1)}"))
+    if len(sizes) >= 2:
+        small, large = min(sizes), max(sizes)
+        for backend in backends:
+            for op in ("register", "consult"):
+                a, b = summary.get((backend, small, op)), summary.get((backend, large, op))
+                value = (1 - b["rps"] / a["rps"]) if a and b and a["rps"] else None
+                rows.append(check(
+                    f"{OP_NAMES[op]} {human(large)} vs {human(small)} slowdown, {backend} — target ≤ {TARGET_SIZE_SLOWDOWN:.0%}",
+                    value, value is not None and value <= TARGET_SIZE_SLOWDOWN,
+                    "–" if value is None else f"{value:+.1%} ({fmt(b['rps'])} vs {fmt(a['rps'])} req/s)"))
+    return rows
+
+
+def markdown(meta, summary, rows, sizes, backends):
+    out = []
+    out.append(f"# raas SOAP benchmark — {meta['started']} (commit {meta['commit']}"
+               + (f", {meta['uncommitted_src_files']} uncommitted src files" if meta["uncommitted_src_files"] else "")
+               + ")")
+    out.append("")
+    out.append(f"{meta['cores']} cores ({meta['cpu']}), load average at start {meta['load_at_start']}; "
+               f"{meta['clients']} concurrent clients on {meta['threads']} client threads; "
+               f"{meta['duration_s']} s per measurement × {meta['repeat']}, {meta['warmup_s']} s warm-up; "
+               f"wrk {meta['wrk']}, {meta['pgbench']}, SQLite {meta['sqlite']}"
+               + (f"; server args `{meta['server_args']}`" if meta["server_args"] else "")
+               + (f"; binary {meta['binary_source']} (sha256 {meta['binary_sha256']}…)" if "binary_source" in meta else "")
+               + ".")
+    out.append("")
+    out.append("## Measurements (median over repetitions, range in brackets)")
+    out.append("")
+    out.append("| backend | register | operation | req/s | p50 ms | p99 ms | max ms | failed | cores: client / server / db / other (irq) |")
+    out.append("|---|---|---|---:|---:|---:|---:|---:|---|")
+    for backend in backends:
+        for size in sizes:
+            for op in OPS:
+                s = summary.get((backend, size, op))
+                if not s:
+                    continue
+                c = s["cores"]
+                failed = f"**{s['failures']}**" if s["failures"] else "0"
+                noisy = " ⚠ noisy" if c["other"] >= NOISY_OTHER_CORES else ""
+                p50 = fmt(s["p50_ms"], 2) if s["p50_ms"] is not None else f"mean {fmt(s['mean_ms'], 2)}"
+                out.append(
+                    f"| {backend} | {human(size)} | {OP_NAMES[op]} | {fmt(s['rps'])}{spread(s['rps_all'])} | "
+                    f"{p50} | {fmt(s['p99_ms'], 1)} | {fmt(s['max_ms'], 0)} | {failed} | "
+                    f"{c['client']:.2f} / {c['server']:.2f} / {c['database']:.2f} / {c['other']:.2f} ({c['interrupts']:.2f}) of {s['cores_total']}{noisy} |")
+    out.append("")
+    out.append("Cores: average CPU over the measurement of the client (wrk or pgbench), the raas server, "
+               "every PostgreSQL process and everything else on the machine (“other”: noise, e.g. compilations); "
+               "“irq” is interrupt time (mostly loopback networking), which the kernel mostly charges to the "
+               "process that was running, so it overlaps the other columns. “⚠ noisy”: other processes used "
+               f"≥ {NOISY_OTHER_CORES} cores, so compare with care. pgbench gives no percentiles, "
+               "only its mean latency.")
+    out.append("")
+    out.append("## Targets")
+    out.append("")
+    out.append("| target | measured | met |")
+    out.append("|---|---|---|")
+    for row in rows:
+        met = {True: "yes", False: "**NO**", None: "–"}[row["met"]]
+        out.append(f"| {row['target']} | {row['shown']} | {met} |")
+    failures = sum(s["failures"] for s in summary.values())
+    if failures:
+        out.append("")
+        out.append(f"**WARNING: {failures} requests failed during the measurements: the figures are not valid.**")
+    out.append("")
+    return "\n".join(out)
+
+
+def main():
+    run_dir = Path(sys.argv[1])
+    meta = json.loads((run_dir / "meta.json").read_text())
+    runs = [json.loads(line) for line in (run_dir / "runs.jsonl").read_text().splitlines() if line.strip()]
+    sizes = sorted({r["size"] for r in runs})
+    backends = [b for b in meta["backends"] if any(r["backend"] == b for r in runs)]
+    summary = summarise(runs)
+    rows = targets(runs, summary, sizes, backends)
+    text = markdown(meta, summary, rows, sizes, backends)
+    (run_dir / "results.md").write_text(text)
+    results = {
+        "meta": meta,
+        "measurements": sorted(summary.values(), key=lambda s: (s["backend"], s["size"], OPS.index(s["op"]))),
+        "targets": rows,
+        "runs": runs,
+    }
+    (run_dir / "results.json").write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
