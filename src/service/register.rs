@@ -10,7 +10,7 @@ use super::{Call, Caller, Services};
 use crate::domain::{DossierTypeCode, Niss, Period};
 use crate::store::dossier_type::{self, DossierTypeRow};
 use crate::store::relation::{self, RelationRow};
-use crate::store::{audit, lock_key, DbConnection};
+use crate::store::{audit, DbConnection};
 
 /// A line of a register as the use cases return it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -108,16 +108,16 @@ impl Services {
     ) -> Result<(Vec<Period>, Vec<Period>), ServiceError> {
         let (db, organisation_id) = (self.db.clone(), caller.organisation_id);
         let entry = call.audit_entry(Some(organisation_id), OK);
+        let KeyChange {
+            ssin,
+            code,
+            new_lines_allowed,
+        } = change;
+        let lock = register_key(organisation_id, &code, &ssin);
         on_database(&self.db, move || {
-            db.write(|conn| {
-                let KeyChange {
-                    ssin,
-                    code,
-                    new_lines_allowed,
-                } = change;
-                // The lock comes first: the lines are read after the previous writer of
-                // the key committed.
-                lock_key(conn, register_key(organisation_id, &code, &ssin))?;
+            // The key's lock comes first: its lines are read after the previous writer of
+            // the key committed.
+            db.write_key(lock, |conn| {
                 let key = relation::key_lines(conn, organisation_id, code.as_str(), ssin.as_str())?
                     .ok_or_else(|| ServiceError::UnknownDossierType(code.to_string()))?;
                 if new_lines_allowed && key.retired {

@@ -164,6 +164,33 @@ impl Database {
     where
         E: From<diesel::result::Error> + From<StoreError>,
     {
+        self.write_with_lock(None, f)
+    }
+
+    /// Runs `f` in a write transaction that first takes the lock of one register key
+    /// (organisation, person, dossier type): writers of the same key run one after the other,
+    /// and each reads what the previous one committed. On PostgreSQL the transaction-scoped
+    /// advisory lock is taken in the same round trip as BEGIN; on SQLite every writer is
+    /// serialised anyway.
+    pub fn write_key<T, E>(
+        &self,
+        key: i64,
+        f: impl FnOnce(&mut DbConnection) -> Result<T, E>,
+    ) -> Result<T, E>
+    where
+        E: From<diesel::result::Error> + From<StoreError>,
+    {
+        self.write_with_lock(Some(key), f)
+    }
+
+    fn write_with_lock<T, E>(
+        &self,
+        key: Option<i64>,
+        f: impl FnOnce(&mut DbConnection) -> Result<T, E>,
+    ) -> Result<T, E>
+    where
+        E: From<diesel::result::Error> + From<StoreError>,
+    {
         let mut conn = self.connection()?;
         let _queued = match self.url {
             DatabaseUrl::Sqlite(_) => Some(
@@ -173,7 +200,7 @@ impl Database {
             ),
             DatabaseUrl::Postgres(_) => None,
         };
-        write_transaction(&mut conn, f)
+        write_transaction(&mut conn, key, f)
     }
 }
 
@@ -205,20 +232,27 @@ fn run_migrations(conn: &mut DbConnection) -> StoreResult<()> {
 }
 
 /// Runs `f` in a write transaction: `BEGIN IMMEDIATE` on SQLite (writers queue on the
-/// database lock instead of failing on an upgrade), a plain `BEGIN` on PostgreSQL.
-/// Commits when `f` succeeds, rolls back otherwise.
+/// database lock instead of failing on an upgrade), `BEGIN` on PostgreSQL, followed in the
+/// same round trip by the advisory lock of `key` when there is one. Commits when `f`
+/// succeeds, rolls back otherwise.
 fn write_transaction<T, E>(
     conn: &mut DbConnection,
+    key: Option<i64>,
     f: impl FnOnce(&mut DbConnection) -> Result<T, E>,
 ) -> Result<T, E>
 where
     E: From<diesel::result::Error>,
 {
-    match conn {
-        DbConnection::Sqlite(c) => {
+    match (&mut *conn, key) {
+        (DbConnection::Sqlite(c), _) => {
             AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?
         }
-        DbConnection::Postgres(c) => AnsiTransactionManager::begin_transaction(c)?,
+        (DbConnection::Postgres(c), None) => AnsiTransactionManager::begin_transaction(c)?,
+        // The key is a number computed here, never text from outside.
+        (DbConnection::Postgres(c), Some(key)) => AnsiTransactionManager::begin_transaction_sql(
+            c,
+            &format!("BEGIN; SELECT pg_advisory_xact_lock({key})"),
+        )?,
     }
     match f(conn) {
         Ok(value) => {
@@ -233,23 +267,6 @@ where
             Err(error)
         }
     }
-}
-
-diesel::define_sql_function! {
-    /// PostgreSQL's transaction-scoped advisory lock (it returns void; nothing is read).
-    fn pg_advisory_xact_lock(key: diesel::sql_types::BigInt) -> diesel::sql_types::Nullable<diesel::sql_types::Integer>;
-}
-
-/// Serialises writers of one register key (organisation, person, dossier type) on
-/// PostgreSQL for the rest of the transaction (a typed statement, so it is prepared once per
-/// connection). On SQLite the in-process writer queue and `BEGIN IMMEDIATE` already
-/// serialise every writer.
-pub fn lock_key(conn: &mut DbConnection, key: i64) -> StoreResult<()> {
-    if let DbConnection::Postgres(c) = conn {
-        use diesel::RunQueryDsl;
-        diesel::select(pg_advisory_xact_lock(key)).execute(c)?;
-    }
-    Ok(())
 }
 
 /// The current time as stored: UTC, microsecond precision (what both backends keep).
