@@ -52,12 +52,12 @@ pub fn set_credential(
     secret: &str,
 ) -> Result<(), ServiceError> {
     if username.is_empty() || username.len() > 64 || username.chars().any(char::is_whitespace) {
-        return Err(ServiceError::Conflict(
+        return Err(ServiceError::InvalidInput(
             "a username has 1 to 64 characters and no white space".into(),
         ));
     }
     if secret.chars().count() < 12 {
-        return Err(ServiceError::Conflict(
+        return Err(ServiceError::InvalidInput(
             "a secret has at least 12 characters".into(),
         ));
     }

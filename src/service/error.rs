@@ -17,6 +17,8 @@ pub enum ServiceError {
     UnknownOrganisation(String),
     #[error("{0}")]
     Conflict(String),
+    #[error("{0}")]
+    InvalidInput(String),
     #[error("the service is overloaded, try again later")]
     Unavailable,
     #[error("storage failure: {0}")]
@@ -41,6 +43,7 @@ impl ServiceError {
             ServiceError::RetiredDossierType(_) => "RETIRED_DOSSIER_TYPE",
             ServiceError::UnknownOrganisation(_) => "UNKNOWN_ORGANISATION",
             ServiceError::Conflict(_) => "CONFLICT",
+            ServiceError::InvalidInput(_) => "INVALID_INPUT",
             ServiceError::Unavailable => "SERVICE_UNAVAILABLE",
             ServiceError::Storage(_) | ServiceError::Internal(_) => "INTERNAL_ERROR",
         }

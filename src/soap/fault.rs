@@ -145,24 +145,17 @@ impl Fault {
 /// The one place where use-case errors become faults.
 impl From<ServiceError> for Fault {
     fn from(error: ServiceError) -> Fault {
+        let diagnostic = error.to_string();
         match error {
-            ServiceError::NotAuthenticated => {
-                Fault::new(ReasonCode::NotAuthenticated, error.to_string())
+            ServiceError::NotAuthenticated => Fault::new(ReasonCode::NotAuthenticated, diagnostic),
+            ServiceError::NotAllowed(_) => Fault::new(ReasonCode::NotAllowed, diagnostic),
+            ServiceError::UnknownDossierType(code) => {
+                Fault::new(ReasonCode::UnknownDossierType, diagnostic).field("dossierType", &code)
             }
-            ServiceError::NotAllowed(_) => Fault::new(ReasonCode::NotAllowed, error.to_string()),
-            ServiceError::UnknownDossierType(ref code) => {
-                let code = code.clone();
-                Fault::new(ReasonCode::UnknownDossierType, error.to_string())
-                    .field("dossierType", &code)
+            ServiceError::RetiredDossierType(code) => {
+                Fault::new(ReasonCode::RetiredDossierType, diagnostic).field("dossierType", &code)
             }
-            ServiceError::RetiredDossierType(ref code) => {
-                let code = code.clone();
-                Fault::new(ReasonCode::RetiredDossierType, error.to_string())
-                    .field("dossierType", &code)
-            }
-            ServiceError::Unavailable => {
-                Fault::new(ReasonCode::ServiceUnavailable, error.to_string())
-            }
+            ServiceError::Unavailable => Fault::new(ReasonCode::ServiceUnavailable, diagnostic),
             ServiceError::Storage(crate::store::StoreError::Pool(_)) => Fault::new(
                 ReasonCode::ServiceUnavailable,
                 "the service is overloaded, try again later",

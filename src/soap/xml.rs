@@ -147,7 +147,10 @@ pub fn parse(xml: &str, limits: Limits) -> Result<Element, XmlError> {
             }
             Event::DocType(_) => return Err(XmlError::Doctype),
             Event::Decl(_) | Event::Comment(_) | Event::PI(_) => {}
-            Event::Empty(_) => unreachable_empty()?,
+            // `expand_empty_elements` turns every empty element into Start + End.
+            Event::Empty(_) => {
+                return Err(XmlError::Malformed("unexpected empty element event".into()))
+            }
             Event::Eof => {
                 return Err(if stack.is_empty() {
                     XmlError::Empty
@@ -157,11 +160,6 @@ pub fn parse(xml: &str, limits: Limits) -> Result<Element, XmlError> {
             }
         }
     }
-}
-
-// `expand_empty_elements` turns every empty element into Start + End.
-fn unreachable_empty() -> Result<(), XmlError> {
-    Err(XmlError::Malformed("unexpected empty element event".into()))
 }
 
 fn open(

@@ -7,8 +7,7 @@ use super::schema::{dossier_types, relations};
 use super::{now, DbConnection, StoreResult};
 
 /// One stored line of a register for a known person and dossier type.
-#[derive(Debug, Clone, PartialEq, Eq, Queryable, Selectable)]
-#[diesel(table_name = relations)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RelationRow {
     pub id: i64,
     pub begin_date: NaiveDate,
@@ -92,22 +91,16 @@ pub fn replace_lines(
     }
     if !added.is_empty() {
         let created_at = now();
-        let rows: Vec<_> = added
-            .iter()
-            .map(|(begin, end)| {
-                (
+        for (begin, end) in added {
+            diesel::insert_into(relations::table)
+                .values((
                     relations::organisation_id.eq(organisation_id),
                     relations::ssin.eq(ssin),
                     relations::dossier_type_id.eq(dossier_type_id),
                     relations::begin_date.eq(*begin),
                     relations::end_date.eq(*end),
                     relations::created_at.eq(created_at),
-                )
-            })
-            .collect();
-        for row in rows {
-            diesel::insert_into(relations::table)
-                .values(row)
+                ))
                 .execute(conn)?;
         }
     }
