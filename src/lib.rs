@@ -9,3 +9,4 @@ pub mod server;
 pub mod service;
 pub mod soap;
 pub mod store;
+pub mod xml;

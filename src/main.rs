@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
-use raas::cli::{admin, demo, niss_check};
+use raas::cli::{admin, demo, generate, import, niss_check};
 use raas::server::{Application, ServerConfig, TlsFiles};
 use raas::service::Services;
 use raas::store::Database;
@@ -59,9 +59,15 @@ enum Command {
     /// National numbers (NISS)
     #[command(subcommand)]
     Niss(NissCommand),
-    /// Administration: organisations, credentials, dossier types
+    /// Administration: organisations, credentials, dossier types, grants
     #[command(subcommand)]
     Admin(admin::AdminCommand),
+    /// Synthetic data for trials and benchmarks
+    #[command(subcommand)]
+    Generate(generate::GenerateCommand),
+    /// Loads the authentic source's files
+    #[command(subcommand)]
+    Import(import::ImportCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -87,6 +93,8 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Admin(command) => admin::run(&Database::open(&cli.database_url, 2)?, command),
+        Command::Generate(command) => generate::run(command),
+        Command::Import(command) => import::run(&cli.database_url, command),
         Command::Serve {
             listen,
             demo,

@@ -3,4 +3,8 @@
 
 pub mod admin;
 pub mod demo;
+pub mod generate;
+pub mod import;
+pub mod import_nr_mutations;
+pub mod import_persons;
 pub mod niss_check;

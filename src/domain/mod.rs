@@ -8,9 +8,11 @@ pub mod enterprise_number;
 pub mod incomplete_date;
 pub mod niss;
 pub mod period;
+pub mod person;
 
 pub use dossier_type_code::{DossierTypeCode, DossierTypeCodeError};
 pub use enterprise_number::{EnterpriseNumber, EnterpriseNumberError};
 pub use incomplete_date::IncompleteDate;
 pub use niss::{Gender, Niss, NissError, NissKind};
 pub use period::{Period, PeriodError};
+pub use person::{Address, FieldChange, Identity, IdentityChanges, Person, PersonStatus};

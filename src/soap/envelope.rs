@@ -2,8 +2,8 @@
 
 use super::fault::{Fault, ReasonCode};
 use super::security::WSSE_NS;
-use super::writer::SOAP_ENVELOPE_NS;
-use super::xml::{self, Element, Limits, XmlError};
+use crate::xml::writer::SOAP_ENVELOPE_NS;
+use crate::xml::{self, Element, Limits, XmlError};
 
 const SOAP12_ENVELOPE_NS: &str = "http://www.w3.org/2003/05/soap-envelope";
 const NEXT_ACTOR: &str = "http://schemas.xmlsoap.org/soap/actor/next";

@@ -2,7 +2,7 @@
 //! offending fields, inside `common:serviceFault`. The reason codes are part of the contract
 //! (README, "Reason codes"): never rename one.
 
-use super::writer::XmlOut;
+use crate::xml::XmlOut;
 use super::COMMON_NS;
 use crate::service::ServiceError;
 

@@ -4,7 +4,7 @@
 use chrono::NaiveDate;
 
 use super::fault::{Fault, ReasonCode};
-use super::xml::Element;
+use crate::xml::Element;
 use crate::domain::{DossierTypeCode, EnterpriseNumber, Niss, Period};
 
 /// A required child element.

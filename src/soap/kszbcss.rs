@@ -5,8 +5,8 @@ use chrono::{DateTime, SecondsFormat, Utc};
 
 use super::fault::{Fault, ReasonCode};
 use super::fields::{self, required, required_text};
-use super::writer::XmlOut;
-use super::xml::Element;
+use crate::xml::XmlOut;
+use crate::xml::Element;
 use super::COMMON_NS;
 use crate::domain::EnterpriseNumber;
 

@@ -8,8 +8,6 @@ pub mod fields;
 pub mod kszbcss;
 pub mod person_register;
 pub mod security;
-pub mod writer;
-pub mod xml;
 
 /// The namespace of the types every raas service shares (xsd/Common.xsd).
 pub const COMMON_NS: &str = "urn:be:raas:types:common:v1";

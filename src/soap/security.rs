@@ -3,7 +3,7 @@
 //! the transport must therefore be TLS outside a test set-up.
 
 use super::fault::{Fault, ReasonCode};
-use super::xml::Element;
+use crate::xml::Element;
 
 pub const WSSE_NS: &str =
     "http://docs.oasis-open.org/wss/2004/01/oasis-200401-wss-wssecurity-secext-1.0.xsd";

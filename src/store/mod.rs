@@ -6,7 +6,10 @@
 pub mod audit;
 pub mod credential;
 pub mod dossier_type;
+pub mod grant;
+pub mod journal;
 pub mod organisation;
+pub mod person;
 pub mod relation;
 pub mod schema;
 
@@ -41,6 +44,8 @@ pub enum StoreError {
     Pool(#[from] r2d2::PoolError),
     #[error("migration failed: {0}")]
     Migration(String),
+    #[error("stored data cannot be read: {0}")]
+    Corrupt(String),
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;

@@ -61,9 +61,65 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    persons (ssin) {
+        ssin -> Text,
+        status -> Text,
+        replaced_by -> Nullable<Text>,
+        last_name -> Text,
+        first_names -> Text,
+        birth_date -> Text,
+        gender -> Nullable<Text>,
+        nationality -> Nullable<Text>,
+        birth_place -> Nullable<Text>,
+        street -> Nullable<Text>,
+        house_number -> Nullable<Text>,
+        post_box -> Nullable<Text>,
+        postal_code -> Nullable<Text>,
+        municipality -> Nullable<Text>,
+        country -> Nullable<Text>,
+        decease_date -> Nullable<Text>,
+        version -> Integer,
+        source -> Text,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    mutation_journal (seq) {
+        seq -> BigInt,
+        recorded_at -> Timestamp,
+        source -> Text,
+        kind -> Text,
+        ssin -> Text,
+        new_ssin -> Nullable<Text>,
+        organisation_id -> Nullable<Integer>,
+        changes -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    grants (organisation_id, operation) {
+        organisation_id -> Integer,
+        operation -> Text,
+        granted_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    applied_files (file_id) {
+        file_id -> Text,
+        kind -> Text,
+        digest -> Text,
+        records -> BigInt,
+        applied_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(credentials -> organisations (organisation_id));
 diesel::joinable!(dossier_types -> organisations (organisation_id));
 diesel::joinable!(relations -> dossier_types (dossier_type_id));
+diesel::joinable!(grants -> organisations (organisation_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     organisations,
@@ -71,4 +127,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     dossier_types,
     relations,
     audit_entries,
+    persons,
+    mutation_journal,
+    grants,
+    applied_files,
 );

@@ -1,5 +1,6 @@
-//! Writing answers: a string builder for elements with fixed prefixes. Answers are small and
-//! built in one pass; text is escaped here and nowhere else.
+//! Writing XML: a string builder for elements with fixed prefixes, for SOAP answers (small,
+//! built in one pass) and for files (written piecewise: `take` hands over what is built so far).
+//! Text is escaped here and nowhere else.
 
 use std::fmt::Write as _;
 
@@ -26,6 +27,41 @@ impl XmlOut {
         }
         out.buf.push_str("><soapenv:Body>");
         out
+    }
+
+    /// An empty builder for a file or a fragment (no envelope).
+    pub fn fragment() -> XmlOut {
+        XmlOut {
+            buf: String::with_capacity(64 * 1024),
+        }
+    }
+
+    /// What was built so far, leaving the builder empty (to write a large file piecewise).
+    pub fn take(&mut self) -> String {
+        std::mem::take(&mut self.buf)
+    }
+
+    /// How many bytes are built and not yet taken.
+    pub fn len(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// Whether nothing is built.
+    pub fn is_empty(&self) -> bool {
+        self.buf.is_empty()
+    }
+
+    /// Appends markup as it is (a prolog, a start tag with attributes). Never for data: use
+    /// `leaf` or `attribute_value`, which escape.
+    pub fn raw(&mut self, markup: &str) -> &mut Self {
+        self.buf.push_str(markup);
+        self
+    }
+
+    /// Appends `text` escaped for use between double quotes of an attribute.
+    pub fn attribute_value(&mut self, text: &str) -> &mut Self {
+        self.buf.push_str(&quick_xml::escape::escape(text));
+        self
     }
 
     /// Closes the Body and the Envelope and gives the document.

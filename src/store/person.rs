@@ -1,0 +1,177 @@
+//! Persons of the authentic source: one row per number with its current status and identity
+//! data. Their history is in the mutation journal (`journal`).
+
+use chrono::NaiveDate;
+use diesel::prelude::*;
+
+use super::schema::persons;
+use super::{DbConnection, StoreError, StoreResult};
+use crate::domain::{
+    Address, Gender, IncompleteDate, Identity, Niss, Person, PersonStatus,
+};
+
+/// Separates first names in the `first_names` column (names never contain it).
+pub const FIRST_NAME_SEPARATOR: char = ';';
+
+/// One row of `persons`, as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Insertable, Queryable, Selectable, AsChangeset)]
+#[diesel(table_name = persons)]
+#[diesel(treat_none_as_default_value = false, treat_none_as_null = true)]
+pub struct PersonRow {
+    pub ssin: String,
+    pub status: String,
+    pub replaced_by: Option<String>,
+    pub last_name: String,
+    pub first_names: String,
+    pub birth_date: String,
+    pub gender: Option<String>,
+    pub nationality: Option<String>,
+    pub birth_place: Option<String>,
+    pub street: Option<String>,
+    pub house_number: Option<String>,
+    pub post_box: Option<String>,
+    pub postal_code: Option<String>,
+    pub municipality: Option<String>,
+    pub country: Option<String>,
+    pub decease_date: Option<String>,
+    pub version: i32,
+    pub source: String,
+    pub updated_at: chrono::NaiveDateTime,
+}
+
+impl PersonRow {
+    /// The row of `person`, at `version`, last changed by `source` at `updated_at`.
+    pub fn new(
+        person: &Person,
+        version: i32,
+        source: &str,
+        updated_at: chrono::NaiveDateTime,
+    ) -> PersonRow {
+        let identity = &person.identity;
+        let address = identity.address.as_ref();
+        PersonRow {
+            ssin: person.ssin.as_str().to_string(),
+            status: person.status.as_str().to_string(),
+            replaced_by: person.status.replaced_by().map(|n| n.as_str().to_string()),
+            last_name: identity.last_name.clone(),
+            first_names: identity
+                .first_names
+                .join(&FIRST_NAME_SEPARATOR.to_string()),
+            birth_date: identity.birth_date.to_string(),
+            gender: identity.gender.map(|g| g.as_str().to_string()),
+            nationality: identity.nationality.clone(),
+            birth_place: identity.birth_place.clone(),
+            street: address.map(|a| a.street.clone()),
+            house_number: address.map(|a| a.house_number.clone()),
+            post_box: address.and_then(|a| a.post_box.clone()),
+            postal_code: address.map(|a| a.postal_code.clone()),
+            municipality: address.map(|a| a.municipality.clone()),
+            country: address.map(|a| a.country.clone()),
+            decease_date: identity.decease_date.map(|d| d.to_string()),
+            version,
+            source: source.to_string(),
+            updated_at,
+        }
+    }
+
+    /// The person this row holds. A row that does not read back is a storage fault.
+    pub fn person(&self) -> StoreResult<Person> {
+        let corrupt = |what: &str| {
+            StoreError::Corrupt(format!("person {}: unreadable {what}", self.ssin))
+        };
+        // Stored numbers were valid when written; no birth date bound applies to them.
+        let number = |s: &str| Niss::parse(s, NaiveDate::MAX).map_err(|_| corrupt("number"));
+        let date = |s: &str| IncompleteDate::parse(s).ok_or_else(|| corrupt("date"));
+        let status = match (self.status.as_str(), &self.replaced_by) {
+            ("ACTIVE", None) => PersonStatus::Active,
+            ("CANCELED", replaced_by) => PersonStatus::Canceled {
+                replaced_by: replaced_by.as_deref().map(number).transpose()?,
+            },
+            _ => return Err(corrupt("status")),
+        };
+        let gender = match self.gender.as_deref() {
+            None => None,
+            Some("M") => Some(Gender::Male),
+            Some("F") => Some(Gender::Female),
+            Some(_) => return Err(corrupt("gender")),
+        };
+        let address = match (
+            &self.street,
+            &self.house_number,
+            &self.postal_code,
+            &self.municipality,
+            &self.country,
+        ) {
+            (Some(street), Some(house_number), Some(postal_code), Some(municipality), Some(country)) => {
+                Some(Address {
+                    street: street.clone(),
+                    house_number: house_number.clone(),
+                    post_box: self.post_box.clone(),
+                    postal_code: postal_code.clone(),
+                    municipality: municipality.clone(),
+                    country: country.clone(),
+                })
+            }
+            _ => None,
+        };
+        Ok(Person {
+            ssin: number(&self.ssin)?,
+            status,
+            identity: Identity {
+                last_name: self.last_name.clone(),
+                first_names: self
+                    .first_names
+                    .split(FIRST_NAME_SEPARATOR)
+                    .map(str::to_string)
+                    .collect(),
+                birth_date: date(&self.birth_date)?,
+                gender,
+                nationality: self.nationality.clone(),
+                birth_place: self.birth_place.clone(),
+                address,
+                decease_date: self.decease_date.as_deref().map(date).transpose()?,
+            },
+        })
+    }
+}
+
+/// The row of one number, if the source knows it.
+pub fn find(conn: &mut DbConnection, ssin: &str) -> StoreResult<Option<PersonRow>> {
+    Ok(persons::table
+        .find(ssin)
+        .select(PersonRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// The status of one number (`status`, `replaced_by`), if the source knows it: what every
+/// register operation checks, without reading the identity data.
+pub fn status(
+    conn: &mut DbConnection,
+    ssin: &str,
+) -> StoreResult<Option<(String, Option<String>)>> {
+    Ok(persons::table
+        .find(ssin)
+        .select((persons::status, persons::replaced_by))
+        .first(conn)
+        .optional()?)
+}
+
+/// Adds a person not known yet.
+pub fn insert(conn: &mut DbConnection, row: &PersonRow) -> StoreResult<()> {
+    diesel::insert_into(persons::table).values(row).execute(conn)?;
+    Ok(())
+}
+
+/// Rewrites a known person's row (its number does not change).
+pub fn update(conn: &mut DbConnection, row: &PersonRow) -> StoreResult<()> {
+    diesel::update(persons::table.find(&row.ssin))
+        .set(row)
+        .execute(conn)?;
+    Ok(())
+}
+
+/// How many persons the source holds.
+pub fn count(conn: &mut DbConnection) -> StoreResult<i64> {
+    Ok(persons::table.count().get_result(conn)?)
+}
