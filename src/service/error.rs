@@ -17,6 +17,25 @@ pub enum ServiceError {
     UnknownOrganisation(String),
     #[error("{0}")]
     Conflict(String),
+    #[error("the NISS {0} is unknown to the authentic source")]
+    UnknownSsin(String),
+    #[error("the NISS {0} is canceled")]
+    CanceledSsin(String),
+    #[error("the NISS {ssin} is replaced: use {replaced_by}")]
+    ReplacedSsin {
+        ssin: String,
+        /// The final number of the replacement chain.
+        replaced_by: String,
+    },
+    #[error("the identity data do not match the authentic source: {}", .0.iter().map(|(field, _)| field.as_str()).collect::<Vec<_>>().join(", "))]
+    IdentityMismatch(
+        /// The differing fields: (field path, value as sent).
+        Vec<(String, String)>,
+    ),
+    #[error("the organisation is not authorised for the operation {0}")]
+    NotGranted(String),
+    #[error("the NISS {0} is not a BIS number: only BIS identities can be updated here")]
+    NotABisNumber(String),
     #[error("{0}")]
     InvalidInput(String),
     #[error("the service is overloaded, try again later")]
@@ -43,6 +62,12 @@ impl ServiceError {
             ServiceError::RetiredDossierType(_) => "RETIRED_DOSSIER_TYPE",
             ServiceError::UnknownOrganisation(_) => "UNKNOWN_ORGANISATION",
             ServiceError::Conflict(_) => "CONFLICT",
+            ServiceError::UnknownSsin(_) => "SSIN_UNKNOWN",
+            ServiceError::CanceledSsin(_) => "SSIN_CANCELED",
+            ServiceError::ReplacedSsin { .. } => "SSIN_REPLACED",
+            ServiceError::IdentityMismatch(_) => "IDENTITY_MISMATCH",
+            ServiceError::NotGranted(_) => "OPERATION_NOT_GRANTED",
+            ServiceError::NotABisNumber(_) => "NOT_A_BIS_NUMBER",
             ServiceError::InvalidInput(_) => "INVALID_INPUT",
             ServiceError::Unavailable => "SERVICE_UNAVAILABLE",
             ServiceError::Storage(_) | ServiceError::Internal(_) => "INTERNAL_ERROR",

@@ -7,6 +7,7 @@ pub mod authentication;
 pub mod call;
 pub mod error;
 mod execution;
+pub mod identity_source;
 pub mod register;
 
 pub use audit_trail::AuditTrail;

@@ -45,6 +45,12 @@ pub enum ReasonCode {
     InvalidDate,
     EndBeforeBegin,
     InvalidField,
+    SsinUnknown,
+    SsinCanceled,
+    SsinReplaced,
+    IdentityMismatch,
+    OperationNotGranted,
+    NotABisNumber,
     ServiceUnavailable,
     InternalError,
 }
@@ -68,6 +74,12 @@ impl ReasonCode {
             ReasonCode::InvalidDate => "INVALID_DATE",
             ReasonCode::EndBeforeBegin => "END_BEFORE_BEGIN",
             ReasonCode::InvalidField => "INVALID_FIELD",
+            ReasonCode::SsinUnknown => "SSIN_UNKNOWN",
+            ReasonCode::SsinCanceled => "SSIN_CANCELED",
+            ReasonCode::SsinReplaced => "SSIN_REPLACED",
+            ReasonCode::IdentityMismatch => "IDENTITY_MISMATCH",
+            ReasonCode::OperationNotGranted => "OPERATION_NOT_GRANTED",
+            ReasonCode::NotABisNumber => "NOT_A_BIS_NUMBER",
             ReasonCode::ServiceUnavailable => "SERVICE_UNAVAILABLE",
             ReasonCode::InternalError => "INTERNAL_ERROR",
         }
@@ -154,6 +166,27 @@ impl From<ServiceError> for Fault {
             }
             ServiceError::RetiredDossierType(code) => {
                 Fault::new(ReasonCode::RetiredDossierType, diagnostic).field("dossierType", &code)
+            }
+            ServiceError::UnknownSsin(ssin) => {
+                Fault::new(ReasonCode::SsinUnknown, diagnostic).field("ssin", &ssin)
+            }
+            ServiceError::CanceledSsin(ssin) => {
+                Fault::new(ReasonCode::SsinCanceled, diagnostic).field("ssin", &ssin)
+            }
+            ServiceError::ReplacedSsin { ssin, replaced_by } => {
+                Fault::new(ReasonCode::SsinReplaced, diagnostic)
+                    .field("ssin", &ssin)
+                    .field("replacedBy", &replaced_by)
+            }
+            ServiceError::IdentityMismatch(fields) => fields.iter().fold(
+                Fault::new(ReasonCode::IdentityMismatch, diagnostic),
+                |fault, (name, value)| fault.field(name, value),
+            ),
+            ServiceError::NotGranted(operation) => {
+                Fault::new(ReasonCode::OperationNotGranted, diagnostic).field("operation", &operation)
+            }
+            ServiceError::NotABisNumber(ssin) => {
+                Fault::new(ReasonCode::NotABisNumber, diagnostic).field("ssin", &ssin)
             }
             ServiceError::Unavailable => Fault::new(ReasonCode::ServiceUnavailable, diagnostic),
             ServiceError::Storage(crate::store::StoreError::Pool(_)) => Fault::new(

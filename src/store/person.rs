@@ -175,3 +175,20 @@ pub fn update(conn: &mut DbConnection, row: &PersonRow) -> StoreResult<()> {
 pub fn count(conn: &mut DbConnection) -> StoreResult<i64> {
     Ok(persons::table.count().get_result(conn)?)
 }
+
+/// The most links a replacement chain can have: more means the data loop, a storage fault.
+const MAX_CHAIN: usize = 64;
+
+/// The end of the replacement chain that starts at `replaced_by` (A→B, then B→C: C).
+pub fn final_number(conn: &mut DbConnection, replaced_by: &str) -> StoreResult<String> {
+    let mut current = replaced_by.to_string();
+    for _ in 0..MAX_CHAIN {
+        match status(conn, &current)? {
+            Some((_, Some(next))) => current = next,
+            _ => return Ok(current),
+        }
+    }
+    Err(StoreError::Corrupt(format!(
+        "the replacement chain from {replaced_by} is longer than {MAX_CHAIN} numbers"
+    )))
+}
