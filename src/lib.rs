@@ -5,6 +5,7 @@
 
 pub mod cli;
 pub mod domain;
+pub mod feed;
 pub mod server;
 pub mod service;
 pub mod soap;

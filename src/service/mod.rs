@@ -9,6 +9,7 @@ pub mod error;
 mod execution;
 pub mod identity_source;
 pub mod register;
+pub mod source_feed;
 
 pub use audit_trail::AuditTrail;
 pub use authentication::{Authenticator, Caller};

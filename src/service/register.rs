@@ -6,9 +6,11 @@ use chrono::NaiveDate;
 
 use super::error::ServiceError;
 use super::execution::on_database;
+use super::identity_source;
 use super::{Call, Caller, Services};
 use crate::domain::{DossierTypeCode, Niss, Period};
 use crate::store::dossier_type::{self, DossierTypeRow};
+use crate::store::lock::{self, Lock};
 use crate::store::relation::{self, RelationRow};
 use crate::store::{audit, DbConnection};
 
@@ -113,11 +115,19 @@ impl Services {
             code,
             new_lines_allowed,
         } = change;
-        let lock = register_key(organisation_id, &code, &ssin);
+        let locks = [
+            Lock::Exclusive(lock::register_key(
+                organisation_id,
+                code.as_str(),
+                ssin.as_str(),
+            )),
+            Lock::Shared(lock::person_key(ssin.as_str())),
+        ];
         on_database(&self.db, move || {
-            // The key's lock comes first: its lines are read after the previous writer of
-            // the key committed.
-            db.write_key(lock, |conn| {
+            // The locks come first: the key's lines are read after the previous writer of
+            // the key committed, and the number stays active until this change commits.
+            db.write_locked(&locks, |conn| {
+                identity_source::require_active(conn, ssin.as_str())?;
                 let key = relation::key_lines(conn, organisation_id, code.as_str(), ssin.as_str())?
                     .ok_or_else(|| ServiceError::UnknownDossierType(code.to_string()))?;
                 if new_lines_allowed && key.retired {
@@ -165,6 +175,7 @@ impl Services {
         let (db, organisation_id) = (self.db.clone(), caller.organisation_id);
         let result = on_database(&self.db, move || {
             let mut conn = db.connection()?;
+            identity_source::require_active(&mut conn, ssin.as_str())?;
             if let Some(code) = &code {
                 known_dossier_type(&mut conn, organisation_id, code)?;
             }
@@ -252,24 +263,6 @@ fn known_dossier_type(
 ) -> Result<DossierTypeRow, ServiceError> {
     dossier_type::find(conn, organisation_id, code.as_str())?
         .ok_or_else(|| ServiceError::UnknownDossierType(code.to_string()))
-}
-
-/// A 64-bit key for (organisation, dossier type, person). FNV-1a: stable across builds and
-/// instances. A collision only makes two keys wait for each other.
-fn register_key(organisation_id: i32, code: &DossierTypeCode, ssin: &Niss) -> i64 {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    let bytes = organisation_id.to_be_bytes();
-    let parts = [
-        &bytes[..],
-        code.as_str().as_bytes(),
-        b"/",
-        ssin.as_str().as_bytes(),
-    ];
-    for byte in parts.concat() {
-        hash ^= u64::from(byte);
-        hash = hash.wrapping_mul(0x0100_0000_01b3);
-    }
-    i64::from_ne_bytes(hash.to_ne_bytes())
 }
 
 fn stored_period(begin: NaiveDate, end: Option<NaiveDate>) -> Result<Period, ServiceError> {

@@ -96,14 +96,20 @@ impl NewJournalEntry {
     }
 }
 
-/// Appends entries in the caller's write transaction, in order.
+/// Takes the journal's lock for the rest of the caller's write transaction. A transaction
+/// that appends takes it before any other lock or row change of the authentic source, so
+/// that no two appending transactions wait for each other in opposite orders.
+pub fn lock(conn: &mut DbConnection) -> StoreResult<()> {
+    super::lock::take(conn, &[super::lock::Lock::Exclusive(JOURNAL_LOCK)])
+}
+
+/// Appends entries in the caller's write transaction, in order (taking the journal's lock if
+/// the transaction does not hold it yet).
 pub fn append(conn: &mut DbConnection, entries: &[NewJournalEntry]) -> StoreResult<()> {
     if entries.is_empty() {
         return Ok(());
     }
-    if let DbConnection::Postgres(pg) = conn {
-        diesel::sql_query(format!("SELECT pg_advisory_xact_lock({JOURNAL_LOCK})")).execute(pg)?;
-    }
+    lock(conn)?;
     for entry in entries {
         diesel::insert_into(mutation_journal::table)
             .values(entry)

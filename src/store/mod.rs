@@ -3,11 +3,13 @@
 //! the URL's scheme, and every write goes through [`write_transaction`] so that SQLite
 //! writers queue on `BEGIN IMMEDIATE` instead of deadlocking on a lock upgrade.
 
+pub mod applied_file;
 pub mod audit;
 pub mod credential;
 pub mod dossier_type;
 pub mod grant;
 pub mod journal;
+pub mod lock;
 pub mod organisation;
 pub mod person;
 pub mod relation;
@@ -169,28 +171,25 @@ impl Database {
     where
         E: From<diesel::result::Error> + From<StoreError>,
     {
-        self.write_with_lock(None, f)
+        self.write_with_lock(&[], f)
     }
 
-    /// Runs `f` in a write transaction that first takes the lock of one register key
-    /// (organisation, person, dossier type): writers of the same key run one after the other,
-    /// and each reads what the previous one committed. On PostgreSQL the transaction-scoped
-    /// advisory lock is taken in the same round trip as BEGIN; on SQLite every writer is
-    /// serialised anyway.
-    pub fn write_key<T, E>(
+    /// Runs `f` in a write transaction that first takes `locks` (see [`lock`]), in the
+    /// same round trip as BEGIN on PostgreSQL; on SQLite every writer is serialised anyway.
+    pub fn write_locked<T, E>(
         &self,
-        key: i64,
+        locks: &[lock::Lock],
         f: impl FnOnce(&mut DbConnection) -> Result<T, E>,
     ) -> Result<T, E>
     where
         E: From<diesel::result::Error> + From<StoreError>,
     {
-        self.write_with_lock(Some(key), f)
+        self.write_with_lock(locks, f)
     }
 
     fn write_with_lock<T, E>(
         &self,
-        key: Option<i64>,
+        locks: &[lock::Lock],
         f: impl FnOnce(&mut DbConnection) -> Result<T, E>,
     ) -> Result<T, E>
     where
@@ -205,7 +204,7 @@ impl Database {
             ),
             DatabaseUrl::Postgres(_) => None,
         };
-        write_transaction(&mut conn, key, f)
+        write_transaction(&mut conn, locks, f)
     }
 }
 
@@ -238,26 +237,30 @@ fn run_migrations(conn: &mut DbConnection) -> StoreResult<()> {
 
 /// Runs `f` in a write transaction: `BEGIN IMMEDIATE` on SQLite (writers queue on the
 /// database lock instead of failing on an upgrade), `BEGIN` on PostgreSQL, followed in the
-/// same round trip by the advisory lock of `key` when there is one. Commits when `f`
-/// succeeds, rolls back otherwise.
+/// same round trip by the advisory `locks`. Commits when `f` succeeds, rolls back otherwise.
 fn write_transaction<T, E>(
     conn: &mut DbConnection,
-    key: Option<i64>,
+    locks: &[lock::Lock],
     f: impl FnOnce(&mut DbConnection) -> Result<T, E>,
 ) -> Result<T, E>
 where
     E: From<diesel::result::Error>,
 {
-    match (&mut *conn, key) {
-        (DbConnection::Sqlite(c), _) => {
+    match &mut *conn {
+        DbConnection::Sqlite(c) => {
             AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?
         }
-        (DbConnection::Postgres(c), None) => AnsiTransactionManager::begin_transaction(c)?,
-        // The key is a number computed here, never text from outside.
-        (DbConnection::Postgres(c), Some(key)) => AnsiTransactionManager::begin_transaction_sql(
-            c,
-            &format!("BEGIN; SELECT pg_advisory_xact_lock({key})"),
-        )?,
+        DbConnection::Postgres(c) if locks.is_empty() => {
+            AnsiTransactionManager::begin_transaction(c)?
+        }
+        // The keys are numbers computed here, never text from outside.
+        DbConnection::Postgres(c) => {
+            let locks: Vec<String> = locks.iter().map(|l| l.sql()).collect();
+            AnsiTransactionManager::begin_transaction_sql(
+                c,
+                &format!("BEGIN; SELECT {}", locks.join(", ")),
+            )?
+        }
     }
     match f(conn) {
         Ok(value) => {

@@ -6,9 +6,7 @@ use diesel::prelude::*;
 
 use super::schema::persons;
 use super::{DbConnection, StoreError, StoreResult};
-use crate::domain::{
-    Address, Gender, IncompleteDate, Identity, Niss, Person, PersonStatus,
-};
+use crate::domain::{Address, Gender, Identity, IncompleteDate, Niss, Person, PersonStatus};
 
 /// Separates first names in the `first_names` column (names never contain it).
 pub const FIRST_NAME_SEPARATOR: char = ';';
@@ -54,9 +52,7 @@ impl PersonRow {
             status: person.status.as_str().to_string(),
             replaced_by: person.status.replaced_by().map(|n| n.as_str().to_string()),
             last_name: identity.last_name.clone(),
-            first_names: identity
-                .first_names
-                .join(&FIRST_NAME_SEPARATOR.to_string()),
+            first_names: identity.first_names.join(&FIRST_NAME_SEPARATOR.to_string()),
             birth_date: identity.birth_date.to_string(),
             gender: identity.gender.map(|g| g.as_str().to_string()),
             nationality: identity.nationality.clone(),
@@ -76,9 +72,8 @@ impl PersonRow {
 
     /// The person this row holds. A row that does not read back is a storage fault.
     pub fn person(&self) -> StoreResult<Person> {
-        let corrupt = |what: &str| {
-            StoreError::Corrupt(format!("person {}: unreadable {what}", self.ssin))
-        };
+        let corrupt =
+            |what: &str| StoreError::Corrupt(format!("person {}: unreadable {what}", self.ssin));
         // Stored numbers were valid when written; no birth date bound applies to them.
         let number = |s: &str| Niss::parse(s, NaiveDate::MAX).map_err(|_| corrupt("number"));
         let date = |s: &str| IncompleteDate::parse(s).ok_or_else(|| corrupt("date"));
@@ -102,16 +97,20 @@ impl PersonRow {
             &self.municipality,
             &self.country,
         ) {
-            (Some(street), Some(house_number), Some(postal_code), Some(municipality), Some(country)) => {
-                Some(Address {
-                    street: street.clone(),
-                    house_number: house_number.clone(),
-                    post_box: self.post_box.clone(),
-                    postal_code: postal_code.clone(),
-                    municipality: municipality.clone(),
-                    country: country.clone(),
-                })
-            }
+            (
+                Some(street),
+                Some(house_number),
+                Some(postal_code),
+                Some(municipality),
+                Some(country),
+            ) => Some(Address {
+                street: street.clone(),
+                house_number: house_number.clone(),
+                post_box: self.post_box.clone(),
+                postal_code: postal_code.clone(),
+                municipality: municipality.clone(),
+                country: country.clone(),
+            }),
             _ => None,
         };
         Ok(Person {
@@ -159,7 +158,9 @@ pub fn status(
 
 /// Adds a person not known yet.
 pub fn insert(conn: &mut DbConnection, row: &PersonRow) -> StoreResult<()> {
-    diesel::insert_into(persons::table).values(row).execute(conn)?;
+    diesel::insert_into(persons::table)
+        .values(row)
+        .execute(conn)?;
     Ok(())
 }
 

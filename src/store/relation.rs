@@ -135,3 +135,69 @@ pub fn lines_of_person(
         })
         .collect())
 }
+
+/// One stored line with its register key, for moving lines between numbers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyedLine {
+    pub organisation_id: i32,
+    pub dossier_type_id: i32,
+    pub line: RelationRow,
+}
+
+/// Every line of a number in every organisation's register, by organisation, dossier type
+/// and begin date.
+pub fn lines_of_number(conn: &mut DbConnection, ssin: &str) -> StoreResult<Vec<KeyedLine>> {
+    let rows = relations::table
+        .filter(relations::ssin.eq(ssin))
+        .order((
+            relations::organisation_id,
+            relations::dossier_type_id,
+            relations::begin_date,
+        ))
+        .select((
+            relations::organisation_id,
+            relations::dossier_type_id,
+            relations::id,
+            relations::begin_date,
+            relations::end_date,
+        ))
+        .load::<(i32, i32, i64, NaiveDate, Option<NaiveDate>)>(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(
+            |(organisation_id, dossier_type_id, id, begin_date, end_date)| KeyedLine {
+                organisation_id,
+                dossier_type_id,
+                line: RelationRow {
+                    id,
+                    begin_date,
+                    end_date,
+                },
+            },
+        )
+        .collect())
+}
+
+/// The lines of one register key given by its dossier type's id, by begin date.
+pub fn lines_of_key(
+    conn: &mut DbConnection,
+    organisation_id: i32,
+    dossier_type_id: i32,
+    ssin: &str,
+) -> StoreResult<Vec<RelationRow>> {
+    let rows = relations::table
+        .filter(relations::organisation_id.eq(organisation_id))
+        .filter(relations::ssin.eq(ssin))
+        .filter(relations::dossier_type_id.eq(dossier_type_id))
+        .order(relations::begin_date)
+        .select((relations::id, relations::begin_date, relations::end_date))
+        .load::<(i64, NaiveDate, Option<NaiveDate>)>(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, begin_date, end_date)| RelationRow {
+            id,
+            begin_date,
+            end_date,
+        })
+        .collect())
+}

@@ -62,7 +62,8 @@ impl TestApp {
         }
     }
 
-    /// Org A (EMPLOYEE, BENEFICIARY) and org B (EMPLOYEE) onboarded, and a server started
+    /// Org A (EMPLOYEE, BENEFICIARY) and org B (EMPLOYEE) onboarded, the standard persons
+    /// known to the source (`source::standard_persons`), and a server started
     /// with `serve_args` added to `serve --listen 127.0.0.1:0`.
     pub fn start_with(backend: Backend, serve_args: &[&str]) -> TestApp {
         let mut app = TestApp::empty(backend);
@@ -75,6 +76,7 @@ impl TestApp {
         );
         app.add_org(&org_b());
         app.add_dossier_type(&org_b().cbe, "EMPLOYEE", Some("Employees of B"));
+        app.apply_feed(&super::source::standard_feed());
         app.serve(serve_args);
         app
     }
@@ -82,6 +84,11 @@ impl TestApp {
     /// [`TestApp::start_with`] with the default options (and a small connection pool).
     pub fn start(backend: Backend) -> TestApp {
         TestApp::start_with(backend, &["--db-connections", "4", "--workers", "2"])
+    }
+
+    /// A path in the test's own temporary directory.
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
     }
 
     pub fn database_url(&self) -> &str {

@@ -7,12 +7,14 @@ pub mod app;
 pub mod db;
 pub mod refusal;
 pub mod soap;
+pub mod source;
 pub mod xml;
 
 pub use answer::{fields, Answer};
 pub use app::{org_a, org_b, TestApp};
 pub use db::Backend;
 pub use soap::{Org, Request, Security};
+pub use source::{Feed, PersonData};
 
 /// Valid NISS from DOMAIN.md §2.
 pub const NISS_1: &str = "85073003328";

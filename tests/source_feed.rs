@@ -1,0 +1,226 @@
+//! The authentic-source feed (`raas import nr-mutations`) and what the registers see of it:
+//! unknown and replaced numbers refused, replacements moving lines in every register with
+//! merges and chains, files applied whole or not at all, and only once.
+
+#[macro_use]
+mod common;
+
+use common::{
+    fields, niss, org_a, org_b, Backend, Feed, PersonData, Request, TestApp, NISS_1, NISS_3,
+    NISS_BIS, NISS_BIS_20,
+};
+
+fn lines(app: &TestApp, org: &common::Org, ssin: &str) -> Vec<String> {
+    app.call(&Request::consult(org, ssin)).ok().lines()
+}
+
+fn register(app: &TestApp, org: &common::Org, ssin: &str, code: &str, period: &str) {
+    app.call(&Request::register(org, ssin, code, period)).ok();
+}
+
+fn a_number_unknown_to_the_source_is_refused(backend: Backend) {
+    let app = TestApp::start(backend);
+    let unknown = niss("600101", 123, false);
+    for request in [
+        Request::register(&org_a(), &unknown, "EMPLOYEE", "2024-01-01.."),
+        Request::unregister(&org_a(), &unknown, "EMPLOYEE", None),
+        Request::consult(&org_a(), &unknown),
+    ] {
+        let answer = app.call(&request).fault("SSIN_UNKNOWN");
+        assert_eq!(answer.fault_fields(), fields(&[("ssin", &unknown)]));
+    }
+    // Known once the source says so.
+    app.apply_feed(&Feed::new("F-NEW").new_person(&PersonData::new(&unknown, "Jacobs", &["Eva"])));
+    register(&app, &org_a(), &unknown, "EMPLOYEE", "2024-01-01..");
+}
+
+/// X (a BIS number) is replaced by Y: org A's EMPLOYEE lines of X and Y touch and merge,
+/// its BENEFICIARY line of X moves, org B's line of X moves; X is refused from then on,
+/// naming Y.
+fn a_replacement_moves_every_register_and_merges(backend: Backend) {
+    let app = TestApp::start(backend);
+    let (x, y) = (NISS_BIS_20, NISS_3);
+    register(&app, &org_a(), x, "EMPLOYEE", "2020-01-01..2020-06-30");
+    register(&app, &org_a(), y, "EMPLOYEE", "2020-07-01..2020-12-31");
+    register(&app, &org_a(), y, "EMPLOYEE", "2022-01-01..2022-12-31");
+    register(&app, &org_a(), x, "BENEFICIARY", "2021-01-01..");
+    register(&app, &org_b(), x, "EMPLOYEE", "2019-01-01..2019-12-31");
+    let out = app.apply_feed(&Feed::new("F-REPL").replacement(x, y));
+    assert!(
+        out.contains("1 replacements (3 register lines moved, 2 registers changed)"),
+        "{out}"
+    );
+
+    assert_eq!(
+        lines(&app, &org_a(), y),
+        [
+            "BENEFICIARY 2021-01-01..",
+            "EMPLOYEE 2020-01-01..2020-12-31",
+            "EMPLOYEE 2022-01-01..2022-12-31",
+        ]
+    );
+    assert_eq!(
+        lines(&app, &org_b(), y),
+        ["EMPLOYEE 2019-01-01..2019-12-31"]
+    );
+    for request in [
+        Request::consult(&org_a(), x),
+        Request::consult(&org_b(), x),
+        Request::register(&org_a(), x, "EMPLOYEE", "2024-01-01.."),
+        Request::unregister(&org_a(), x, "EMPLOYEE", None),
+    ] {
+        let answer = app.call(&request).fault("SSIN_REPLACED");
+        assert_eq!(
+            answer.fault_fields(),
+            fields(&[("ssin", x), ("replacedBy", y)])
+        );
+    }
+}
+
+/// A→B in one file, B→C in a later one: A's and B's lines end on C, and A names C.
+fn a_chain_of_replacements_resolves_to_the_final_number(backend: Backend) {
+    let app = TestApp::start(backend);
+    let (a, b, c) = (NISS_BIS, NISS_BIS_20, NISS_1);
+    register(&app, &org_a(), a, "EMPLOYEE", "2020-01-01..2020-03-31");
+    register(&app, &org_a(), b, "EMPLOYEE", "2020-04-01..2020-04-30");
+    register(&app, &org_a(), c, "EMPLOYEE", "2021-01-01..");
+    app.apply_feed(&Feed::new("F-AB").replacement(a, b));
+    assert_eq!(
+        lines(&app, &org_a(), b),
+        ["EMPLOYEE 2020-01-01..2020-04-30"]
+    );
+    app.apply_feed(&Feed::new("F-BC").replacement(b, c));
+    assert_eq!(
+        lines(&app, &org_a(), c),
+        ["EMPLOYEE 2020-01-01..2020-04-30", "EMPLOYEE 2021-01-01.."]
+    );
+    for old in [a, b] {
+        let answer = app
+            .call(&Request::consult(&org_a(), old))
+            .fault("SSIN_REPLACED");
+        assert_eq!(
+            answer.fault_fields(),
+            fields(&[("ssin", old), ("replacedBy", c)])
+        );
+    }
+    // A canceled number can be replaced no more, nor replace another.
+    let refused = app.import_feed(&Feed::new("F-CA").replacement(c, a));
+    assert!(!refused.status.success());
+    let message = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        message.contains(&format!(
+            "record r1 (#1): the NISS {a} is canceled, replaced by {c}"
+        )),
+        "{message}"
+    );
+}
+
+fn a_file_is_applied_once(backend: Backend) {
+    let app = TestApp::start(backend);
+    let z = niss("700101", 33, false);
+    let feed = Feed::new("F-ONCE")
+        .new_person(&PersonData::new(&z, "Maes", &["Tom"]))
+        .replacement(NISS_BIS, &z);
+    register(&app, &org_a(), NISS_BIS, "EMPLOYEE", "2020-01-01..");
+    let first = app.apply_feed(&feed);
+    assert!(first.contains("F-ONCE: applied 2 records"), "{first}");
+    register(&app, &org_a(), &z, "BENEFICIARY", "2024-01-01..");
+    let again = app.apply_feed(&feed);
+    assert_eq!(again.trim(), "F-ONCE: already applied, nothing changed");
+    assert_eq!(
+        lines(&app, &org_a(), &z),
+        ["BENEFICIARY 2024-01-01..", "EMPLOYEE 2020-01-01.."]
+    );
+    // The same identifier with another content is refused.
+    let other = Feed::new("F-ONCE").new_person(&PersonData::new(
+        &niss("700101", 35, false),
+        "Maes",
+        &["Bob"],
+    ));
+    let refused = app.import_feed(&other);
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("already applied with another content")
+    );
+}
+
+/// A refused record refuses the whole file: the persons created before it in the file do
+/// not exist afterwards.
+fn a_file_with_an_error_is_refused_whole(backend: Backend) {
+    let app = TestApp::start(backend);
+    let p = niss("800202", 41, false);
+    let unknown = niss("800202", 43, false);
+    let cases: Vec<(Feed, String)> = vec![
+        (
+            Feed::new("F-ERR1")
+                .new_person(&PersonData::new(&p, "Wouters", &["An"]))
+                .identity_change(&unknown, "<p:lastName>Janssens</p:lastName>"),
+            format!("record r2 (#2): the NISS {unknown} is unknown to the source"),
+        ),
+        (
+            Feed::new("F-ERR2")
+                .new_person(&PersonData::new(&p, "Wouters", &["An"]))
+                .raw(r#"<decease id="bad-date"><ssin>85073003328</ssin><deceaseDate>2024-13-01</deceaseDate></decease>"#),
+            "record bad-date (#2): deceaseDate".into(),
+        ),
+        (
+            Feed::new("F-ERR3")
+                .new_person(&PersonData::new(&p, "Wouters", &["An"]))
+                .new_person(&PersonData::new(&p, "Wouters", &["An"])),
+            format!("record r2 (#2): the NISS {p} is already known"),
+        ),
+        (
+            Feed::new("F-ERR4")
+                .new_person(&PersonData::new(&p, "Wouters", &["An"]))
+                .raw(r#"<replacement id="r2"><oldSsin>85073003329</oldSsin><newSsin>85073003328</newSsin></replacement>"#),
+            "record r2 (#2): oldSsin".into(),
+        ),
+    ];
+    for (feed, expected) in cases {
+        let output = app.import_feed(&feed);
+        assert!(!output.status.success());
+        let message = String::from_utf8_lossy(&output.stderr);
+        assert!(message.contains("nothing was applied"), "{message}");
+        assert!(
+            message.contains(&expected),
+            "expected {expected:?} in {message}"
+        );
+        app.call(&Request::consult(&org_a(), &p))
+            .fault("SSIN_UNKNOWN");
+    }
+    // Malformed XML and a foreign root are refused too.
+    for body in [
+        "<nrMutations",
+        r#"<population xmlns="urn:be:raas:types:Population:v1"/>"#,
+    ] {
+        let path = app.path("bad.xml");
+        std::fs::write(&path, body).unwrap();
+        let output = app.run(&["import", "nr-mutations", path.to_str().unwrap()], "");
+        assert!(!output.status.success(), "{body} accepted");
+    }
+}
+
+fn identity_changes_and_deceases_leave_registers_alone(backend: Backend) {
+    let app = TestApp::start(backend);
+    register(&app, &org_a(), NISS_1, "EMPLOYEE", "2020-01-01..");
+    let out = app.apply_feed(
+        &Feed::new("F-ID")
+            .identity_change(NISS_1, "<p:lastName>Vandenberghe</p:lastName>")
+            .identity_change(NISS_1, "<p:lastName>Vandenberghe</p:lastName>")
+            .decease(NISS_1, "2026-01-00"),
+    );
+    // The second change changes nothing.
+    assert!(out.contains("1 identity changes, 1 deceases"), "{out}");
+    assert_eq!(lines(&app, &org_a(), NISS_1), ["EMPLOYEE 2020-01-01.."]);
+    let future = app.import_feed(&Feed::new("F-FUT").decease(NISS_1, "2099-01-01"));
+    assert!(String::from_utf8_lossy(&future.stderr).contains("is in the future"));
+}
+
+backend_tests!(
+    a_number_unknown_to_the_source_is_refused,
+    a_replacement_moves_every_register_and_merges,
+    a_chain_of_replacements_resolves_to_the_final_number,
+    a_file_is_applied_once,
+    a_file_with_an_error_is_refused_whole,
+    identity_changes_and_deceases_leave_registers_alone,
+);
