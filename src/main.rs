@@ -138,6 +138,7 @@ fn main() -> anyhow::Result<()> {
                 let mut out = std::io::stdout().lock();
                 writeln!(out, "raas listening on {base}")?;
                 writeln!(out, "WSDL: {base}/soap/PersonRegisterService?wsdl")?;
+                writeln!(out, "WSDL: {base}/soap/PersonIdentificationService?wsdl")?;
                 if let Some(secret) = &demo_secret {
                     writeln!(out, "{}", demo::describe(secret))?;
                 }

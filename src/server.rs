@@ -10,16 +10,30 @@ use futures_util::StreamExt;
 
 use crate::service::Services;
 use crate::soap::fault::{Fault, ReasonCode};
-use crate::soap::{person_register, Reply};
+use crate::soap::person_identification::PersonIdentification;
+use crate::soap::person_register::PersonRegister;
+use crate::soap::pipeline::{self, SoapService};
+use crate::soap::Reply;
 
 const PERSON_REGISTER_WSDL: &str = include_str!("../wsdl/PersonRegisterService.wsdl");
-const WSDL_ADDRESS: &str = "http://localhost:8080/soap/PersonRegisterService";
+const PERSON_IDENTIFICATION_WSDL: &str = include_str!("../wsdl/PersonIdentificationService.wsdl");
+/// The base of the endpoint address each WSDL file names, rewritten to the address the WSDL
+/// is fetched at (or `--public-url`).
+const WSDL_BASE: &str = "http://localhost:8080";
+/// The schemas the WSDLs import, and the public file formats that share their types.
 const SCHEMAS: &[(&str, &str)] = &[
     ("Common.xsd", include_str!("../xsd/Common.xsd")),
     (
         "PersonRegister.xsd",
         include_str!("../xsd/PersonRegister.xsd"),
     ),
+    ("Person.xsd", include_str!("../xsd/Person.xsd")),
+    (
+        "PersonIdentification.xsd",
+        include_str!("../xsd/PersonIdentification.xsd"),
+    ),
+    ("Population.xsd", include_str!("../xsd/Population.xsd")),
+    ("NrMutations.xsd", include_str!("../xsd/NrMutations.xsd")),
 ];
 
 /// How to serve.
@@ -67,14 +81,10 @@ impl Application {
             App::new()
                 .app_data(web::Data::new(state.clone()))
                 .route("/livez", web::get().to(live))
-                .route(
-                    "/soap/PersonRegisterService",
-                    web::post().to(person_register_endpoint),
-                )
-                .route(
-                    "/soap/PersonRegisterService",
-                    web::get().to(person_register_wsdl),
-                )
+                .configure(soap_service::<PersonRegister>(PERSON_REGISTER_WSDL))
+                .configure(soap_service::<PersonIdentification>(
+                    PERSON_IDENTIFICATION_WSDL,
+                ))
                 .route("/xsd/{name}", web::get().to(schema))
         });
         if let Some(workers) = config.workers {
@@ -127,7 +137,22 @@ async fn live() -> HttpResponse {
         .body("ok")
 }
 
-async fn person_register_endpoint(
+/// `/soap/{NAME}` of a service: SOAP requests by POST, its WSDL by GET `?wsdl`.
+fn soap_service<S: SoapService + 'static>(
+    wsdl_file: &'static str,
+) -> impl FnOnce(&mut web::ServiceConfig) {
+    move |config| {
+        let path = format!("/soap/{}", S::NAME);
+        config
+            .route(&path, web::post().to(soap_endpoint::<S>))
+            .route(
+                &path,
+                web::get().to(move |state, request| wsdl(state, request, S::NAME, wsdl_file)),
+            );
+    }
+}
+
+async fn soap_endpoint<S: SoapService>(
     state: web::Data<State>,
     request: HttpRequest,
     payload: web::Payload,
@@ -136,8 +161,7 @@ async fn person_register_endpoint(
         Ok(()) => read_limited(payload, state.config.max_request_bytes).await,
         Err(fault) => Err(fault),
     };
-    let reply =
-        person_register::handle(&state.services, body.as_deref().map_err(Clone::clone)).await;
+    let reply = pipeline::handle::<S>(&state.services, body.as_deref().map_err(Clone::clone)).await;
     soap_response(reply)
 }
 
@@ -193,7 +217,12 @@ async fn read_limited(mut payload: web::Payload, limit: usize) -> Result<Vec<u8>
     Ok(body)
 }
 
-async fn person_register_wsdl(state: web::Data<State>, request: HttpRequest) -> HttpResponse {
+async fn wsdl(
+    state: web::Data<State>,
+    request: HttpRequest,
+    service: &'static str,
+    wsdl_file: &'static str,
+) -> HttpResponse {
     if !request.query_string().eq_ignore_ascii_case("wsdl") {
         return HttpResponse::MethodNotAllowed()
             .content_type(ContentType::plaintext())
@@ -206,8 +235,8 @@ async fn person_register_wsdl(state: web::Data<State>, request: HttpRequest) -> 
             format!("{}://{}", info.scheme(), info.host())
         }
     };
-    let wsdl =
-        PERSON_REGISTER_WSDL.replace(WSDL_ADDRESS, &format!("{base}/soap/PersonRegisterService"));
+    let path = format!("/soap/{service}");
+    let wsdl = wsdl_file.replace(&format!("{WSDL_BASE}{path}"), &format!("{base}{path}"));
     HttpResponse::Ok()
         .content_type("text/xml; charset=utf-8")
         .body(wsdl)

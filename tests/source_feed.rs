@@ -85,6 +85,12 @@ fn a_chain_of_replacements_resolves_to_the_final_number(backend: Backend) {
     register(&app, &org_a(), b, "EMPLOYEE", "2020-04-01..2020-04-30");
     register(&app, &org_a(), c, "EMPLOYEE", "2021-01-01..");
     app.apply_feed(&Feed::new("F-AB").replacement(a, b));
+    let history = app.admin(&["history", "--ssin", a], "");
+    assert!(
+        history.contains(r#""kind":"SSIN_REPLACED""#)
+            && history.contains(r#""kind":"REGISTER_REPLACEMENT""#),
+        "{history}"
+    );
     assert_eq!(
         lines(&app, &org_a(), b),
         ["EMPLOYEE 2020-01-01..2020-04-30"]
@@ -214,6 +220,32 @@ fn identity_changes_and_deceases_leave_registers_alone(backend: Backend) {
     assert_eq!(lines(&app, &org_a(), NISS_1), ["EMPLOYEE 2020-01-01.."]);
     let future = app.import_feed(&Feed::new("F-FUT").decease(NISS_1, "2099-01-01"));
     assert!(String::from_utf8_lossy(&future.stderr).contains("is in the future"));
+
+    // The history: what changed, when, from which source; reading it is audited.
+    let history: Vec<serde_json::Value> = app
+        .admin(&["history", "--ssin", NISS_1], "")
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let kinds: Vec<&str> = history
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["PERSON_CREATED", "IDENTITY_CHANGED", "DECEASED"]);
+    assert_eq!(history[1]["source"], "nr-mutations:F-ID:r1");
+    assert_eq!(
+        history[1]["changes"],
+        serde_json::json!([{"field": "lastName", "before": "Van den Berghe", "after": "Vandenberghe"}])
+    );
+    assert_eq!(history[2]["changes"][0]["after"], "2026-01-00");
+    assert!(history
+        .windows(2)
+        .all(|w| w[0]["seq"].as_i64() < w[1]["seq"].as_i64()));
+    let trail = app.audit(Some(NISS_1));
+    assert_eq!(
+        (trail[0]["service"].as_str(), trail[0]["operation"].as_str()),
+        (Some("raas-admin"), Some("history"))
+    );
 }
 
 backend_tests!(

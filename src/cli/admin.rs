@@ -1,4 +1,4 @@
-//! `raas admin …`: onboarding organisations, credentials and dossier types.
+//! `raas admin …`: onboarding organisations, credentials, dossier types and grants.
 
 use std::io::{BufRead, Write};
 
@@ -7,6 +7,7 @@ use clap::Subcommand;
 
 use crate::domain::{DossierTypeCode, EnterpriseNumber};
 use crate::service::admin;
+use crate::service::identification::Operation;
 use crate::store::Database;
 
 #[derive(Debug, Subcommand)]
@@ -20,6 +21,29 @@ pub enum AdminCommand {
     /// Dossier types of an organisation
     #[command(subcommand, name = "dossier-type")]
     DossierType(DossierTypeCommand),
+    /// Grants an operation of PersonIdentificationService to an organisation (or, with
+    /// --revoke, withdraws it)
+    Grant {
+        #[arg(long)]
+        cbe: String,
+        /// The operation: identifyPerson or updateBisIdentity
+        #[arg(long, value_name = "OP", value_parser = grantable_operation)]
+        operation: Operation,
+        /// Withdraw the grant instead
+        #[arg(long)]
+        revoke: bool,
+    },
+    /// Lists the operations an organisation is granted
+    Grants {
+        #[arg(long)]
+        cbe: String,
+    },
+    /// Prints the history of a number in the authentic source (its mutation journal entries,
+    /// oldest first) as JSON lines; the access is recorded in the audit trail
+    History {
+        #[arg(long)]
+        ssin: String,
+    },
     /// Prints audit trail entries as JSON lines, newest first
     Audit {
         /// Only the entries about this NISS
@@ -96,6 +120,16 @@ fn code(value: &str) -> anyhow::Result<DossierTypeCode> {
     DossierTypeCode::parse(value).with_context(|| format!("--code {value}"))
 }
 
+fn grantable_operation(value: &str) -> Result<Operation, String> {
+    Operation::parse(value).ok_or_else(|| {
+        let names: Vec<&str> = Operation::ALL.iter().map(|op| op.as_str()).collect();
+        format!(
+            "{value} is not an operation that can be granted: one of {}",
+            names.join(", ")
+        )
+    })
+}
+
 pub fn run(db: &Database, command: AdminCommand) -> anyhow::Result<()> {
     match command {
         AdminCommand::Org(OrgCommand::Add { cbe: n, name }) => {
@@ -153,6 +187,46 @@ pub fn run(db: &Database, command: AdminCommand) -> anyhow::Result<()> {
                 bail!("{n} has no active dossier type {c}");
             }
             println!("dossier type {c} retired");
+        }
+        AdminCommand::Grant {
+            cbe: n,
+            operation,
+            revoke,
+        } => {
+            let op = operation.as_str();
+            let changed = admin::set_grant(db, &cbe(&n)?, operation, !revoke)?;
+            match (revoke, changed) {
+                (false, true) => println!("{op} granted to {n}"),
+                (false, false) => println!("{op} was already granted to {n}"),
+                (true, true) => println!("{op} no longer granted to {n}"),
+                (true, false) => bail!("{n} is not granted {op}"),
+            }
+        }
+        AdminCommand::Grants { cbe: n } => {
+            for operation in admin::granted_operations(db, &cbe(&n)?)? {
+                println!("{operation}");
+            }
+        }
+        AdminCommand::History { ssin } => {
+            let mut out = std::io::stdout().lock();
+            for entry in admin::person_history(db, &ssin)? {
+                let changes: Option<serde_json::Value> = entry
+                    .changes
+                    .as_deref()
+                    .map(serde_json::from_str)
+                    .transpose()?;
+                let line = serde_json::json!({
+                    "seq": entry.seq,
+                    "recordedAt": entry.recorded_at.and_utc().to_rfc3339(),
+                    "source": entry.source,
+                    "kind": entry.kind,
+                    "ssin": entry.ssin,
+                    "newSsin": entry.new_ssin,
+                    "organisationId": entry.organisation_id,
+                    "changes": changes,
+                });
+                writeln!(out, "{line}")?;
+            }
         }
         AdminCommand::Audit { ssin, limit } => {
             let mut out = std::io::stdout().lock();

@@ -5,6 +5,7 @@
 
 pub mod dossier_type_code;
 pub mod enterprise_number;
+pub mod identity_check;
 pub mod incomplete_date;
 pub mod niss;
 pub mod period;
@@ -12,6 +13,7 @@ pub mod person;
 
 pub use dossier_type_code::{DossierTypeCode, DossierTypeCodeError};
 pub use enterprise_number::{EnterpriseNumber, EnterpriseNumberError};
+pub use identity_check::{ClaimedIdentity, Mismatch};
 pub use incomplete_date::IncompleteDate;
 pub use niss::{Gender, Niss, NissError, NissKind};
 pub use period::{Period, PeriodError};

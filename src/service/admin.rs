@@ -1,13 +1,16 @@
-//! Onboarding: organisations, their credentials and their dossier types. Used by the
-//! administration CLI and by `serve --demo`.
+//! Onboarding: organisations, their credentials, their dossier types and the operations of
+//! the identification service they are granted. Used by the administration CLI and by
+//! `serve --demo`. Also the operators' reading of a number's history.
 
 use super::authentication::hash_secret;
 use super::error::ServiceError;
+use super::identification::Operation;
 use crate::domain::{DossierTypeCode, EnterpriseNumber};
 use crate::store::audit::{self, AuditEntry};
 use crate::store::dossier_type::{self, DossierTypeRow};
+use crate::store::journal::{self, JournalEntry};
 use crate::store::organisation::{self, OrganisationRow};
-use crate::store::{credential, Database};
+use crate::store::{credential, grant, now, Database};
 
 pub fn add_organisation(
     db: &Database,
@@ -116,6 +119,37 @@ pub fn retire_dossier_type(
     db.write(|conn| Ok(dossier_type::retire(conn, organisation_id, code.as_str())?))
 }
 
+/// Grants an operation to an organisation (`granted`) or withdraws it. Returns whether
+/// that changed anything: granting twice, or withdrawing what is not granted, does not.
+pub fn set_grant(
+    db: &Database,
+    cbe: &EnterpriseNumber,
+    operation: Operation,
+    granted: bool,
+) -> Result<bool, ServiceError> {
+    let organisation_id = organisation_id(db, cbe)?;
+    let operation = operation.as_str();
+    db.write(|conn| {
+        Ok(if granted {
+            grant::add(conn, organisation_id, operation)?
+        } else {
+            grant::revoke(conn, organisation_id, operation)?
+        })
+    })
+}
+
+/// The operations an organisation is granted, sorted.
+pub fn granted_operations(
+    db: &Database,
+    cbe: &EnterpriseNumber,
+) -> Result<Vec<String>, ServiceError> {
+    let organisation_id = organisation_id(db, cbe)?;
+    Ok(grant::of_organisation(
+        &mut *db.connection()?,
+        organisation_id,
+    )?)
+}
+
 /// Audit entries, newest first, optionally only those about one person.
 pub fn audit_entries(
     db: &Database,
@@ -126,5 +160,28 @@ pub fn audit_entries(
     Ok(match ssin {
         Some(ssin) => audit::latest_for_ssin(&mut conn, ssin, limit)?,
         None => audit::latest(&mut conn, limit)?,
+    })
+}
+
+/// The mutation journal entries of a number, oldest first. Reading personal data: the access
+/// is recorded in the audit trail (service `raas-admin`) in the same transaction.
+pub fn person_history(db: &Database, ssin: &str) -> Result<Vec<JournalEntry>, ServiceError> {
+    db.write(|conn| {
+        let entries = journal::history(conn, ssin)?;
+        let entry = AuditEntry {
+            recorded_at: now(),
+            service: "raas-admin".into(),
+            operation: "history".into(),
+            organisation_id: None,
+            claimed_cbe_number: None,
+            username: None,
+            ssin: Some(ssin.to_string()),
+            legal_context: None,
+            client_ticket: None,
+            server_ticket: uuid::Uuid::new_v4().to_string(),
+            outcome: "OK".into(),
+        };
+        audit::append(conn, &[entry])?;
+        Ok(entries)
     })
 }

@@ -7,6 +7,7 @@ pub mod authentication;
 pub mod call;
 pub mod error;
 mod execution;
+pub mod identification;
 pub mod identity_source;
 pub mod register;
 pub mod source_feed;

@@ -8,6 +8,7 @@ use super::error::ServiceError;
 use super::execution::on_database;
 use super::identity_source;
 use super::{Call, Caller, Services};
+use crate::domain::identity_check::ClaimedIdentity;
 use crate::domain::{DossierTypeCode, Niss, Period};
 use crate::store::dossier_type::{self, DossierTypeRow};
 use crate::store::lock::{self, Lock};
@@ -27,6 +28,8 @@ struct KeyChange {
     ssin: Niss,
     code: DossierTypeCode,
     new_lines_allowed: bool,
+    /// The identity the caller claims, checked against the source before any change.
+    claimed: Option<ClaimedIdentity>,
 }
 
 /// What an unregistration did.
@@ -48,7 +51,8 @@ pub const OK: &str = "OK";
 
 impl Services {
     /// Adds `period` to the caller's register for the person and dossier type, merged with
-    /// the lines already there. Returns the lines after merging.
+    /// the lines already there, once the number is known to be active and, when the caller
+    /// gives one, its claimed identity matches the source. Returns the lines after merging.
     pub async fn register_person(
         &self,
         call: &Call,
@@ -56,11 +60,13 @@ impl Services {
         ssin: Niss,
         code: DossierTypeCode,
         period: Period,
+        claimed: Option<ClaimedIdentity>,
     ) -> Result<Vec<Period>, ServiceError> {
         let change = KeyChange {
             ssin,
             code,
             new_lines_allowed: true,
+            claimed,
         };
         let result = self
             .change_key(call, caller, change, move |existing| {
@@ -84,6 +90,7 @@ impl Services {
             ssin,
             code,
             new_lines_allowed: false,
+            claimed: None,
         };
         let result = self
             .change_key(call, caller, change, move |existing| match period {
@@ -114,6 +121,7 @@ impl Services {
             ssin,
             code,
             new_lines_allowed,
+            claimed,
         } = change;
         let locks = [
             Lock::Exclusive(lock::register_key(
@@ -127,7 +135,12 @@ impl Services {
             // The locks come first: the key's lines are read after the previous writer of
             // the key committed, and the number stays active until this change commits.
             db.write_locked(&locks, |conn| {
-                identity_source::require_active(conn, ssin.as_str())?;
+                match &claimed {
+                    None => identity_source::require_active(conn, ssin.as_str())?,
+                    Some(claimed) => {
+                        identity_source::require_active_matching(conn, ssin.as_str(), claimed)?
+                    }
+                }
                 let key = relation::key_lines(conn, organisation_id, code.as_str(), ssin.as_str())?
                     .ok_or_else(|| ServiceError::UnknownDossierType(code.to_string()))?;
                 if new_lines_allowed && key.retired {

@@ -2,9 +2,9 @@
 //! offending fields, inside `common:serviceFault`. The reason codes are part of the contract
 //! (README, "Reason codes"): never rename one.
 
-use crate::xml::XmlOut;
 use super::COMMON_NS;
 use crate::service::ServiceError;
+use crate::xml::XmlOut;
 
 /// Who is to blame, as SOAP 1.1 says it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -183,7 +183,8 @@ impl From<ServiceError> for Fault {
                 |fault, (name, value)| fault.field(name, value),
             ),
             ServiceError::NotGranted(operation) => {
-                Fault::new(ReasonCode::OperationNotGranted, diagnostic).field("operation", &operation)
+                Fault::new(ReasonCode::OperationNotGranted, diagnostic)
+                    .field("operation", &operation)
             }
             ServiceError::NotABisNumber(ssin) => {
                 Fault::new(ReasonCode::NotABisNumber, diagnostic).field("ssin", &ssin)

@@ -4,8 +4,8 @@
 use chrono::NaiveDate;
 
 use super::fault::{Fault, ReasonCode};
-use crate::xml::Element;
 use crate::domain::{DossierTypeCode, EnterpriseNumber, Niss, Period};
+use crate::xml::Element;
 
 /// A required child element.
 pub fn required<'a>(

@@ -5,10 +5,10 @@ use chrono::{DateTime, SecondsFormat, Utc};
 
 use super::fault::{Fault, ReasonCode};
 use super::fields::{self, required, required_text};
-use crate::xml::XmlOut;
-use crate::xml::Element;
 use super::COMMON_NS;
 use crate::domain::EnterpriseNumber;
+use crate::xml::Element;
+use crate::xml::XmlOut;
 
 /// Who the caller says it is and its own reference for the call.
 #[derive(Debug, Clone, PartialEq, Eq)]

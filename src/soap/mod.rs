@@ -1,12 +1,16 @@
-//! The SOAP web services: envelopes, WS-Security, faults, the KSZ-BCSS message conventions
-//! and one module per service. Only this layer knows the services' XML; it turns requests
-//! into domain values at the edge and hands them to `service`.
+//! The SOAP web services: envelopes, WS-Security, faults, the KSZ-BCSS message conventions,
+//! the request pipeline they share (`pipeline`) and one module per service. Only this layer
+//! knows the services' XML; it turns requests into domain values at the edge and hands them
+//! to `service`.
 
 pub mod envelope;
 pub mod fault;
 pub mod fields;
 pub mod kszbcss;
+pub mod person_data;
+pub mod person_identification;
 pub mod person_register;
+pub mod pipeline;
 pub mod security;
 
 /// The namespace of the types every raas service shares (xsd/Common.xsd).

@@ -10,7 +10,7 @@ use chrono::NaiveDate;
 use super::tree::Element;
 use super::writer::XmlOut;
 use crate::domain::{
-    Address, Gender, IdentityChanges, IncompleteDate, Identity, Niss, Person, PersonStatus,
+    Address, Gender, Identity, IdentityChanges, IncompleteDate, Niss, Person, PersonStatus,
 };
 
 /// The namespace of Person.xsd.
@@ -72,7 +72,9 @@ pub fn read_person(element: &Element, today: NaiveDate) -> Read<Person> {
         None => {
             return Err(FieldError::new(
                 "replacedBy",
-                &replaced_by.map(|n| n.as_str().to_string()).unwrap_or_default(),
+                &replaced_by
+                    .map(|n| n.as_str().to_string())
+                    .unwrap_or_default(),
                 "only a CANCELED number has replacedBy",
             ))
         }

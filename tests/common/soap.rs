@@ -54,6 +54,8 @@ pub struct Request {
     pub dossier_type: Option<String>,
     /// In the `begin..end` / `begin..` notation of [`period_xml`].
     pub period: Option<String>,
+    /// `personData`, as raw XML.
+    pub person_data: Option<String>,
     /// Extra header blocks, as raw XML.
     pub extra_headers: String,
 }
@@ -82,8 +84,29 @@ impl Request {
             ssin: None,
             dossier_type: None,
             period: None,
+            person_data: None,
             extra_headers: String::new(),
         }
+    }
+
+    /// `personData`: last name, first name, birth date, gender (None: left out).
+    pub fn person_data(
+        mut self,
+        last_name: &str,
+        first_name: Option<&str>,
+        birth_date: &str,
+        gender: Option<&str>,
+    ) -> Request {
+        let mut xml = format!("<reg:personData>{}", leaf("reg:lastName", last_name));
+        if let Some(first_name) = first_name {
+            xml += &leaf("reg:firstName", first_name);
+        }
+        xml += &leaf("reg:birthDate", birth_date);
+        if let Some(gender) = gender {
+            xml += &leaf("reg:gender", gender);
+        }
+        self.person_data = Some(xml + "</reg:personData>");
+        self
     }
 
     pub fn register(org: &Org, ssin: &str, dossier_type: &str, period: &str) -> Request {
@@ -201,6 +224,9 @@ impl Request {
         if let Some(period) = &self.period {
             xml += &period_xml("reg", period);
         }
+        if let Some(person_data) = &self.person_data {
+            xml += person_data;
+        }
         xml + &format!("</reg:{}Request>", self.operation)
     }
 }
@@ -249,4 +275,116 @@ pub fn period_xml(prefix: &str, period: &str) -> String {
         "<{prefix}:period>{}{end}</{prefix}:period>",
         leaf(&format!("{prefix}:beginDate"), begin)
     )
+}
+
+// --- PersonIdentificationService ------------------------------------------------------------
+
+pub const IDENT_NS: &str = "urn:be:raas:types:PersonIdentification:v1";
+pub const IDENT_PERSON_NS: &str = "urn:be:raas:types:Person:v1";
+pub const IDENT_PATH: &str = "/soap/PersonIdentificationService";
+
+/// One PersonIdentificationService request: the fields it shares with the register's
+/// requests (informationCustomer, legalContext, ssin, security) in `request`, written in the
+/// identification namespace (still with the prefix `reg`: a prefix is only a name).
+#[derive(Debug, Clone)]
+pub struct IdentRequest {
+    pub request: Request,
+    /// The content of `changes` (an IdentityChangesType, prefix `p`), for updateBisIdentity.
+    pub changes: Option<String>,
+}
+
+impl IdentRequest {
+    fn new(operation: &'static str, org: &Org, ssin: &str) -> IdentRequest {
+        IdentRequest {
+            request: Request {
+                operation,
+                ..Request::list_dossier_types(org)
+            }
+            .ssin(ssin),
+            changes: None,
+        }
+    }
+
+    pub fn identify(org: &Org, ssin: &str) -> IdentRequest {
+        IdentRequest::new("identifyPerson", org, ssin)
+    }
+
+    /// `changes` is the content of the IdentityChangesType with prefix `p`, e.g.
+    /// `<p:lastName>Peeters</p:lastName>`.
+    pub fn update_bis(org: &Org, ssin: &str, changes: &str) -> IdentRequest {
+        IdentRequest {
+            changes: Some(changes.into()),
+            ..IdentRequest::new("updateBisIdentity", org, ssin)
+        }
+    }
+
+    /// The same request with its shared fields changed: `.with(|r| r.cbe(OTHER))`.
+    pub fn with(self, change: impl FnOnce(Request) -> Request) -> IdentRequest {
+        IdentRequest {
+            request: change(self.request),
+            ..self
+        }
+    }
+
+    /// The whole SOAP 1.1 envelope.
+    pub fn to_xml(&self) -> String {
+        self.request
+            .to_xml()
+            .replacen(&self.request.operation_xml(), &self.operation_xml(), 1)
+    }
+
+    /// The body's operation element.
+    pub fn operation_xml(&self) -> String {
+        let xml = self.request.operation_xml().replacen(REG_NS, IDENT_NS, 1);
+        match &self.changes {
+            None => xml,
+            Some(changes) => {
+                let end = format!("</reg:{}Request>", self.request.operation);
+                let changes = format!(
+                    r#"<reg:changes xmlns:p="{IDENT_PERSON_NS}">{changes}</reg:changes>{end}"#
+                );
+                xml.replacen(&end, &changes, 1)
+            }
+        }
+    }
+}
+
+impl super::app::TestApp {
+    /// POSTs a raw body to PersonIdentificationService.
+    pub fn post_ident(&self, body: impl Into<Vec<u8>>) -> super::answer::Answer {
+        static CLIENT: std::sync::OnceLock<reqwest::blocking::Client> = std::sync::OnceLock::new();
+        let client = CLIENT.get_or_init(|| {
+            reqwest::blocking::Client::builder()
+                .no_proxy()
+                .timeout(std::time::Duration::from_secs(60))
+                .build()
+                .expect("an HTTP client")
+        });
+        let response = client
+            .post(format!("{}{IDENT_PATH}", self.base_url()))
+            .header("Content-Type", "text/xml; charset=utf-8")
+            .header("SOAPAction", "\"\"")
+            .body(body.into())
+            .send()
+            .expect("the server answers");
+        let status = response.status().as_u16();
+        let content_type = response
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        let body = response.text().expect("a readable answer");
+        super::answer::Answer::new(status, content_type, body)
+    }
+
+    /// Sends a PersonIdentificationService request.
+    pub fn call_ident(&self, request: &IdentRequest) -> super::answer::Answer {
+        self.post_ident(request.to_xml())
+    }
+
+    /// `raas admin grant --cbe CBE --operation OP`.
+    pub fn grant(&self, cbe: &str, operation: &str) {
+        self.admin(&["grant", "--cbe", cbe, "--operation", operation], "");
+    }
 }

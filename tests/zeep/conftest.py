@@ -11,6 +11,7 @@ from support import (
     ORG_A,
     ORG_B,
     ORG_C,
+    IDENTIFICATION,
     Caller,
     Service,
     backends,
@@ -18,6 +19,8 @@ from support import (
     psql,
     raas_bin,
     seed,
+    seed_grants,
+    seed_persons,
     start_server,
     stop_server,
 )
@@ -41,6 +44,8 @@ def service(request, tmp_path_factory) -> Service:
     proc = None
     try:
         seed(raas, database_url)
+        seed_persons(raas, database_url, workdir)
+        seed_grants(raas, database_url)
         log = workdir / "serve.log"
         proc, base_url = start_server(raas, database_url, log)
         yield Service(backend, database_url, base_url, raas, log)
@@ -64,3 +69,21 @@ def org_b(service) -> Caller:
 @pytest.fixture
 def org_c(service) -> Caller:
     return service.caller(ORG_C)
+
+
+@pytest.fixture
+def ident_a(service) -> Caller:
+    """Org A on PersonIdentificationService: granted both operations."""
+    return service.caller(ORG_A, contract=IDENTIFICATION)
+
+
+@pytest.fixture
+def ident_b(service) -> Caller:
+    """Org B on PersonIdentificationService: granted identifyPerson only."""
+    return service.caller(ORG_B, contract=IDENTIFICATION)
+
+
+@pytest.fixture
+def ident_c(service) -> Caller:
+    """Org C on PersonIdentificationService: granted nothing."""
+    return service.caller(ORG_C, contract=IDENTIFICATION)

@@ -1,8 +1,9 @@
 """Helpers of the zeep interoperability tests: the service under test and a zeep caller.
 
 Each backend (SQLite always; PostgreSQL too when TEST_DATABASE_URL is set) gets one fresh
-database, filled through the admin CLI, and one running `raas serve` on a free port for the
-whole session. Tests keep out of each other's way by using NISS numbers of their own
+database, filled through the admin CLI (organisations, credentials, dossier types, grants) and
+one authentic-source feed (`raas import nr-mutations`: the persons every test number belongs
+to), and one running `raas serve` on a free port for the whole session. Tests keep out of each other's way by using NISS numbers of their own
 (`new_ssin`); the organisations and dossier types below are shared and never changed.
 
 Environment:
@@ -24,6 +25,7 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
+from xml.sax.saxutils import escape as xml_escape
 
 import pytest
 import requests
@@ -39,6 +41,9 @@ XSD_DIR = REPO_ROOT / "xsd"
 
 SOAP_ENV_NS = "http://schemas.xmlsoap.org/soap/envelope/"
 REG_NS = "urn:be:raas:types:PersonRegister:v1"
+IDENT_NS = "urn:be:raas:types:PersonIdentification:v1"
+PERSON_NS = "urn:be:raas:types:Person:v1"
+FEED_NS = "urn:be:raas:types:NrMutations:v1"
 COMMON_NS = "urn:be:raas:types:common:v1"
 
 STARTUP_TIMEOUT_S = 60
@@ -82,6 +87,12 @@ ORG_C = Org(
     dossier_types={},
 )
 ORGS = (ORG_A, ORG_B, ORG_C)
+# The operations of PersonIdentificationService each organisation is granted.
+GRANTS = {
+    ORG_A.cbe: ("identifyPerson", "updateBisIdentity"),
+    ORG_B.cbe: ("identifyPerson",),
+    ORG_C.cbe: (),
+}
 # Org A also has a dossier type that is retired, and a credential that is revoked.
 RETIRED_TYPE = "OLD_SCHEME"
 REVOKED_USER = "org-a-revoked"
@@ -104,10 +115,131 @@ def make_niss(birth: datetime.date, serial: int) -> str:
     return with_check_digits(f"{birth:%y%m%d}{serial:03d}", birth.year >= 2000)
 
 
-def new_ssin() -> str:
-    """A valid NISS no other test uses (born 1950–1952, far from the documented examples)."""
-    i = next(_ssin_counter)
+def nth_ssin(i: int) -> str:
+    """The i-th number `new_ssin` hands out (born from 1950 on, far from the documented
+    examples)."""
     return make_niss(datetime.date(1950, 1, 1) + datetime.timedelta(days=i), 101 + i % 800)
+
+
+def new_ssin() -> str:
+    """A valid NISS no other test uses, known to the source (see `seed_persons`)."""
+    i = next(_ssin_counter)
+    if i >= SEEDED_SSINS:
+        pytest.fail(f"new_ssin: only {SEEDED_SSINS} numbers are seeded: raise SEEDED_SSINS")
+    return nth_ssin(i)
+
+
+# How many `new_ssin` numbers the source knows (the counter runs on across both backends).
+SEEDED_SSINS = 1500
+
+# The documented example numbers (DOMAIN.md §2) with a name each.
+EXAMPLE_PERSONS = {
+    "85073003328": ("Van den Berghe", ["Jan", "Pieter"]),
+    "17073003384": ("Peeters", ["Lucas"]),
+    "75060898009": ("Lefèvre", ["Marie-Claire", "Anne"]),
+    "98472899765": ("Kowalski", ["Piotr"]),
+    "75260898052": ("Nowak", ["Ewa"]),
+}
+
+
+@dataclass(frozen=True)
+class SourcePerson:
+    """A person of the authentic source as a feed's newPerson gives it (Person.xsd)."""
+
+    ssin: str
+    last_name: str
+    first_names: tuple[str, ...]
+    birth_date: str  # yyyy-mm-dd, 00 for unknown
+    gender: str | None = None
+    nationality: str | None = None
+    birth_place: str | None = None
+    # (street, houseNumber, box or None, postalCode, municipality, country)
+    address: tuple[str, str, str | None, str, str, str] | None = None
+    decease_date: str | None = None
+
+    @staticmethod
+    def from_number(ssin: str, last_name: str, first_names) -> "SourcePerson":
+        """A person with the birth date and gender the number encodes (none for BIS +20)."""
+        month = int(ssin[2:4])
+        born_2000s = int(ssin[:9]) % 97 != (97 - int(ssin[9:])) % 97
+        century = "20" if born_2000s else "19"
+        gender = None if 20 <= month <= 32 else ("M" if int(ssin[6:9]) % 2 else "F")
+        birth = f"{century}{ssin[:2]}-{month % 20:02d}-{ssin[4:6]}"
+        return SourcePerson(ssin, last_name, tuple(first_names), birth, gender)
+
+    def xml(self) -> str:
+        def leaf(name: str, value: str | None) -> str:
+            return "" if value is None else f"<p:{name}>{xml_escape(value)}</p:{name}>"
+
+        names = "".join(leaf("firstName", n) for n in self.first_names)
+        address = ""
+        if self.address is not None:
+            street, number, box, postal_code, municipality, country = self.address
+            address = (
+                f"<p:address>{leaf('street', street)}{leaf('houseNumber', number)}"
+                f"{leaf('box', box)}{leaf('postalCode', postal_code)}"
+                f"{leaf('municipality', municipality)}{leaf('country', country)}</p:address>"
+            )
+        return (
+            f"{leaf('ssin', self.ssin)}{leaf('lastName', self.last_name)}{names}"
+            f"{leaf('birthDate', self.birth_date)}{leaf('gender', self.gender)}"
+            f"{leaf('nationality', self.nationality)}{leaf('birthPlace', self.birth_place)}"
+            f"{address}{leaf('deceaseDate', self.decease_date)}"
+        )
+
+
+# The persons of the PersonIdentificationService tests: numbers no other test uses.
+IDENT_FULL = SourcePerson(
+    make_niss(datetime.date(1941, 2, 3), 101),
+    "D'Hondt",
+    ("Jean-Pierre", "Émile"),
+    "1941-02-03",
+    "M",
+    "BE",
+    "Liège",
+    ("Rue de l'Église", "12", "3", "4000", "Liège", "BE"),
+    "2024-05-00",
+)
+IDENT_MONTH_ONLY = SourcePerson.from_number(with_check_digits("420700102"), "Peeters", ["Marie"])
+IDENT_BIS_20 = SourcePerson.from_number(with_check_digits("432405104"), "Nowak", ["Ewa"])
+IDENT_BIS_40 = SourcePerson.from_number(with_check_digits("444102105"), "Kowalski", ["Piotr"])
+# A BIS +40 number for the update tests that change it.
+IDENT_BIS_40_UPDATED = SourcePerson.from_number(
+    with_check_digits("454102107"), "Wiśniewski", ["Tomasz"]
+)
+# A BIS +40 number any test may change (its identity is not asserted).
+IDENT_BIS_SCRATCH = SourcePerson.from_number(with_check_digits("474102109"), "Zieliński", ["Adam"])
+# A chain: A (BIS +40) replaced by B (BIS +20), itself replaced by C (RN).
+IDENT_CHAIN = tuple(
+    SourcePerson.from_number(with_check_digits(body), "Lewandowska", ["Anna"])
+    for body in ("464304106", "462304108", "460304110")
+)
+IDENT_PERSONS = (
+    IDENT_FULL,
+    IDENT_MONTH_ONLY,
+    IDENT_BIS_20,
+    IDENT_BIS_40,
+    IDENT_BIS_40_UPDATED,
+    IDENT_BIS_SCRATCH,
+    *IDENT_CHAIN,
+)
+
+
+def feed_xml(file_id: str, persons, replacements=()) -> str:
+    """An NrMutations feed: newPerson records, then replacement records (old, new)."""
+    records = [
+        f'<newPerson id="p{i}"><person>{person.xml()}</person></newPerson>'
+        for i, person in enumerate(persons)
+    ]
+    records += [
+        f'<replacement id="r{i}"><oldSsin>{old}</oldSsin><newSsin>{new}</newSsin></replacement>'
+        for i, (old, new) in enumerate(replacements)
+    ]
+    return (
+        f'<?xml version="1.0" encoding="UTF-8"?>\n<nrMutations xmlns="{FEED_NS}" '
+        f'xmlns:p="{PERSON_NS}" fileId="{file_id}" createdAt="2026-11-21T06:00:00Z">'
+        f'{"".join(records)}</nrMutations>\n'
+    )
 
 
 # --- the binary and the databases -----------------------------------------------------------
@@ -163,6 +295,29 @@ def run_cli(raas: Path, database_url: str, *args: str, stdin: str | None = None)
     return result.stdout
 
 
+def seed_persons(raas: Path, database_url: str, workdir: Path) -> None:
+    """The source knows every number `new_ssin` hands out, the documented examples and the
+    identification tests' persons (one feed, applied with `raas import nr-mutations`)."""
+    persons = [
+        SourcePerson.from_number(nth_ssin(i), "Janssens", ["Jan"]) for i in range(SEEDED_SSINS)
+    ]
+    persons += [SourcePerson.from_number(n, *names) for n, names in EXAMPLE_PERSONS.items()]
+    persons += IDENT_PERSONS
+    chain = [p.ssin for p in IDENT_CHAIN]
+    feed = workdir / "seed-feed.xml"
+    feed.write_text(
+        feed_xml("zeep-seed", persons, [(chain[0], chain[1]), (chain[1], chain[2])]),
+        encoding="utf-8",
+    )
+    run_cli(raas, database_url, "import", "nr-mutations", str(feed))
+
+
+def seed_grants(raas: Path, database_url: str) -> None:
+    for cbe, operations in GRANTS.items():
+        for operation in operations:
+            run_cli(raas, database_url, "admin", "grant", "--cbe", cbe, "--operation", operation)
+
+
 def seed(raas: Path, database_url: str) -> None:
     for org in ORGS:
         run_cli(raas, database_url, "admin", "org", "add", "--cbe", org.cbe, "--name", org.name)
@@ -208,6 +363,20 @@ def seed(raas: Path, database_url: str) -> None:
 # --- the running service --------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Contract:
+    """One SOAP service of raas: its name (endpoint `/soap/NAME`), the namespace of its
+    messages and the schema (in xsd/) its answers are validated against."""
+
+    name: str
+    types_ns: str
+    xsd: str
+
+
+REGISTER = Contract("PersonRegisterService", REG_NS, "PersonRegister.xsd")
+IDENTIFICATION = Contract("PersonIdentificationService", IDENT_NS, "PersonIdentification.xsd")
+
+
 @dataclass
 class Service:
     backend: str
@@ -218,14 +387,23 @@ class Service:
 
     @property
     def endpoint(self) -> str:
-        return f"{self.base_url}/soap/PersonRegisterService"
+        return self.endpoint_of(REGISTER)
 
     @property
     def wsdl_url(self) -> str:
         return f"{self.endpoint}?wsdl"
 
-    def caller(self, org: Org, username: str | None = None, password: str | None = None):
-        return Caller(self, org, username or org.username, password or org.password)
+    def endpoint_of(self, contract: Contract) -> str:
+        return f"{self.base_url}/soap/{contract.name}"
+
+    def caller(
+        self,
+        org: Org,
+        username: str | None = None,
+        password: str | None = None,
+        contract: Contract = REGISTER,
+    ):
+        return Caller(self, org, username or org.username, password or org.password, contract)
 
 
 def start_server(raas: Path, database_url: str, log: Path) -> tuple[subprocess.Popen, str]:
@@ -273,14 +451,19 @@ def stop_server(proc: subprocess.Popen) -> None:
 
 
 @functools.cache
+def schema_of(xsd: str) -> xmlschema.XMLSchema:
+    """One of our XSD files (with the schemas it imports), read by xmlschema."""
+    return xmlschema.XMLSchema(str(XSD_DIR / xsd))
+
+
 def repo_schema() -> xmlschema.XMLSchema:
-    """Our XSD (PersonRegister.xsd and the Common.xsd it imports), read by xmlschema."""
-    return xmlschema.XMLSchema(str(XSD_DIR / "PersonRegister.xsd"))
+    """PersonRegister.xsd and the Common.xsd it imports."""
+    return schema_of(REGISTER.xsd)
 
 
-def assert_valid(element: etree._Element) -> None:
+def assert_valid(element: etree._Element, xsd: str = REGISTER.xsd) -> None:
     """Validates an answer's element against our XSD with xmlschema, independently of zeep."""
-    repo_schema().validate(etree.tostring(element))
+    schema_of(xsd).validate(etree.tostring(element))
 
 
 def body_child(envelope: etree._Element) -> etree._Element:
@@ -317,12 +500,13 @@ class FaultInfo:
 
 @dataclass
 class Caller:
-    """One zeep client (strict, from the served WSDL) with one credential."""
+    """One zeep client (strict, from the served WSDL of its contract) with one credential."""
 
     service: Service
     org: Org
     username: str
     password: str
+    contract: Contract = REGISTER
     history: HistoryPlugin = field(init=False)
     client: zeep.Client = field(init=False)
 
@@ -332,7 +516,7 @@ class Caller:
         session.trust_env = False
         self.history = HistoryPlugin(maxlen=1)
         self.client = zeep.Client(
-            self.service.wsdl_url,
+            f"{self.service.endpoint_of(self.contract)}?wsdl",
             transport=Transport(session=session, timeout=30, operation_timeout=30),
             settings=zeep.Settings(strict=True),
             wsse=UsernameToken(self.username, self.password),
@@ -351,8 +535,8 @@ class Caller:
         kwargs.setdefault("informationCustomer", self.customer())
         answer = getattr(self.client.service, operation)(**kwargs)
         response = self.last_response_body()
-        assert response.tag == f"{{{REG_NS}}}{operation}Response"
-        assert_valid(response)
+        assert response.tag == f"{{{self.contract.types_ns}}}{operation}Response"
+        assert_valid(response, self.contract.xsd)
         return answer
 
     def last_response_body(self) -> etree._Element:
@@ -371,7 +555,7 @@ class Caller:
         faultcode = f"{{{code_node.nsmap.get(prefix or None)}}}{local}"
         assert fault.detail is not None, "the fault has no detail"
         (service_fault_node,) = fault.detail.findall(f"{{{COMMON_NS}}}serviceFault")
-        assert_valid(service_fault_node)
+        assert_valid(service_fault_node, self.contract.xsd)
         parsed = self.client.get_element(f"{{{COMMON_NS}}}serviceFault").parse(
             service_fault_node, self.client.wsdl.types
         )

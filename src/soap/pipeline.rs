@@ -1,0 +1,224 @@
+//! The request pipeline every raas SOAP service shares: open the envelope, find the
+//! operation, read `informationCustomer` and `legalContext`, authenticate the UsernameToken,
+//! check that the caller acts for the enterprise it names, write the answer's echo and
+//! `informationServer`, and record every refusal in the audit trail. A service
+//! ([`SoapService`]) only reads its operation's own fields, calls its use case and writes the
+//! rest of the answer.
+
+use chrono::{DateTime, NaiveDate, Utc};
+
+use super::envelope::Envelope;
+use super::fault::{Fault, ReasonCode};
+use super::fields::{self, required};
+use super::kszbcss::{self, InformationCustomer, InformationServer};
+use super::security::UsernameToken;
+use super::Reply;
+use crate::domain::Niss;
+use crate::service::{Call, Caller, ServiceError, Services};
+use crate::xml::{Element, XmlOut};
+
+/// One SOAP web service: what the pipeline needs to know of it.
+///
+/// Its futures need not be `Send`: actix-web runs each request on one worker thread.
+#[allow(async_fn_in_trait)]
+pub trait SoapService {
+    /// The service's name: its endpoint `/soap/{NAME}` and the service of its audit entries.
+    const NAME: &'static str;
+    /// The namespace of its messages.
+    const TYPES_NS: &'static str;
+    /// The prefix its answers give [`Self::TYPES_NS`].
+    const PREFIX: &'static str;
+    /// Every namespace its answers declare (prefix, URI), its own and `common` included.
+    const NAMESPACES: &'static [(&'static str, &'static str)];
+    /// Whether its requests must carry a `legalContext`.
+    const LEGAL_CONTEXT_REQUIRED: bool;
+
+    type Operation: Copy + 'static;
+    /// Its operations; the request element of each is `{name}Request` in [`Self::TYPES_NS`].
+    const OPERATIONS: &'static [Self::Operation];
+
+    /// The operation's name, as in the WSDL and the audit trail.
+    fn name(operation: Self::Operation) -> &'static str;
+
+    /// Reads the operation's own fields, runs its use case and writes the answer after the
+    /// `informationServer` element (status and data).
+    async fn answer(
+        services: &Services,
+        exchange: &mut Exchange<'_>,
+        operation: Self::Operation,
+    ) -> Result<(), Refusal>;
+}
+
+/// An authenticated request on its way through a service's operation.
+pub struct Exchange<'a> {
+    /// What the audit trail will say of the call.
+    pub call: &'a Call,
+    pub caller: &'a Caller,
+    /// The body's operation element.
+    pub request: &'a Element,
+    /// The answer, written up to `informationServer`.
+    pub out: &'a mut XmlOut,
+    namespace: &'static str,
+}
+
+impl Exchange<'_> {
+    /// A required child of the request (in the service's namespace), named by `name`.
+    pub fn required(&self, name: &str) -> Result<&Element, Fault> {
+        required(self.request, self.namespace, name, name)
+    }
+
+    /// An optional child of the request.
+    pub fn optional(&self, name: &str) -> Option<&Element> {
+        self.request.child(self.namespace, name)
+    }
+
+    /// The request's required `ssin`, checked.
+    pub fn ssin(&self) -> Result<Niss, Fault> {
+        fields::ssin(self.required("ssin")?, "ssin", today())
+    }
+}
+
+/// A refusal, and whether the use case already recorded it in the audit trail.
+pub struct Refusal {
+    pub fault: Fault,
+    recorded: bool,
+}
+
+impl From<Fault> for Refusal {
+    fn from(fault: Fault) -> Refusal {
+        Refusal {
+            fault,
+            recorded: false,
+        }
+    }
+}
+
+/// A use case's refusal: it recorded the call itself.
+impl From<ServiceError> for Refusal {
+    fn from(error: ServiceError) -> Refusal {
+        Refusal {
+            fault: Fault::from(error),
+            recorded: true,
+        }
+    }
+}
+
+/// Today as far as any caller can be concerned: a birth "today" in Belgium may still be
+/// tomorrow in UTC terms for a few hours.
+pub fn today() -> NaiveDate {
+    (Utc::now() + chrono::Duration::hours(14)).date_naive()
+}
+
+/// Answers one request to service `S`: an envelope already read within the size limit, or
+/// the fault that reading it gave.
+pub async fn handle<S: SoapService>(services: &Services, body: Result<&[u8], Fault>) -> Reply {
+    let received = Utc::now();
+    let mut call = Call {
+        service: S::NAME,
+        operation: "unknown".into(),
+        server_ticket: uuid::Uuid::new_v4().to_string(),
+        ..Call::default()
+    };
+    let mut caller = None;
+    let outcome = match body {
+        Ok(body) => process::<S>(services, &mut call, &mut caller, body, received).await,
+        Err(fault) => Err(fault.into()),
+    };
+    match outcome {
+        Ok(body) => Reply {
+            http_status: 200,
+            body,
+        },
+        Err(refusal) => {
+            if !refusal.recorded {
+                services
+                    .record_refusal(&call, caller.as_ref(), refusal.fault.reason.as_str())
+                    .await;
+            }
+            Reply {
+                http_status: 500,
+                body: refusal
+                    .fault
+                    .to_xml(&call.server_ticket, &kszbcss::timestamp(Utc::now())),
+            }
+        }
+    }
+}
+
+/// The operation a body element asks for.
+fn operation_of<S: SoapService>(request: &Element) -> Result<S::Operation, Fault> {
+    let asked = Some(request)
+        .filter(|r| r.namespace.as_deref() == Some(S::TYPES_NS))
+        .and_then(|r| r.name.strip_suffix("Request"));
+    S::OPERATIONS
+        .iter()
+        .copied()
+        .find(|op| asked == Some(S::name(*op)))
+        .ok_or_else(|| {
+            Fault::new(
+                ReasonCode::UnknownOperation,
+                format!(
+                    "{} is not an operation of {} v1",
+                    request.expanded_name(),
+                    S::NAME
+                ),
+            )
+        })
+}
+
+async fn process<S: SoapService>(
+    services: &Services,
+    call: &mut Call,
+    caller_slot: &mut Option<Caller>,
+    body: &[u8],
+    received: DateTime<Utc>,
+) -> Result<String, Refusal> {
+    let envelope = Envelope::parse(body)?;
+    let request = &envelope.operation;
+    let operation = operation_of::<S>(request)?;
+    call.operation = S::name(operation).to_owned();
+    if let Some(ssin) = request.child(S::TYPES_NS, "ssin") {
+        call.ssin = Some(ssin.value().chars().take(32).collect());
+    }
+    let customer = InformationCustomer::parse(request, S::TYPES_NS)?;
+    call.client_ticket = Some(customer.ticket.clone());
+    call.claimed_cbe_number = Some(customer.cbe_number.to_string());
+    call.legal_context = if S::LEGAL_CONTEXT_REQUIRED {
+        let path = "legalContext";
+        Some(fields::required_text(request, S::TYPES_NS, path, path, 64)?.to_owned())
+    } else {
+        kszbcss::legal_context(request, S::TYPES_NS)?
+    };
+    let token = UsernameToken::from_header(envelope.header.as_ref())?;
+    call.username = Some(token.username.chars().take(64).collect());
+    let caller = services
+        .authenticator
+        .authenticate(&token.username, &token.password)
+        .await
+        .map_err(|e| Refusal::from(Fault::from(e)))?;
+    *caller_slot = Some(caller.clone());
+    caller
+        .check_acts_for(&customer.cbe_number)
+        .map_err(|e| Refusal::from(Fault::from(e)))?;
+
+    let server = InformationServer {
+        ticket: call.server_ticket.clone(),
+        received,
+    };
+    let mut out = XmlOut::envelope(S::NAMESPACES);
+    let tag = |name: &str| format!("{}:{name}", S::PREFIX);
+    let response = tag(&format!("{}Response", S::name(operation)));
+    out.open(&response);
+    customer.write(&mut out, &tag("informationCustomer"));
+    server.write(&mut out, &tag("informationServer"));
+    let mut exchange = Exchange {
+        call,
+        caller: &caller,
+        request,
+        out: &mut out,
+        namespace: S::TYPES_NS,
+    };
+    S::answer(services, &mut exchange, operation).await?;
+    out.close(&response);
+    Ok(out.finish())
+}
