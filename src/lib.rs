@@ -6,6 +6,7 @@
 pub mod cli;
 pub mod domain;
 pub mod feed;
+pub mod population;
 pub mod server;
 pub mod service;
 pub mod soap;

@@ -32,7 +32,7 @@ enum Command {
         /// Address and port to listen on (port 0: any free port)
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: String,
-        /// Seeds a demo organisation and prints its credentials
+        /// Seeds a demo organisation, 100 000 synthetic persons, and prints the credentials
         #[arg(long)]
         demo: bool,
         /// PEM certificate chain: serve HTTPS
@@ -114,7 +114,7 @@ fn main() -> anyhow::Result<()> {
                 .init();
             let db = Database::open(&cli.database_url, db_connections)
                 .with_context(|| format!("opening {}", cli.database_url))?;
-            let demo_secret = if demo { Some(demo::seed(&db)?) } else { None };
+            let demo = if demo { Some(demo::seed(&db)?) } else { None };
             let tls = tls_cert
                 .zip(tls_key)
                 .map(|(certificate_chain, private_key)| TlsFiles {
@@ -139,8 +139,8 @@ fn main() -> anyhow::Result<()> {
                 writeln!(out, "raas listening on {base}")?;
                 writeln!(out, "WSDL: {base}/soap/PersonRegisterService?wsdl")?;
                 writeln!(out, "WSDL: {base}/soap/PersonIdentificationService?wsdl")?;
-                if let Some(secret) = &demo_secret {
-                    writeln!(out, "{}", demo::describe(secret))?;
+                if let Some(demo) = &demo {
+                    writeln!(out, "{}", demo::describe(demo))?;
                 }
                 out.flush()?;
                 drop(out);

@@ -248,7 +248,31 @@ fn identity_changes_and_deceases_leave_registers_alone(backend: Backend) {
     );
 }
 
+/// The documented example feed (tests/zeep/examples/NrMutations/feed.xml, checked against
+/// the XSD by CI) applies to an empty source.
+fn the_example_feed_applies(backend: Backend) {
+    let app = TestApp::empty(backend);
+    let example = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/zeep/examples/NrMutations/feed.xml"
+    );
+    let output = app.run(&["import", "nr-mutations", example], "");
+    let out = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{out}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        out.contains(
+            "applied 5 records: 2 new persons, 1 identity changes, 1 deceases, 1 replacements"
+        ),
+        "{out}"
+    );
+}
+
 backend_tests!(
+    the_example_feed_applies,
     a_number_unknown_to_the_source_is_refused,
     a_replacement_moves_every_register_and_merges,
     a_chain_of_replacements_resolves_to_the_final_number,

@@ -1,11 +1,16 @@
-//! `serve --demo`: a demo organisation with a fresh secret and a few dossier types, so that
-//! a first SOAP call can be made right away.
+//! `serve --demo`: a demo organisation with a fresh secret, a few dossier types and both
+//! identification operations granted, and a synthetic population of 100 000 persons of
+//! which a few are registered, so that a first SOAP call can be made right away.
 
+use chrono::NaiveDate;
 use rand::distr::{Alphanumeric, SampleString};
 
-use crate::domain::{DossierTypeCode, EnterpriseNumber};
+use crate::domain::{DossierTypeCode, EnterpriseNumber, Person, PersonStatus};
+use crate::population::generate::Generator;
+use crate::population::import::import_persons;
 use crate::service::admin;
-use crate::store::Database;
+use crate::service::identification::Operation;
+use crate::store::{dossier_type, person, relation, Database};
 
 pub const DEMO_CBE: &str = "0202239951";
 pub const DEMO_USERNAME: &str = "demo";
@@ -15,8 +20,94 @@ const DEMO_TYPES: &[(&str, &str)] = &[
     ("PROVISIONAL", "Provisional registration (quality code 902)"),
 ];
 
-/// Seeds the demo organisation (once) and gives its credential a new secret, returned.
-pub fn seed(db: &Database) -> anyhow::Result<String> {
+/// How many persons the demo source holds.
+pub const DEMO_PERSONS: u64 = 100_000;
+/// The seed of the demo population.
+const DEMO_SEED: u64 = 1;
+/// How many of them are registered under EMPLOYEE.
+const DEMO_REGISTERED: usize = 5;
+
+/// What the demo seeded, to print.
+pub struct Demo {
+    pub secret: String,
+    /// Persons in the source.
+    pub persons: i64,
+    /// Persons registered under EMPLOYEE: number and name.
+    pub registered: Vec<(String, String)>,
+}
+
+/// Seeds the demo organisation (once), the population (when the source is empty) and gives
+/// the credential a new secret.
+pub fn seed(db: &Database) -> anyhow::Result<Demo> {
+    let secret = seed_organisation(db)?;
+    let today = chrono::Utc::now().date_naive();
+    let empty = person::count(&mut *db.connection()?)? == 0;
+    if empty {
+        import_persons(
+            db,
+            Generator::new(DEMO_PERSONS, DEMO_SEED, today)?,
+            "raas serve --demo",
+        )?;
+    }
+    let registered = demo_persons(today)?;
+    if empty {
+        register(db, &registered)?;
+    }
+    Ok(Demo {
+        secret,
+        persons: person::count(&mut *db.connection()?)?,
+        registered: registered
+            .iter()
+            .map(|p| {
+                let name = format!(
+                    "{} {} ({})",
+                    p.identity.first_names.join(" "),
+                    p.identity.last_name,
+                    p.identity.birth_date
+                );
+                (p.ssin.to_string(), name)
+            })
+            .collect(),
+    })
+}
+
+/// The persons the demo registers: living, active persons of the demo population, spread
+/// over it.
+fn demo_persons(today: NaiveDate) -> anyhow::Result<Vec<Person>> {
+    let step = (DEMO_PERSONS as usize) / DEMO_REGISTERED;
+    Ok(Generator::new(DEMO_PERSONS, DEMO_SEED, today)?
+        .skip(step / 2)
+        .step_by(step)
+        .filter(|p| p.status == PersonStatus::Active && p.identity.decease_date.is_none())
+        .collect())
+}
+
+/// Registers the demo persons under EMPLOYEE from 1 January of this year.
+fn register(db: &Database, persons: &[Person]) -> anyhow::Result<()> {
+    use chrono::Datelike;
+    let cbe = EnterpriseNumber::parse(DEMO_CBE)?;
+    let organisation = admin::find_organisation(db, &cbe)?
+        .ok_or_else(|| anyhow::anyhow!("the demo organisation is missing"))?;
+    let begin = NaiveDate::from_ymd_opt(chrono::Utc::now().year(), 1, 1)
+        .ok_or_else(|| anyhow::anyhow!("no 1 January this year"))?;
+    db.write(|conn| {
+        let employee = dossier_type::find(conn, organisation.id, "EMPLOYEE")?
+            .ok_or_else(|| anyhow::anyhow!("the demo dossier type EMPLOYEE is missing"))?;
+        for person in persons {
+            relation::replace_lines(
+                conn,
+                organisation.id,
+                person.ssin.as_str(),
+                employee.id,
+                &[],
+                &[(begin, None)],
+            )?;
+        }
+        Ok::<_, anyhow::Error>(())
+    })
+}
+
+fn seed_organisation(db: &Database) -> anyhow::Result<String> {
     let cbe = EnterpriseNumber::parse(DEMO_CBE)?;
     if admin::find_organisation(db, &cbe)?.is_none() {
         admin::add_organisation(db, &cbe, "Demo Integrator")?;
@@ -24,15 +115,24 @@ pub fn seed(db: &Database) -> anyhow::Result<String> {
     for (code, description) in DEMO_TYPES {
         admin::add_dossier_type(db, &cbe, &DossierTypeCode::parse(code)?, Some(description))?;
     }
+    for operation in Operation::ALL {
+        admin::set_grant(db, &cbe, operation, true)?;
+    }
     let secret = Alphanumeric.sample_string(&mut rand::rng(), 24);
     admin::set_credential(db, &cbe, DEMO_USERNAME, &secret)?;
     Ok(secret)
 }
 
-pub fn describe(secret: &str) -> String {
+pub fn describe(demo: &Demo) -> String {
     let types: Vec<&str> = DEMO_TYPES.iter().map(|(code, _)| *code).collect();
-    format!(
-        "demo organisation {DEMO_CBE} (Demo Integrator)\n  username: {DEMO_USERNAME}\n  password: {secret}\n  dossier types: {}",
-        types.join(", ")
-    )
+    let mut text = format!(
+        "demo organisation {DEMO_CBE} (Demo Integrator)\n  username: {DEMO_USERNAME}\n  password: {}\n  dossier types: {}\n  granted: identifyPerson, updateBisIdentity\nauthentic source: {} persons; registered under EMPLOYEE:",
+        demo.secret,
+        types.join(", "),
+        demo.persons
+    );
+    for (ssin, name) in &demo.registered {
+        text.push_str(&format!("\n  {ssin}  {name}"));
+    }
+    text
 }

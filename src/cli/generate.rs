@@ -1,10 +1,29 @@
 //! `raas generate …`: synthetic data.
 
+use std::fs::File;
+use std::io::{BufWriter, Write};
+
+use anyhow::Context;
+use chrono::{DateTime, Utc};
 use clap::Subcommand;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crate::population::generate::{write_population_with_progress, Generator};
+
+/// The environment variable that fixes the file's `createdAt` (RFC 3339), and so the day
+/// the population is generated for: the same persons, seed and `RAAS_GENERATED_AT` give
+/// the same bytes.
+pub const GENERATED_AT_VAR: &str = "RAAS_GENERATED_AT";
 
 #[derive(Debug, Subcommand)]
 pub enum GenerateCommand {
     /// Writes a synthetic population file (xsd/Population.xsd)
+    ///
+    /// Realistic Belgian persons (names by language community, age pyramid, national
+    /// register and BCSS numbers, addresses), in ascending number order, streamed in
+    /// constant memory. The file's createdAt is now, or the RFC 3339 date-time in the
+    /// environment variable RAAS_GENERATED_AT; nobody is born or deceased after that day.
+    /// The same --persons, --seed and RAAS_GENERATED_AT give a byte-identical file.
     Population {
         /// How many persons
         #[arg(long)]
@@ -20,6 +39,56 @@ pub enum GenerateCommand {
 
 pub fn run(command: GenerateCommand) -> anyhow::Result<()> {
     match command {
-        GenerateCommand::Population { .. } => anyhow::bail!("not available yet"),
+        GenerateCommand::Population {
+            persons,
+            seed,
+            output,
+        } => population(persons, seed, &output),
     }
+}
+
+/// `createdAt`: `RAAS_GENERATED_AT` if set, else now.
+fn created_at() -> anyhow::Result<DateTime<Utc>> {
+    match std::env::var(GENERATED_AT_VAR) {
+        Ok(text) => Ok(DateTime::parse_from_rfc3339(text.trim())
+            .with_context(|| {
+                format!("{GENERATED_AT_VAR}={text:?} is not an RFC 3339 date-time (e.g. 2025-06-15T10:00:00Z)")
+            })?
+            .with_timezone(&Utc)),
+        Err(std::env::VarError::NotPresent) => Ok(Utc::now()),
+        Err(std::env::VarError::NotUnicode(_)) => {
+            anyhow::bail!("{GENERATED_AT_VAR} is not valid UTF-8")
+        }
+    }
+}
+
+fn population(persons: u64, seed: u64, output: &str) -> anyhow::Result<()> {
+    let created_at = created_at()?;
+    let generator = Generator::new(persons, seed, created_at.date_naive())?;
+    let bar = ProgressBar::with_draw_target(Some(persons), ProgressDrawTarget::stderr());
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{elapsed_precise} [{bar:40}] {human_pos}/{human_len} persons, {per_sec}, {eta} left",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let progress = |written: u64| bar.set_position(written);
+    let written = if output == "-" {
+        let stdout = std::io::stdout();
+        let out = BufWriter::with_capacity(1 << 20, stdout.lock());
+        write_population_with_progress(out, generator, seed, created_at, progress)
+            .context("cannot write to standard output")?
+    } else {
+        let file = File::create(output).with_context(|| format!("cannot create {output}"))?;
+        // write_population flushes at the end, so a write error is not lost in a drop.
+        let out = BufWriter::with_capacity(1 << 20, file);
+        write_population_with_progress(out, generator, seed, created_at, progress)
+            .with_context(|| format!("cannot write {output}"))?
+    };
+    bar.finish_and_clear();
+    if output != "-" {
+        eprintln!("{written} persons written to {output}");
+    }
+    std::io::stderr().flush().ok();
+    Ok(())
 }

@@ -12,6 +12,7 @@ pub mod journal;
 pub mod lock;
 pub mod organisation;
 pub mod person;
+pub mod person_load;
 pub mod relation;
 pub mod schema;
 

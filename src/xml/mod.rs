@@ -2,6 +2,7 @@
 //! small tree and a string builder with escaping.
 
 pub mod person;
+pub mod stream;
 pub mod tree;
 pub mod writer;
 

@@ -298,37 +298,34 @@ pub fn read_country(element: &Element, field: &str) -> Read<String> {
 /// [`PERSON_NS`]. `with_status` also writes status and replacedBy (answers and files that
 /// describe canceled numbers); a population file of active persons may leave them out.
 pub fn write_person(out: &mut XmlOut, prefix: &str, person: &Person, with_status: bool) {
-    let tag = |name: &str| format!("{prefix}:{name}");
-    out.leaf(&tag("ssin"), person.ssin.as_str());
+    let p = prefix;
+    out.leaf_ns(p, "ssin", Some(person.ssin.as_str()));
     if with_status {
-        out.leaf(&tag("status"), person.status.as_str());
-        if let Some(replaced_by) = person.status.replaced_by() {
-            out.leaf(&tag("replacedBy"), replaced_by.as_str());
-        }
+        out.leaf_ns(p, "status", Some(person.status.as_str()));
+        let replaced_by = person.status.replaced_by();
+        out.leaf_ns(p, "replacedBy", replaced_by.as_ref().map(Niss::as_str));
     }
     let identity = &person.identity;
-    out.leaf(&tag("lastName"), &identity.last_name);
+    out.leaf_ns(p, "lastName", Some(&identity.last_name));
     for first_name in &identity.first_names {
-        out.leaf(&tag("firstName"), first_name);
+        out.leaf_ns(p, "firstName", Some(first_name));
     }
-    out.leaf(&tag("birthDate"), &identity.birth_date.to_string());
-    out.optional_leaf(&tag("gender"), identity.gender.map(|g| g.as_str()));
-    out.optional_leaf(&tag("nationality"), identity.nationality.as_deref());
-    out.optional_leaf(&tag("birthPlace"), identity.birth_place.as_deref());
+    out.leaf_ns(p, "birthDate", Some(&identity.birth_date.to_string()));
+    out.leaf_ns(p, "gender", identity.gender.map(|g| g.as_str()));
+    out.leaf_ns(p, "nationality", identity.nationality.as_deref());
+    out.leaf_ns(p, "birthPlace", identity.birth_place.as_deref());
     if let Some(address) = &identity.address {
-        out.open(&tag("address"));
-        out.leaf(&tag("street"), &address.street)
-            .leaf(&tag("houseNumber"), &address.house_number)
-            .optional_leaf(&tag("box"), address.post_box.as_deref())
-            .leaf(&tag("postalCode"), &address.postal_code)
-            .leaf(&tag("municipality"), &address.municipality)
-            .leaf(&tag("country"), &address.country);
-        out.close(&tag("address"));
+        out.open_ns(p, "address")
+            .leaf_ns(p, "street", Some(&address.street))
+            .leaf_ns(p, "houseNumber", Some(&address.house_number))
+            .leaf_ns(p, "box", address.post_box.as_deref())
+            .leaf_ns(p, "postalCode", Some(&address.postal_code))
+            .leaf_ns(p, "municipality", Some(&address.municipality))
+            .leaf_ns(p, "country", Some(&address.country))
+            .close_ns(p, "address");
     }
-    out.optional_leaf(
-        &tag("deceaseDate"),
-        identity.decease_date.map(|d| d.to_string()).as_deref(),
-    );
+    let decease_date = identity.decease_date.map(|d| d.to_string());
+    out.leaf_ns(p, "deceaseDate", decease_date.as_deref());
 }
 
 #[cfg(test)]

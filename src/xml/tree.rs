@@ -1,10 +1,12 @@
-//! A small, strict XML reader for incoming SOAP messages: namespace-resolved elements with
-//! their text, built with quick-xml's namespace-aware reader. Anything a SOAP message has no
-//! business carrying is refused: a DOCTYPE (and with it every entity definition), references
-//! to entities other than the five predefined ones, and trees deeper or larger than the limits.
+//! A small, strict XML reader for incoming SOAP messages and the files raas reads:
+//! namespace-resolved elements with their text, built with quick-xml's namespace-aware reader
+//! ([`parse`] for a whole document, [`super::stream`] for a large one, child by child).
+//! Anything such a document has no business carrying is refused: a DOCTYPE (and with it every
+//! entity definition), references to entities other than the five predefined ones, and trees
+//! deeper or larger than the limits.
 
 use quick_xml::events::{BytesStart, Event};
-use quick_xml::name::ResolveResult;
+use quick_xml::name::{NamespaceResolver, ResolveResult};
 use quick_xml::NsReader;
 
 /// An element with its namespace, attributes, children and text.
@@ -96,54 +98,172 @@ pub enum XmlError {
 pub fn parse(xml: &str, limits: Limits) -> Result<Element, XmlError> {
     let mut reader = NsReader::from_str(xml);
     reader.config_mut().expand_empty_elements = true;
-    let mut stack: Vec<Element> = Vec::new();
-    let mut count = 0usize;
+    let mut builder = TreeBuilder::new(limits, Mode::Document);
+    let mut root = None;
     loop {
-        let (resolved, event) = reader
-            .read_resolved_event()
-            .map_err(|e| XmlError::Malformed(e.to_string()))?;
-        let namespace = match resolved {
-            ResolveResult::Bound(ns) => Some(ns.0.to_owned()),
-            ResolveResult::Unbound => None,
-            ResolveResult::Unknown(prefix) => return Err(XmlError::UnboundPrefix(prefix)),
-        };
+        let event = reader.read_event().map_err(malformed)?;
+        match builder.feed(reader.resolver(), event)? {
+            Step::Closed(element) => root = Some(element),
+            Step::End => return root.ok_or(XmlError::Empty),
+            Step::Continue | Step::Opened => {}
+        }
+    }
+}
+
+pub(crate) fn malformed(error: impl std::fmt::Display) -> XmlError {
+    XmlError::Malformed(error.to_string())
+}
+
+/// What a [`TreeBuilder`] hands out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Mode {
+    /// The root, with all its descendants, when it closes.
+    Document,
+    /// Each child of the root, with its descendants, when it closes; the root keeps no
+    /// children (a stream of records in constant memory).
+    Records,
+}
+
+/// What one event did.
+#[derive(Debug)]
+pub(crate) enum Step {
+    /// Nothing to hand out.
+    Continue,
+    /// The root element was opened: [`TreeBuilder::root`] has its name and attributes.
+    Opened,
+    /// A tree is complete: the root ([`Mode::Document`]) or a child of the root
+    /// ([`Mode::Records`]).
+    Closed(Element),
+    /// The document ended after its root element.
+    End,
+}
+
+/// Where the reader is in the document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Place {
+    /// Before the root element.
+    Prolog,
+    /// Inside the root element.
+    Content,
+    /// After the root element.
+    Epilog,
+}
+
+/// Builds element trees from quick-xml events, the same way for a whole document ([`parse`])
+/// and for a stream of records ([`super::stream`]), enforcing the same rules: no DOCTYPE,
+/// only the predefined entities, bound prefixes, and the [`Limits`] (per record in a stream).
+/// Elements handed back with [`TreeBuilder::recycle`] are reused, so a stream of records of
+/// the same shape allocates almost nothing once warm.
+pub(crate) struct TreeBuilder {
+    limits: Limits,
+    mode: Mode,
+    place: Place,
+    /// The open elements, the root first.
+    stack: Vec<Element>,
+    /// Elements opened in the current tree (the document, or the current record).
+    count: usize,
+    /// Emptied elements ready for reuse.
+    spare: Vec<Element>,
+}
+
+/// The most emptied elements kept for reuse.
+const MAX_SPARE: usize = 4096;
+
+impl TreeBuilder {
+    pub(crate) fn new(limits: Limits, mode: Mode) -> TreeBuilder {
+        TreeBuilder {
+            limits,
+            mode,
+            place: Place::Prolog,
+            stack: Vec::new(),
+            count: 0,
+            spare: Vec::new(),
+        }
+    }
+
+    /// The root element once opened (in [`Mode::Records`], without children).
+    pub(crate) fn root(&self) -> Option<&Element> {
+        self.stack.first()
+    }
+
+    /// How many elements are open.
+    pub(crate) fn depth(&self) -> usize {
+        self.stack.len()
+    }
+
+    /// Takes one event of the document; `resolver` is the reader's, after reading it.
+    pub(crate) fn feed(
+        &mut self,
+        resolver: &NamespaceResolver,
+        event: Event<'_>,
+    ) -> Result<Step, XmlError> {
+        if self.place == Place::Epilog {
+            // After the root element only comments, processing instructions and white space
+            // may follow.
+            return match event {
+                Event::Eof => Ok(Step::End),
+                Event::Comment(_) | Event::PI(_) => Ok(Step::Continue),
+                Event::Text(text) if text.xml10_content().trim().is_empty() => Ok(Step::Continue),
+                Event::DocType(_) => Err(XmlError::Doctype),
+                _ => Err(XmlError::Malformed("content after the root element".into())),
+            };
+        }
         match event {
             Event::Start(start) => {
-                count += 1;
-                if count > limits.max_elements {
-                    return Err(XmlError::TooManyElements(limits.max_elements));
+                self.count += 1;
+                if self.count > self.limits.max_elements {
+                    return Err(XmlError::TooManyElements(self.limits.max_elements));
                 }
-                if stack.len() >= limits.max_depth {
-                    return Err(XmlError::TooDeep(limits.max_depth));
+                if self.stack.len() >= self.limits.max_depth {
+                    return Err(XmlError::TooDeep(self.limits.max_depth));
                 }
-                let element = open(&reader, &start, namespace)?;
-                stack.push(element);
+                let element = self.open(resolver, &start)?;
+                self.stack.push(element);
+                if self.stack.len() == 1 {
+                    self.place = Place::Content;
+                    if self.mode == Mode::Records {
+                        // The limits apply to each record, not to the root.
+                        self.count = 0;
+                    }
+                    return Ok(Step::Opened);
+                }
             }
             Event::End(_) => {
-                let element = stack
+                let element = self
+                    .stack
                     .pop()
                     .ok_or_else(|| XmlError::Malformed("unexpected end tag".into()))?;
-                match stack.last_mut() {
-                    Some(parent) => parent.children.push(element),
-                    None => return finish(&mut reader, element),
+                match (self.mode, self.stack.len()) {
+                    (_, 0) => {
+                        self.place = Place::Epilog;
+                        return Ok(match self.mode {
+                            Mode::Document => Step::Closed(element),
+                            Mode::Records => Step::Continue,
+                        });
+                    }
+                    (Mode::Records, 1) => {
+                        self.count = 0;
+                        return Ok(Step::Closed(element));
+                    }
+                    _ => {
+                        if let Some(parent) = self.stack.last_mut() {
+                            parent.children.push(element);
+                        }
+                    }
                 }
             }
-            Event::Text(text) => append_text(&mut stack, &text.xml10_content())?,
-            Event::CData(data) => append_text(&mut stack, &data.xml10_content())?,
+            Event::Text(text) => self.append_text(&text.xml10_content())?,
+            Event::CData(data) => self.append_text(&data.xml10_content())?,
             Event::GeneralRef(reference) => {
-                let resolved = match reference
-                    .resolve_char_ref()
-                    .map_err(|e| XmlError::Malformed(e.to_string()))?
-                {
-                    Some(ch) => ch.to_string(),
+                match reference.resolve_char_ref().map_err(malformed)? {
+                    Some(ch) => self.append_text(ch.encode_utf8(&mut [0; 4]))?,
                     None => {
                         let name = reference.xml10_content();
-                        quick_xml::escape::resolve_predefined_entity(&name)
-                            .ok_or_else(|| XmlError::Entity(name.to_string()))?
-                            .to_owned()
+                        let resolved = quick_xml::escape::resolve_predefined_entity(&name)
+                            .ok_or_else(|| XmlError::Entity(name.to_string()))?;
+                        self.append_text(resolved)?;
                     }
-                };
-                append_text(&mut stack, &resolved)?;
+                }
             }
             Event::DocType(_) => return Err(XmlError::Doctype),
             Event::Decl(_) | Event::Comment(_) | Event::PI(_) => {}
@@ -152,72 +272,89 @@ pub fn parse(xml: &str, limits: Limits) -> Result<Element, XmlError> {
                 return Err(XmlError::Malformed("unexpected empty element event".into()))
             }
             Event::Eof => {
-                return Err(if stack.is_empty() {
+                return Err(if self.stack.is_empty() {
                     XmlError::Empty
                 } else {
                     XmlError::Malformed("the document ends inside an element".into())
                 })
             }
         }
+        Ok(Step::Continue)
+    }
+
+    /// Gives back a tree handed out by [`TreeBuilder::feed`] whose content is no longer
+    /// needed: its elements (and their strings' memory) serve the next records.
+    pub(crate) fn recycle(&mut self, mut element: Element) {
+        for child in element.children.drain(..) {
+            self.recycle(child);
+        }
+        if self.spare.len() < MAX_SPARE {
+            element.name.clear();
+            element.text.clear();
+            element.attributes.clear();
+            self.spare.push(element);
+        }
+    }
+
+    fn open(
+        &mut self,
+        resolver: &NamespaceResolver,
+        start: &BytesStart<'_>,
+    ) -> Result<Element, XmlError> {
+        let mut element = self.spare.pop().unwrap_or_default();
+        let (resolved, local) = resolver.resolve_element(start.name());
+        match bound(resolved)? {
+            Some(ns) => {
+                let namespace = element.namespace.get_or_insert_with(String::new);
+                namespace.clear();
+                namespace.push_str(ns);
+            }
+            None => element.namespace = None,
+        }
+        element.name.push_str(local.as_ref());
+        for attribute in start.attributes() {
+            let attribute = attribute.map_err(malformed)?;
+            let key = attribute.key;
+            if key.as_namespace_binding().is_some() {
+                continue;
+            }
+            let (resolved, local) = resolver.resolve_attribute(key);
+            let ns = bound(resolved)?.map(str::to_owned);
+            let value = attribute
+                .normalized_value(quick_xml::XmlVersion::Implicit1_0)
+                .map_err(malformed)?;
+            element
+                .attributes
+                .push((ns, local.as_ref().to_owned(), value.into_owned()));
+        }
+        Ok(element)
+    }
+
+    fn append_text(&mut self, text: &str) -> Result<(), XmlError> {
+        match (self.mode, self.stack.len()) {
+            (_, 0) if text.trim().is_empty() => Ok(()),
+            (_, 0) => Err(XmlError::Malformed("text outside the root element".into())),
+            // The root of a stream keeps no content: white space between records goes.
+            (Mode::Records, 1) if text.trim().is_empty() => Ok(()),
+            (Mode::Records, 1) => Err(XmlError::Malformed(
+                "text between the elements of the root".into(),
+            )),
+            _ => {
+                if let Some(element) = self.stack.last_mut() {
+                    element.text.push_str(text);
+                }
+                Ok(())
+            }
+        }
     }
 }
 
-fn open(
-    reader: &NsReader<&[u8]>,
-    start: &BytesStart<'_>,
-    namespace: Option<String>,
-) -> Result<Element, XmlError> {
-    let mut attributes = Vec::new();
-    for attribute in start.attributes() {
-        let attribute = attribute.map_err(|e| XmlError::Malformed(e.to_string()))?;
-        let key = attribute.key;
-        if key.as_namespace_binding().is_some() {
-            continue;
-        }
-        let (resolved, local) = reader.resolver().resolve_attribute(key);
-        let ns = match resolved {
-            ResolveResult::Bound(ns) => Some(ns.0.to_owned()),
-            ResolveResult::Unbound => None,
-            ResolveResult::Unknown(prefix) => return Err(XmlError::UnboundPrefix(prefix)),
-        };
-        let value = attribute
-            .normalized_value(quick_xml::XmlVersion::Implicit1_0)
-            .map_err(|e| XmlError::Malformed(e.to_string()))?;
-        attributes.push((ns, local.as_ref().to_owned(), value.into_owned()));
-    }
-    Ok(Element {
-        namespace,
-        name: start.local_name().as_ref().to_owned(),
-        attributes,
-        children: Vec::new(),
-        text: String::new(),
-    })
-}
-
-fn append_text(stack: &mut [Element], text: &str) -> Result<(), XmlError> {
-    match stack.last_mut() {
-        Some(element) => {
-            element.text.push_str(text);
-            Ok(())
-        }
-        None if text.trim().is_empty() => Ok(()),
-        None => Err(XmlError::Malformed("text outside the root element".into())),
-    }
-}
-
-/// After the root element only comments, processing instructions and white space may follow.
-fn finish(reader: &mut NsReader<&[u8]>, root: Element) -> Result<Element, XmlError> {
-    loop {
-        match reader
-            .read_event()
-            .map_err(|e| XmlError::Malformed(e.to_string()))?
-        {
-            Event::Eof => return Ok(root),
-            Event::Comment(_) | Event::PI(_) => {}
-            Event::Text(text) if text.xml10_content().trim().is_empty() => {}
-            Event::DocType(_) => return Err(XmlError::Doctype),
-            _ => return Err(XmlError::Malformed("content after the root element".into())),
-        }
+/// The namespace of a resolved name, refusing unbound prefixes.
+fn bound(resolved: ResolveResult<'_>) -> Result<Option<&str>, XmlError> {
+    match resolved {
+        ResolveResult::Bound(ns) => Ok(Some(ns.0)),
+        ResolveResult::Unbound => Ok(None),
+        ResolveResult::Unknown(prefix) => Err(XmlError::UnboundPrefix(prefix)),
     }
 }
 

@@ -91,6 +91,36 @@ impl XmlOut {
         self.close(tag)
     }
 
+    /// `<prefix:name>`, without building the tag name.
+    pub fn open_ns(&mut self, prefix: &str, name: &str) -> &mut Self {
+        self.buf.push('<');
+        self.buf.push_str(prefix);
+        self.buf.push(':');
+        self.buf.push_str(name);
+        self.buf.push('>');
+        self
+    }
+
+    /// `</prefix:name>`.
+    pub fn close_ns(&mut self, prefix: &str, name: &str) -> &mut Self {
+        self.buf.push_str("</");
+        self.buf.push_str(prefix);
+        self.buf.push(':');
+        self.buf.push_str(name);
+        self.buf.push('>');
+        self
+    }
+
+    /// `<prefix:name>text</prefix:name>`, the text escaped; nothing when there is no text.
+    pub fn leaf_ns(&mut self, prefix: &str, name: &str, text: Option<&str>) -> &mut Self {
+        if let Some(text) = text {
+            self.open_ns(prefix, name);
+            self.buf.push_str(&quick_xml::escape::escape(text));
+            self.close_ns(prefix, name);
+        }
+        self
+    }
+
     /// A leaf only when there is a value.
     pub fn optional_leaf(&mut self, tag: &str, text: Option<&str>) -> &mut Self {
         if let Some(text) = text {

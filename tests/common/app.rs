@@ -237,9 +237,14 @@ impl TestApp {
     }
 
     fn post_body(&self, body: reqwest::blocking::Body) -> Answer {
+        self.post_to("/soap/PersonRegisterService", body)
+    }
+
+    /// POSTs a body to a SOAP endpoint of the server (`/soap/…`).
+    pub fn post_to(&self, path: &str, body: reqwest::blocking::Body) -> Answer {
         let response = self
             .client
-            .post(self.endpoint())
+            .post(format!("{}{path}", self.base_url()))
             .header("Content-Type", "text/xml; charset=utf-8")
             .header("SOAPAction", "\"\"")
             .body(body)

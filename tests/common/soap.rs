@@ -352,30 +352,7 @@ impl IdentRequest {
 impl super::app::TestApp {
     /// POSTs a raw body to PersonIdentificationService.
     pub fn post_ident(&self, body: impl Into<Vec<u8>>) -> super::answer::Answer {
-        static CLIENT: std::sync::OnceLock<reqwest::blocking::Client> = std::sync::OnceLock::new();
-        let client = CLIENT.get_or_init(|| {
-            reqwest::blocking::Client::builder()
-                .no_proxy()
-                .timeout(std::time::Duration::from_secs(60))
-                .build()
-                .expect("an HTTP client")
-        });
-        let response = client
-            .post(format!("{}{IDENT_PATH}", self.base_url()))
-            .header("Content-Type", "text/xml; charset=utf-8")
-            .header("SOAPAction", "\"\"")
-            .body(body.into())
-            .send()
-            .expect("the server answers");
-        let status = response.status().as_u16();
-        let content_type = response
-            .headers()
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_owned();
-        let body = response.text().expect("a readable answer");
-        super::answer::Answer::new(status, content_type, body)
+        self.post_to(IDENT_PATH, reqwest::blocking::Body::from(body.into()))
     }
 
     /// Sends a PersonIdentificationService request.
