@@ -9,7 +9,7 @@ use super::error::ServiceError;
 use super::execution::on_database;
 use super::identity_source;
 use super::register::OK;
-use super::{Call, Caller, Services};
+use super::{Call, Caller, Services, Success};
 use crate::domain::PersonStatus;
 use crate::domain::{FieldChange, IdentityChanges, IncompleteDate, Niss, NissKind, Person};
 use crate::store::journal::{self, MutationKind, NewJournalEntry};
@@ -46,15 +46,6 @@ pub struct IdentityUpdate {
     pub person: Person,
     /// The fields whose value changed; none when the identity already was as asked.
     pub changed: Vec<FieldChange>,
-}
-
-/// Where a successful call's audit entry was written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Success {
-    /// In the write's own transaction.
-    Recorded,
-    /// Not yet: a read answers only once its entry is committed.
-    ToRecord,
 }
 
 impl Services {
@@ -138,25 +129,6 @@ impl Services {
         .await;
         self.conclude(call, caller, result, Success::Recorded).await
     }
-
-    /// Records a refusal, or a read's success, in the audit trail and hands the result on.
-    async fn conclude<T>(
-        &self,
-        call: &Call,
-        caller: &Caller,
-        result: Result<T, ServiceError>,
-        success: Success,
-    ) -> Result<T, ServiceError> {
-        match (&result, success) {
-            (Ok(_), Success::Recorded) => {}
-            (Ok(_), Success::ToRecord) => {
-                let entry = call.audit_entry(Some(caller.organisation_id), OK);
-                self.audit.record(entry).await?;
-            }
-            (Err(e), _) => self.record_refusal(call, Some(caller), e.outcome()).await,
-        }
-        result
-    }
 }
 
 fn require_grant(
@@ -204,8 +176,7 @@ fn check_against_number(ssin: &Niss, changes: &IdentityChanges) -> Result<(), Se
 
 /// Whether two incomplete dates can be the same day: equal wherever both are known.
 fn compatible(a: IncompleteDate, b: IncompleteDate) -> bool {
-    let agree = |x: Option<u32>, y: Option<u32>| x.zip(y).is_none_or(|(x, y)| x == y);
-    a.year() == b.year() && agree(a.month(), b.month()) && agree(a.day(), b.day())
+    crate::domain::identity_check::birth_dates_match(a, b)
 }
 
 #[cfg(test)]

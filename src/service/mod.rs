@@ -21,6 +21,15 @@ use std::sync::Arc;
 
 use crate::store::Database;
 
+/// Where a successful call's audit entry is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Success {
+    /// In the write's own transaction.
+    Recorded,
+    /// Not yet: a read answers only once its entry is committed.
+    ToRecord,
+}
+
 /// Everything a request needs, shared by all workers.
 #[derive(Clone)]
 pub struct Services {
@@ -36,6 +45,25 @@ impl Services {
             authenticator: Arc::new(Authenticator::new(db.clone())),
             db,
         }
+    }
+
+    /// Records a refusal, or a read's success, in the audit trail and hands the result on.
+    pub(crate) async fn conclude<T>(
+        &self,
+        call: &Call,
+        caller: &Caller,
+        result: Result<T, ServiceError>,
+        success: Success,
+    ) -> Result<T, ServiceError> {
+        match (&result, success) {
+            (Ok(_), Success::Recorded) => {}
+            (Ok(_), Success::ToRecord) => {
+                let entry = call.audit_entry(Some(caller.organisation_id), register::OK);
+                self.audit.record(entry).await?;
+            }
+            (Err(e), _) => self.record_refusal(call, Some(caller), e.outcome()).await,
+        }
+        result
     }
 
     /// Records a call refused before any use case ran (malformed, not authenticated, …).

@@ -7,7 +7,7 @@ use chrono::NaiveDate;
 use super::error::ServiceError;
 use super::execution::on_database;
 use super::identity_source;
-use super::{Call, Caller, Services};
+use super::{Call, Caller, Services, Success};
 use crate::domain::identity_check::ClaimedIdentity;
 use crate::domain::{DossierTypeCode, Niss, Period};
 use crate::store::dossier_type::{self, DossierTypeRow};
@@ -73,8 +73,13 @@ impl Services {
                 Period::merge(existing.iter().copied().chain([period]))
             })
             .await;
-        self.finish(call, caller, result.map(|(_, merged)| merged))
-            .await
+        self.conclude(
+            call,
+            caller,
+            result.map(|(_, merged)| merged),
+            Success::Recorded,
+        )
+        .await
     }
 
     /// Removes the person's lines of a dossier type, or only `period` of them.
@@ -102,7 +107,7 @@ impl Services {
             changed: remaining != existing,
             remaining,
         });
-        self.finish(call, caller, result).await
+        self.conclude(call, caller, result, Success::Recorded).await
     }
 
     /// Changes the lines of one register key in one transaction: takes the key's lock, reads
@@ -209,7 +214,7 @@ impl Services {
             Ok(lines)
         })
         .await;
-        self.finish_read(call, caller, result).await
+        self.conclude(call, caller, result, Success::ToRecord).await
     }
 
     /// The caller's active dossier types.
@@ -231,41 +236,7 @@ impl Services {
                 .collect())
         })
         .await;
-        self.finish_read(call, caller, result).await
-    }
-
-    /// A write recorded its success inside its transaction; a failure is recorded here.
-    async fn finish<T>(
-        &self,
-        call: &Call,
-        caller: &Caller,
-        result: Result<T, ServiceError>,
-    ) -> Result<T, ServiceError> {
-        if let Err(e) = &result {
-            self.record_refusal(call, Some(caller), e.outcome()).await;
-        }
-        result
-    }
-
-    /// A read releases its data only once the access is recorded.
-    async fn finish_read<T>(
-        &self,
-        call: &Call,
-        caller: &Caller,
-        result: Result<T, ServiceError>,
-    ) -> Result<T, ServiceError> {
-        match result {
-            Ok(value) => {
-                self.audit
-                    .record(call.audit_entry(Some(caller.organisation_id), OK))
-                    .await?;
-                Ok(value)
-            }
-            Err(e) => {
-                self.record_refusal(call, Some(caller), e.outcome()).await;
-                Err(e)
-            }
-        }
+        self.conclude(call, caller, result, Success::ToRecord).await
     }
 }
 
