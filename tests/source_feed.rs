@@ -271,7 +271,51 @@ fn the_example_feed_applies(backend: Backend) {
     );
 }
 
+/// Registrations racing a replacement: each one either commits before it (and its line is
+/// moved) or is refused naming the new number. No line is lost or left on the old number.
+fn registrations_racing_a_replacement_lose_nothing(backend: Backend) {
+    let app = TestApp::start(backend);
+    let (x, y) = (NISS_BIS_20, NISS_3);
+    let accepted = std::sync::Mutex::new(Vec::new());
+    std::thread::scope(|scope| {
+        for client in 0..4 {
+            let (app, accepted) = (&app, &accepted);
+            scope.spawn(move || {
+                for i in 0..15 {
+                    // One day a request, two days apart: no two lines merge.
+                    let day = chrono::NaiveDate::from_ymd_opt(2020, 1, 1).unwrap()
+                        + chrono::Days::new(2 * (client * 15 + i));
+                    let period = format!("{day}..{day}");
+                    let answer = app.call(&Request::register(&org_a(), x, "EMPLOYEE", &period));
+                    match answer.reason_code().as_deref() {
+                        None => accepted.lock().unwrap().push(format!("EMPLOYEE {period}")),
+                        Some("SSIN_REPLACED") => {}
+                        Some(other) => panic!("unexpected {other}: {}", answer.body),
+                    }
+                }
+            });
+        }
+        // The replacement lands once registrations are flowing.
+        scope.spawn(|| {
+            while accepted.lock().unwrap().len() < 8 {
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+            app.apply_feed(&Feed::new("F-RACE").replacement(x, y));
+        });
+    });
+    let mut expected = accepted.into_inner().unwrap();
+    assert!(
+        expected.len() >= 8,
+        "the replacement came before the registrations"
+    );
+    expected.sort();
+    assert_eq!(lines(&app, &org_a(), y), expected);
+    app.call(&Request::consult(&org_a(), x))
+        .fault("SSIN_REPLACED");
+}
+
 backend_tests!(
+    registrations_racing_a_replacement_lose_nothing,
     the_example_feed_applies,
     a_number_unknown_to_the_source_is_refused,
     a_replacement_moves_every_register_and_merges,
