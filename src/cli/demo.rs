@@ -24,6 +24,8 @@ const DEMO_TYPES: &[(&str, &str)] = &[
 pub const DEMO_PERSONS: u64 = 100_000;
 /// The seed of the demo population.
 const DEMO_SEED: u64 = 1;
+/// The day the demo population is generated for: fixed, so every demo has the same persons.
+const DEMO_REFERENCE_DAY: (i32, u32, u32) = (2026, 1, 1);
 /// How many of them are registered under EMPLOYEE.
 const DEMO_REGISTERED: usize = 5;
 
@@ -40,7 +42,9 @@ pub struct Demo {
 /// the credential a new secret.
 pub fn seed(db: &Database) -> anyhow::Result<Demo> {
     let secret = seed_organisation(db)?;
-    let today = chrono::Utc::now().date_naive();
+    let (year, month, day) = DEMO_REFERENCE_DAY;
+    let today = NaiveDate::from_ymd_opt(year, month, day)
+        .ok_or_else(|| anyhow::anyhow!("the demo reference day is not a date"))?;
     let empty = person::count(&mut *db.connection()?)? == 0;
     if empty {
         import_persons(
