@@ -271,7 +271,7 @@ fn a_faulty_file_is_refused_whole_naming_the_person(backend: Backend) {
     let malformed = "<p:ssin>85073003328</p:ssin><p:lastName>Peeters</p:ssin>".to_string();
     let refusal = refused_whole(backend, dir, &persons, malformed);
     assert!(
-        refusal.starts_with("): the message is not well-formed XML: "),
+        refusal.starts_with("): the document is not well-formed XML: "),
         "{refusal}"
     );
     let missing = minimal(NISS_3, "Peeters").replace("<p:firstName>Jan</p:firstName>", "");
@@ -342,12 +342,12 @@ fn a_file_that_is_not_a_population_is_refused(backend: Backend) {
                 "<population ",
                 "<!DOCTYPE population [<!ENTITY x \"y\">]><population ",
             ),
-            "not a population file: a DOCTYPE is not allowed in a SOAP message".into(),
+            "not a population file: a DOCTYPE is not allowed".into(),
         ),
         (
             "empty.xml",
             String::new(),
-            "not a population file: the message has no root element".into(),
+            "not a population file: the document has no root element".into(),
         ),
         (
             "truncated.xml",

@@ -78,19 +78,19 @@ impl Default for Limits {
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum XmlError {
-    #[error("the message is not well-formed XML: {0}")]
+    #[error("the document is not well-formed XML: {0}")]
     Malformed(String),
-    #[error("a DOCTYPE is not allowed in a SOAP message")]
+    #[error("a DOCTYPE is not allowed")]
     Doctype,
     #[error("the entity reference &{0}; is not allowed")]
     Entity(String),
     #[error("the prefix {0} is not bound to a namespace")]
     UnboundPrefix(String),
-    #[error("the message nests elements deeper than {0} levels")]
+    #[error("the document nests elements deeper than {0} levels")]
     TooDeep(usize),
-    #[error("the message has more than {0} elements")]
+    #[error("the document has more than {0} elements")]
     TooManyElements(usize),
-    #[error("the message has no root element")]
+    #[error("the document has no root element")]
     Empty,
 }
 
