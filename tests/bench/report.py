@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""Turns one benchmark run (RUN_DIR/meta.json, RUN_DIR/runs.jsonl, written by soap.sh) into
-RUN_DIR/results.md and RUN_DIR/results.json, and prints the markdown.
+"""Turns one benchmark run (RUN_DIR/meta.json, RUN_DIR/runs.jsonl, written by soap.sh or
+identity.sh) into RUN_DIR/results.md and RUN_DIR/results.json, and prints the markdown.
 
 Every figure is the median over the repetitions, with the range beside it: the machine is
 shared, so single runs are not to be trusted. Ratios between two measurements taken back to back
@@ -22,13 +22,20 @@ TARGET_SIZE_SLOWDOWN = 0.10
 # A measurement during which other processes used this many cores (median) is marked noisy.
 NOISY_OTHER_CORES = 0.25
 
-OPS = ["register", "consult", "livez", "pgbench"]
+OPS = ["register", "consult", "identify", "register-verified", "livez", "pgbench"]
 OP_NAMES = {
     "register": "registerPerson",
     "consult": "consultRegister",
+    "identify": "identifyPerson",
+    "register-verified": "registerPerson with personData",
     "livez": "GET /livez",
     "pgbench": "pgbench (BEGIN; SELECT … FOR UPDATE; INSERT; COMMIT)",
 }
+# The SOAP operations, held to the latency target.
+SOAP_OPS = ["register", "consult", "identify", "register-verified"]
+TITLES = {"soap": "raas SOAP benchmark", "identity": "raas identity benchmark"}
+# What the size of a measurement counts.
+SIZE_LABELS = {"soap": "register", "identity": "persons"}
 
 
 def human(n):
@@ -112,9 +119,11 @@ def check(name, value, ok, shown, detail=""):
 
 
 def targets(runs, summary, sizes, backends):
+    """The target rows of the operations measured in this run."""
     rows = []
+    measured = {op for (_, _, op) in summary}
     reg_pg = paired_ratios(runs, "register", "pgbench")
-    for size in sizes:
+    for size in sizes if {"register", "pgbench"} <= measured else []:
         ratios = reg_pg.get(("postgres", size))
         value = median(ratios) if ratios else None
         rows.append(check(
@@ -122,7 +131,7 @@ def targets(runs, summary, sizes, backends):
             value, value is not None and value >= TARGET_REGISTER_VS_PGBENCH,
             "–" if value is None else f"{value:.0%}{spread([r * 100 for r in ratios or []])}"))
     consult_livez = paired_ratios(runs, "consult", "livez")
-    for backend in backends:
+    for backend in backends if {"consult", "livez"} <= measured else []:
         for size in sizes:
             ratios = consult_livez.get((backend, size))
             value = median(ratios) if ratios else None
@@ -132,7 +141,7 @@ def targets(runs, summary, sizes, backends):
                 "–" if value is None else f"{value:.1%}{spread([r * 100 for r in ratios or []], 1)}"))
     for backend in backends:
         for size in sizes:
-            for op in ("register", "consult"):
+            for op in (op for op in SOAP_OPS if op in measured):
                 s = summary.get((backend, size, op))
                 value = s["p99_ms"] if s else None
                 rows.append(check(
@@ -142,7 +151,7 @@ def targets(runs, summary, sizes, backends):
     if len(sizes) >= 2:
         small, large = min(sizes), max(sizes)
         for backend in backends:
-            for op in ("register", "consult"):
+            for op in (op for op in SOAP_OPS if op in measured):
                 a, b = summary.get((backend, small, op)), summary.get((backend, large, op))
                 value = (1 - b["rps"] / a["rps"]) if a and b and a["rps"] else None
                 rows.append(check(
@@ -152,23 +161,56 @@ def targets(runs, summary, sizes, backends):
     return rows
 
 
-def markdown(meta, summary, rows, sizes, backends):
+def imports_markdown(runs):
+    """The population loads of the run (identity.sh), if any."""
+    imports = [r for r in runs if r["phase"] == "import"]
+    if not imports:
+        return []
+    out = ["## Import of the population (`raas import persons FILE --quiet`)", ""]
+    out.append("| backend | persons | seconds | persons/s | database | raas CPU s | raas peak RSS | cores: raas / db / other |")
+    out.append("|---|---:|---:|---:|---:|---:|---:|---|")
+    for r in imports:
+        c = r["cpu"]
+        out.append(
+            f"| {r['backend']} | {fmt(r['persons'])} | {fmt(r['seconds'], 1)} | {fmt(r['rate'])} | "
+            f"{fmt(r['database_bytes'] / 2**20)} MiB | {fmt(r['raas_cpu_s'], 1)} | {fmt(r['raas_peak_rss_kib'] / 1024)} MiB | "
+            f"{c['client']:.2f} / {c['database']:.2f} / {c['other']:.2f} of {c['cores']} |")
+    out.append("")
+    return out
+
+
+def population_line(meta):
+    """What identity.sh measured against: the generated population and the sample."""
+    if "persons" not in meta:
+        return []
+    generated = ("given" if meta.get("generate_s") is None
+                 else f"generated in {meta['generate_s']:.1f} s")
+    return [f"Population: {fmt(meta['persons'])} persons (seed {meta['seed']}, "
+            f"`raas generate population`, {fmt(meta['population_bytes'] / 2**20)} MiB, {generated}); "
+            f"a register of {fmt(meta.get('lines', 0))} lines (the first persons, seeded before the run); "
+            f"requests use a random sample of {fmt(meta['sample'])} persons.", ""]
+
+
+def markdown(meta, summary, rows, sizes, backends, runs):
     out = []
-    out.append(f"# raas SOAP benchmark — {meta['started']} (commit {meta['commit']}"
+    benchmark = meta.get("benchmark", "soap")
+    out.append(f"# {TITLES.get(benchmark, 'raas benchmark')} — {meta['started']} (commit {meta['commit']}"
                + (f", {meta['uncommitted_src_files']} uncommitted src files" if meta["uncommitted_src_files"] else "")
                + ")")
     out.append("")
     out.append(f"{meta['cores']} cores ({meta['cpu']}), load average at start {meta['load_at_start']}; "
                f"{meta['clients']} concurrent clients on {meta['threads']} client threads; "
                f"{meta['duration_s']} s per measurement × {meta['repeat']}, {meta['warmup_s']} s warm-up; "
-               f"wrk {meta['wrk']}, {meta['pgbench']}, SQLite {meta['sqlite']}"
+               f"wrk {meta['wrk']}" + (f", {meta['pgbench']}" if "pgbench" in meta else "") + f", SQLite {meta['sqlite']}"
                + (f"; server args `{meta['server_args']}`" if meta["server_args"] else "")
                + (f"; binary {meta['binary_source']} (sha256 {meta['binary_sha256']}…)" if "binary_source" in meta else "")
                + ".")
     out.append("")
+    out.extend(population_line(meta))
+    out.extend(imports_markdown(runs))
     out.append("## Measurements (median over repetitions, range in brackets)")
     out.append("")
-    out.append("| backend | register | operation | req/s | p50 ms | p99 ms | max ms | failed | cores: client / server / db / other (irq) |")
+    out.append(f"| backend | {SIZE_LABELS.get(benchmark, 'size')} | operation | req/s | p50 ms | p99 ms | max ms | failed | cores: client / server / db / other (irq) |")
     out.append("|---|---|---|---:|---:|---:|---:|---:|---|")
     for backend in backends:
         for size in sizes:
@@ -215,7 +257,7 @@ def main():
     backends = [b for b in meta["backends"] if any(r["backend"] == b for r in runs)]
     summary = summarise(runs)
     rows = targets(runs, summary, sizes, backends)
-    text = markdown(meta, summary, rows, sizes, backends)
+    text = markdown(meta, summary, rows, sizes, backends, runs)
     (run_dir / "results.md").write_text(text)
     results = {
         "meta": meta,
