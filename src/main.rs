@@ -84,8 +84,11 @@ fn main() -> anyhow::Result<()> {
             let today = chrono::Utc::now().date_naive();
             let stdin = std::io::stdin();
             let stdout = std::io::stdout();
-            niss_check::run(&numbers, stdin.lock(), stdout.lock(), today)?;
-            Ok(())
+            match niss_check::run(&numbers, stdin.lock(), stdout.lock(), today) {
+                // The reader went away (`| head`): what it wanted was written.
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+                result => result.map(|_| ()).map_err(Into::into),
+            }
         }
         Command::Migrate => {
             Database::open(&cli.database_url, 1)?;

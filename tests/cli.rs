@@ -65,6 +65,44 @@ fn niss_check_reads_standard_input_when_given_no_argument() {
 
 /// Runs `raas admin ARGS`, expects it to fail with exactly `message` on standard error.
 #[track_caller]
+#[test]
+fn niss_check_stops_quietly_when_its_reader_goes_away() {
+    use std::io::{BufRead, Write};
+    let mut child = std::process::Command::new(common::app::RAAS)
+        .args(["niss", "check"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("raas starts");
+    let mut stdin = child.stdin.take().unwrap();
+    let writer = std::thread::spawn(move || {
+        for _ in 0..200_000 {
+            if stdin.write_all(b"85073003328\n").is_err() {
+                break;
+            }
+        }
+    });
+    let mut first = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    assert!(first.contains("85073003328"));
+    // The reader is gone (like `| head -1`).
+    let output = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        output.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
 fn refused(app: &TestApp, args: &[&str], stdin: &str, message: &str) {
     let output = app.run(&[&["admin"], args].concat(), stdin);
     assert!(!output.status.success(), "raas admin {args:?} succeeded");
