@@ -39,7 +39,8 @@ pub fn require_active_matching(
     ))
 }
 
-fn check_status(
+/// Refuses a number by its `(status, replaced_by)` as read from the source (`None`: unknown).
+pub fn check_status(
     conn: &mut DbConnection,
     ssin: &str,
     status: Option<(String, Option<String>)>,

@@ -140,14 +140,23 @@ impl Services {
             // The locks come first: the key's lines are read after the previous writer of
             // the key committed, and the number stays active until this change commits.
             db.write_locked(&locks, |conn| {
+                let key =
+                    relation::key_lines(conn, organisation_id, code.as_str(), ssin.as_str())?;
+                let Some(key) = key else {
+                    // The number's standing is told first, as for a known dossier type.
+                    identity_source::require_active(conn, ssin.as_str())?;
+                    return Err(ServiceError::UnknownDossierType(code.to_string()));
+                };
                 match &claimed {
-                    None => identity_source::require_active(conn, ssin.as_str())?,
+                    None => identity_source::check_status(
+                        conn,
+                        ssin.as_str(),
+                        key.person_status.clone(),
+                    )?,
                     Some(claimed) => {
                         identity_source::require_active_matching(conn, ssin.as_str(), claimed)?
                     }
                 }
-                let key = relation::key_lines(conn, organisation_id, code.as_str(), ssin.as_str())?
-                    .ok_or_else(|| ServiceError::UnknownDossierType(code.to_string()))?;
                 if new_lines_allowed && key.retired {
                     return Err(ServiceError::RetiredDossierType(code.to_string()));
                 }

@@ -3,7 +3,7 @@
 use chrono::NaiveDate;
 use diesel::prelude::*;
 
-use super::schema::{dossier_types, relations};
+use super::schema::{dossier_types, persons, relations};
 use super::{now, DbConnection, StoreResult};
 
 /// One stored line of a register for a known person and dossier type.
@@ -22,16 +22,20 @@ pub struct RegisterLine {
     pub end_date: Option<NaiveDate>,
 }
 
-/// A dossier type of an organisation with the lines of one person under it.
+/// A dossier type of an organisation with the lines of one person under it, and the
+/// person's status in the source.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeyLines {
     pub dossier_type_id: i32,
     pub retired: bool,
     pub lines: Vec<RelationRow>,
+    /// `(status, replaced_by)` of the number, `None` when the source does not know it.
+    pub person_status: Option<(String, Option<String>)>,
 }
 
-/// The dossier type `code` of an organisation and the person's lines under it, by begin
-/// date, in one statement; `None` when the organisation has no such dossier type.
+/// The dossier type `code` of an organisation, the person's lines under it by begin date
+/// and the number's status in the source, in one statement (one round trip for what every
+/// register change reads); `None` when the organisation has no such dossier type.
 pub fn key_lines(
     conn: &mut DbConnection,
     organisation_id: i32,
@@ -43,26 +47,35 @@ pub fn key_lines(
             // The organisation and the person first: the index's prefix.
             relations::table.on(relations::organisation_id
                 .eq(organisation_id)
-                .and(relations::ssin.eq(ssin))
+                .and(relations::ssin.eq(ssin.to_owned()))
                 .and(relations::dossier_type_id.eq(dossier_types::id))),
         )
+        .left_join(persons::table.on(persons::ssin.eq(ssin.to_owned())))
         .filter(dossier_types::organisation_id.eq(organisation_id))
         .filter(dossier_types::code.eq(code))
         .order(relations::begin_date)
         .select((
-            dossier_types::id,
-            dossier_types::retired_at.is_not_null(),
-            relations::id.nullable(),
-            relations::begin_date.nullable(),
-            relations::end_date.nullable(),
+            (
+                dossier_types::id,
+                dossier_types::retired_at.is_not_null(),
+                relations::id.nullable(),
+                relations::begin_date.nullable(),
+                relations::end_date.nullable(),
+            ),
+            (persons::status.nullable(), persons::replaced_by.nullable()),
         ))
-        .load::<(i32, bool, Option<i64>, Option<NaiveDate>, Option<NaiveDate>)>(conn)?;
-    let Some((dossier_type_id, retired, ..)) = rows.first().copied() else {
+        .load::<(
+            (i32, bool, Option<i64>, Option<NaiveDate>, Option<NaiveDate>),
+            (Option<String>, Option<String>),
+        )>(conn)?;
+    let Some(((dossier_type_id, retired, ..), (status, replaced_by))) = rows.first().cloned()
+    else {
         return Ok(None);
     };
+    let person_status = status.map(|status| (status, replaced_by));
     let lines = rows
         .into_iter()
-        .filter_map(|(_, _, id, begin_date, end_date)| {
+        .filter_map(|((_, _, id, begin_date, end_date), _)| {
             Some(RelationRow {
                 id: id?,
                 begin_date: begin_date?,
@@ -74,6 +87,7 @@ pub fn key_lines(
         dossier_type_id,
         retired,
         lines,
+        person_status,
     }))
 }
 
