@@ -140,8 +140,7 @@ impl Services {
             // The locks come first: the key's lines are read after the previous writer of
             // the key committed, and the number stays active until this change commits.
             db.write_locked(&locks, |conn| {
-                let key =
-                    relation::key_lines(conn, organisation_id, code.as_str(), ssin.as_str())?;
+                let key = relation::key_lines(conn, organisation_id, code.as_str(), ssin.as_str())?;
                 let Some(key) = key else {
                     // The number's standing is told first, as for a known dossier type.
                     identity_source::require_active(conn, ssin.as_str())?;
