@@ -98,10 +98,13 @@ impl Services {
                 }
                 // The journal's lock first (see store::lock): identity updates of the source
                 // run one after the other, each reading the row the previous one wrote.
-                journal::lock(conn)?;
-                identity_source::require_active(conn, ssin.as_str())?;
-                let row = person::find(conn, ssin.as_str())?
-                    .ok_or_else(|| ServiceError::UnknownSsin(ssin.to_string()))?;
+                let journal_lock = journal::lock(conn)?;
+                let row = person::find(conn, ssin.as_str())?;
+                let status = row
+                    .as_ref()
+                    .map(|r| (r.status.clone(), r.replaced_by.clone()));
+                identity_source::check_status(conn, ssin.as_str(), status)?;
+                let row = row.ok_or_else(|| ServiceError::UnknownSsin(ssin.to_string()))?;
                 check_against_number(&ssin, &changes)?;
                 let mut updated = row.person()?;
                 let changed = updated.identity.apply(&changes);
@@ -117,7 +120,7 @@ impl Services {
                         &journal_source,
                     )
                     .with_changes(&changed);
-                    journal::append(conn, &[mutation])?;
+                    journal::append(conn, &journal_lock, &[mutation])?;
                 }
                 audit::append(conn, &[entry])?;
                 Ok(IdentityUpdate {

@@ -17,7 +17,7 @@ use chrono::NaiveDate;
 
 use crate::domain::{IdentityChanges, Niss, Period, Person, PersonStatus};
 use crate::feed::{FeedFile, Mutation, Record};
-use crate::store::journal::{self, MutationKind, NewJournalEntry};
+use crate::store::journal::{self, JournalLock, MutationKind, NewJournalEntry};
 use crate::store::lock::{self, Lock};
 use crate::store::person::{self, PersonRow};
 use crate::store::relation::{self, KeyedLine};
@@ -63,7 +63,7 @@ const FILE_KIND: &str = "nr-mutations";
 /// Applies `file` whole or not at all.
 pub fn apply(db: &Database, file: &FeedFile, today: NaiveDate) -> Result<FeedReport, FeedError> {
     db.write(|conn| {
-        journal::lock(conn)?;
+        let journal_lock = journal::lock(conn)?;
         let mut report = FeedReport {
             file_id: file.file_id.clone(),
             records: file.records.len(),
@@ -87,6 +87,7 @@ pub fn apply(db: &Database, file: &FeedFile, today: NaiveDate) -> Result<FeedRep
             let source = format!("{FILE_KIND}:{}:{}", file.file_id, record.id);
             let mut step = Step {
                 conn: &mut *conn,
+                journal_lock: &journal_lock,
                 source: &source,
                 at,
                 today,
@@ -136,6 +137,7 @@ fn refuse<T>(reason: impl Into<String>) -> Result<T, Refusal> {
 /// One record being applied.
 struct Step<'a> {
     conn: &'a mut DbConnection,
+    journal_lock: &'a JournalLock,
     source: &'a str,
     at: chrono::NaiveDateTime,
     today: NaiveDate,
@@ -195,7 +197,10 @@ impl Step<'_> {
         changes: &IdentityChanges,
         kind: MutationKind,
     ) -> Result<bool, Refusal> {
-        let (mut row, mut person) = self.active(ssin)?;
+        let key = Lock::Exclusive(lock::person_key(ssin.as_str()));
+        lock::take(self.conn, &[key])?;
+        let row = person::find(self.conn, ssin.as_str())?;
+        let (row, mut person) = self.active(ssin, row)?;
         let changed = person.identity.apply(changes);
         if let Some(decease) = person.identity.decease_date {
             if decease.year() < person.identity.birth_date.year() {
@@ -208,7 +213,7 @@ impl Step<'_> {
         if changed.is_empty() {
             return Ok(false);
         }
-        row = PersonRow::new(&person, row.version + 1, self.source, self.at);
+        let row = PersonRow::new(&person, row.version + 1, self.source, self.at);
         person::update(self.conn, &row)?;
         self.journal(
             NewJournalEntry::new(kind, ssin.as_str(), self.source).with_changes(&changed),
@@ -227,14 +232,14 @@ impl Step<'_> {
         ];
         keys.sort_unstable();
         lock::take(self.conn, &keys.map(Lock::Exclusive))?;
+        let old_row = person::find(self.conn, old.as_str())?;
         // Applied already (the same replacement in an earlier file): nothing to do.
-        if let Some((_, Some(replaced_by))) = person::status(self.conn, old.as_str())? {
-            if replaced_by == new.as_str() {
-                return Ok(());
-            }
+        if old_row.as_ref().and_then(|r| r.replaced_by.as_deref()) == Some(new.as_str()) {
+            return Ok(());
         }
-        let (old_row, mut old_person) = self.active(old)?;
-        self.active(new)?;
+        let (old_row, mut old_person) = self.active(old, old_row)?;
+        let new_row = person::find(self.conn, new.as_str())?;
+        self.active(new, new_row)?;
         old_person.status = PersonStatus::Canceled {
             replaced_by: Some(new),
         };
@@ -322,14 +327,13 @@ impl Step<'_> {
         Ok(())
     }
 
-    /// The row and person of an active number, its lock taken; refuses an unknown or
-    /// canceled one.
-    fn active(&mut self, ssin: Niss) -> Result<(PersonRow, Person), Refusal> {
-        lock::take(
-            self.conn,
-            &[Lock::Exclusive(lock::person_key(ssin.as_str()))],
-        )?;
-        let Some(row) = person::find(self.conn, ssin.as_str())? else {
+    /// The row (as read) and person of an active number; refuses an unknown or canceled one.
+    fn active(
+        &mut self,
+        ssin: Niss,
+        row: Option<PersonRow>,
+    ) -> Result<(PersonRow, Person), Refusal> {
+        let Some(row) = row else {
             return refuse(format!("the NISS {ssin} is unknown to the source"));
         };
         let person = row.person()?;
@@ -349,7 +353,7 @@ impl Step<'_> {
 
     fn journal(&mut self, mut entry: NewJournalEntry) -> Result<(), Refusal> {
         entry.recorded_at = self.at;
-        journal::append(self.conn, &[entry])?;
+        journal::append(self.conn, self.journal_lock, &[entry])?;
         Ok(())
     }
 }

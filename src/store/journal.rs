@@ -99,17 +99,23 @@ impl NewJournalEntry {
 /// Takes the journal's lock for the rest of the caller's write transaction. A transaction
 /// that appends takes it before any other lock or row change of the authentic source, so
 /// that no two appending transactions wait for each other in opposite orders.
-pub fn lock(conn: &mut DbConnection) -> StoreResult<()> {
-    super::lock::take(conn, &[super::lock::Lock::Exclusive(JOURNAL_LOCK)])
+pub fn lock(conn: &mut DbConnection) -> StoreResult<JournalLock> {
+    super::lock::take(conn, &[super::lock::Lock::Exclusive(JOURNAL_LOCK)])?;
+    Ok(JournalLock(()))
 }
 
-/// Appends entries in the caller's write transaction, in order (taking the journal's lock if
-/// the transaction does not hold it yet).
-pub fn append(conn: &mut DbConnection, entries: &[NewJournalEntry]) -> StoreResult<()> {
-    if entries.is_empty() {
-        return Ok(());
-    }
-    lock(conn)?;
+/// Proof that the current write transaction holds the journal's lock: only [`lock`] makes
+/// one, and [`append`] wants one, so no entry is appended without the lock and the lock is
+/// taken once per transaction, not once per entry.
+#[derive(Debug)]
+pub struct JournalLock(());
+
+/// Appends entries in the caller's write transaction, in order.
+pub fn append(
+    conn: &mut DbConnection,
+    _held: &JournalLock,
+    entries: &[NewJournalEntry],
+) -> StoreResult<()> {
     for entry in entries {
         diesel::insert_into(mutation_journal::table)
             .values(entry)
