@@ -6,9 +6,11 @@
 pub mod cli;
 pub mod domain;
 pub mod feed;
+pub mod metrics;
 pub mod population;
 pub mod server;
 pub mod service;
 pub mod soap;
 pub mod store;
+pub mod telemetry;
 pub mod xml;

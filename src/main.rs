@@ -10,6 +10,7 @@ use raas::cli::{admin, demo, generate, import, niss_check};
 use raas::server::{Application, ServerConfig, TlsFiles};
 use raas::service::Services;
 use raas::store::Database;
+use raas::telemetry::{self, LogFormat};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -53,6 +54,9 @@ enum Command {
         /// Database connections in the pool
         #[arg(long, default_value_t = 16)]
         db_connections: u32,
+        /// Log lines on standard error: text, or one JSON object per line
+        #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+        log_format: LogFormat,
     },
     /// Applies the pending database migrations
     Migrate,
@@ -107,14 +111,9 @@ fn main() -> anyhow::Result<()> {
             public_url,
             workers,
             db_connections,
+            log_format,
         } => {
-            tracing_subscriber::fmt()
-                .with_env_filter(
-                    tracing_subscriber::EnvFilter::try_from_default_env()
-                        .unwrap_or_else(|_| "info".into()),
-                )
-                .with_writer(std::io::stderr)
-                .init();
+            telemetry::init(log_format);
             let db = Database::open(&cli.database_url, db_connections)
                 .with_context(|| format!("opening {}", cli.database_url))?;
             let demo = if demo { Some(demo::seed(&db)?) } else { None };
@@ -130,6 +129,7 @@ fn main() -> anyhow::Result<()> {
                 tls,
                 public_url,
                 workers,
+                ..ServerConfig::default()
             };
             actix_web::rt::System::new().block_on(async move {
                 let app = Application::build(Services::new(db), config)?;

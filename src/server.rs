@@ -1,7 +1,9 @@
-//! The HTTP server: routes, request size limit, TLS, the published contracts.
+//! The HTTP server: routes, request size limit and deadlines, connection limits, TLS, the
+//! published contracts, and the operations surface (`/livez`, `/readyz`, `/metrics`).
 
 use std::net::TcpListener;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use actix_web::dev::Server;
 use actix_web::http::header::ContentType;
@@ -36,17 +38,54 @@ const SCHEMAS: &[(&str, &str)] = &[
     ("NrMutations.xsd", include_str!("../xsd/NrMutations.xsd")),
 ];
 
+/// A request's head (line and headers) must arrive within this after the connection opens
+/// or the previous answer (actix-web answers 408 and closes otherwise).
+const HEADER_TIMEOUT: Duration = Duration::from_secs(5);
+/// A client that closes its side gets this long to take the rest of the answer.
+const DISCONNECT_TIMEOUT: Duration = Duration::from_secs(1);
+/// `/readyz` waits this long for a database connection and its `SELECT 1`.
+const READY_TIMEOUT: Duration = Duration::from_secs(2);
+
 /// How to serve.
 #[derive(Debug, Clone)]
 pub struct ServerConfig {
     pub listen: String,
     /// Largest request body accepted, in bytes.
     pub max_request_bytes: usize,
+    /// The whole body must arrive within this once the head has: a slower one is refused
+    /// with REQUEST_TIMEOUT and its connection closed.
+    pub body_timeout: Duration,
+    /// An idle keep-alive connection is closed after this.
+    pub keep_alive: Duration,
+    /// Connections open at once, over all workers; past it new ones wait in the listen
+    /// backlog until one closes.
+    pub max_connections: usize,
+    /// Connections the kernel queues while none can be accepted.
+    pub backlog: u32,
+    /// Whether `GET /metrics` is served (without authentication, on the same port).
+    pub metrics_enabled: bool,
     pub tls: Option<TlsFiles>,
     /// The base URL published in the WSDL (e.g. behind a proxy); by default the address
     /// the WSDL was asked at.
     pub public_url: Option<String>,
     pub workers: Option<usize>,
+}
+
+impl Default for ServerConfig {
+    fn default() -> ServerConfig {
+        ServerConfig {
+            listen: "127.0.0.1:8080".into(),
+            max_request_bytes: 65_536,
+            body_timeout: Duration::from_secs(10),
+            keep_alive: Duration::from_secs(5),
+            max_connections: 2_048,
+            backlog: 1_024,
+            metrics_enabled: true,
+            tls: None,
+            public_url: None,
+            workers: None,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -73,23 +112,41 @@ impl Application {
         let listener = TcpListener::bind(&config.listen)
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.listen))?;
         let port = listener.local_addr()?.port();
+        if config.metrics_enabled {
+            crate::metrics::install();
+        }
         let state = State {
             services,
             config: config.clone(),
         };
+        let metrics_enabled = config.metrics_enabled;
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(web::Data::new(state.clone()))
                 .route("/livez", web::get().to(live))
+                .route("/readyz", web::get().to(ready))
+                .configure(|routes| {
+                    if metrics_enabled {
+                        routes.route("/metrics", web::get().to(metrics));
+                    }
+                })
                 .configure(soap_service::<PersonRegister>(PERSON_REGISTER_WSDL))
                 .configure(soap_service::<PersonIdentification>(
                     PERSON_IDENTIFICATION_WSDL,
                 ))
                 .route("/xsd/{name}", web::get().to(schema))
         });
-        if let Some(workers) = config.workers {
-            server = server.workers(workers);
-        }
+        let workers = config.workers.unwrap_or_else(|| {
+            std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+        });
+        server = server
+            .workers(workers)
+            // actix-web counts connections per worker.
+            .max_connections(config.max_connections.div_ceil(workers).max(1))
+            .backlog(config.backlog)
+            .keep_alive(config.keep_alive)
+            .client_request_timeout(HEADER_TIMEOUT)
+            .client_disconnect_timeout(DISCONNECT_TIMEOUT);
         let (server, scheme) = match &config.tls {
             Some(files) => (
                 server.listen_rustls_0_23(listener, tls_config(files)?)?,
@@ -137,6 +194,50 @@ async fn live() -> HttpResponse {
         .body("ok")
 }
 
+/// Ready when the database answers `SELECT 1` within [`READY_TIMEOUT`]; the check runs on
+/// the blocking pool, never on a worker.
+async fn ready(state: web::Data<State>) -> HttpResponse {
+    let db = state.services.db.clone();
+    let check = tokio::task::spawn_blocking(move || db.ping(READY_TIMEOUT));
+    let problem =
+        match tokio::time::timeout(READY_TIMEOUT + Duration::from_millis(500), check).await {
+            Ok(Ok(Ok(()))) => None,
+            Ok(Ok(Err(e))) => Some(e.to_string()),
+            Ok(Err(e)) => Some(format!("the check failed: {e}")),
+            Err(_) => Some(format!(
+                "no answer within {} s",
+                READY_TIMEOUT.as_secs_f64()
+            )),
+        };
+    match problem {
+        None => HttpResponse::Ok()
+            .content_type(ContentType::plaintext())
+            .body("ready"),
+        Some(problem) => {
+            tracing::warn!(%problem, "not ready: the database is unreachable");
+            HttpResponse::ServiceUnavailable()
+                .content_type(ContentType::plaintext())
+                .body("not ready: the database is unreachable\n")
+        }
+    }
+}
+
+/// The Prometheus exposition of [`crate::metrics`], the gauges read now.
+async fn metrics(state: web::Data<State>) -> HttpResponse {
+    let now = crate::metrics::Snapshot {
+        pool: state.services.db.pool_state(),
+        audit_pending: state.services.audit.pending(),
+    };
+    match crate::metrics::render(now) {
+        Some(text) => HttpResponse::Ok()
+            .content_type("text/plain; version=0.0.4; charset=utf-8")
+            .body(text),
+        None => HttpResponse::ServiceUnavailable()
+            .content_type(ContentType::plaintext())
+            .body("metrics are not recorded in this process\n"),
+    }
+}
+
 /// `/soap/{NAME}` of a service: SOAP requests by POST, its WSDL by GET `?wsdl`.
 fn soap_service<S: SoapService + 'static>(
     wsdl_file: &'static str,
@@ -157,18 +258,38 @@ async fn soap_endpoint<S: SoapService>(
     request: HttpRequest,
     payload: web::Payload,
 ) -> HttpResponse {
+    let deadline = state.config.body_timeout;
     let body = match content_encoding(&request) {
-        Ok(()) => read_limited(payload, state.config.max_request_bytes).await,
+        Ok(()) => tokio::time::timeout(
+            deadline,
+            read_limited(payload, state.config.max_request_bytes),
+        )
+        .await
+        .unwrap_or_else(|_| {
+            Err(Fault::new(
+                ReasonCode::RequestTimeout,
+                format!(
+                    "the request body did not arrive within {} s",
+                    deadline.as_secs_f64()
+                ),
+            ))
+        }),
         Err(fault) => Err(fault),
     };
+    // A body not read to its end leaves the connection unusable: it is closed.
+    let close = body.is_err();
     let reply = pipeline::handle::<S>(&state.services, body.as_deref().map_err(Clone::clone)).await;
-    soap_response(reply)
+    soap_response(reply, close)
 }
 
-fn soap_response(reply: Reply) -> HttpResponse {
+fn soap_response(reply: Reply, close: bool) -> HttpResponse {
     let status = actix_web::http::StatusCode::from_u16(reply.http_status)
         .unwrap_or(actix_web::http::StatusCode::INTERNAL_SERVER_ERROR);
-    HttpResponse::build(status)
+    let mut response = HttpResponse::build(status);
+    if close {
+        response.force_close();
+    }
+    response
         .content_type("text/xml; charset=utf-8")
         .body(reply.body)
 }

@@ -4,7 +4,9 @@
 //! no personal data leaves without its record. Writes record their entry inside their own
 //! transaction instead (see `register`).
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, SyncSender, TrySendError};
+use std::sync::Arc;
 use std::thread;
 
 use tokio::sync::oneshot;
@@ -21,6 +23,17 @@ type Pending = (AuditEntry, oneshot::Sender<bool>);
 #[derive(Clone)]
 pub struct AuditTrail {
     sender: SyncSender<Pending>,
+    /// Entries handed to the writer whose commit is not yet known (the queue's depth).
+    pending: Arc<AtomicUsize>,
+}
+
+/// Counts one entry as pending while it lives.
+struct PendingGuard(Arc<AtomicUsize>);
+
+impl Drop for PendingGuard {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 impl AuditTrail {
@@ -31,7 +44,15 @@ impl AuditTrail {
             .name("audit-writer".into())
             .spawn(move || write_batches(db, receiver))
             .expect("cannot start the audit writer thread");
-        AuditTrail { sender }
+        AuditTrail {
+            sender,
+            pending: Arc::new(AtomicUsize::new(0)),
+        }
+    }
+
+    /// Entries waiting to be committed (queued or being written).
+    pub fn pending(&self) -> usize {
+        self.pending.load(Ordering::Relaxed)
     }
 
     /// Records an entry and waits until it is committed.
@@ -43,6 +64,8 @@ impl AuditTrail {
                 ServiceError::Internal("the audit writer has stopped".into())
             }
         })?;
+        self.pending.fetch_add(1, Ordering::Relaxed);
+        let _pending = PendingGuard(self.pending.clone());
         match committed.await {
             Ok(true) => Ok(()),
             _ => Err(ServiceError::Internal(

@@ -69,6 +69,7 @@ impl Authenticator {
     pub async fn authenticate(&self, username: &str, secret: &str) -> Result<Caller, ServiceError> {
         let digest = digest(username, secret);
         if let Some(caller) = self.recall(username, &digest) {
+            crate::metrics::auth_outcome("remembered");
             return Ok(caller);
         }
         let _permit = self
@@ -78,6 +79,7 @@ impl Authenticator {
             .map_err(|_| ServiceError::Unavailable)?;
         // Another request may have verified the same secret while this one waited.
         if let Some(caller) = self.recall(username, &digest) {
+            crate::metrics::auth_outcome("remembered");
             return Ok(caller);
         }
         let db = self.db.clone();
@@ -101,7 +103,13 @@ impl Authenticator {
                 _ => Err(ServiceError::NotAuthenticated),
             }
         })
-        .await?;
+        .await
+        .inspect_err(|e| {
+            if matches!(e, ServiceError::NotAuthenticated) {
+                crate::metrics::auth_outcome("failure")
+            }
+        })?;
+        crate::metrics::auth_outcome("success");
         self.remember(username, digest, caller.clone());
         Ok(caller)
     }

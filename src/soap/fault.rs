@@ -31,6 +31,7 @@ impl FaultCode {
 pub enum ReasonCode {
     MalformedRequest,
     RequestTooLarge,
+    RequestTimeout,
     UnknownOperation,
     SoapVersionMismatch,
     HeaderNotUnderstood,
@@ -60,6 +61,7 @@ impl ReasonCode {
         match self {
             ReasonCode::MalformedRequest => "MALFORMED_REQUEST",
             ReasonCode::RequestTooLarge => "REQUEST_TOO_LARGE",
+            ReasonCode::RequestTimeout => "REQUEST_TIMEOUT",
             ReasonCode::UnknownOperation => "UNKNOWN_OPERATION",
             ReasonCode::SoapVersionMismatch => "SOAP_VERSION_MISMATCH",
             ReasonCode::HeaderNotUnderstood => "HEADER_NOT_UNDERSTOOD",

@@ -5,7 +5,11 @@
 //! ([`SoapService`]) only reads its operation's own fields, calls its use case and writes the
 //! rest of the answer.
 
+use std::time::Instant;
+
 use chrono::{DateTime, NaiveDate, Utc};
+use tracing::field::{display, Empty};
+use tracing::{Instrument, Span};
 
 use super::envelope::Envelope;
 use super::fault::{Fault, ReasonCode};
@@ -113,35 +117,116 @@ pub fn today() -> NaiveDate {
 /// the fault that reading it gave.
 pub async fn handle<S: SoapService>(services: &Services, body: Result<&[u8], Fault>) -> Reply {
     let received = Utc::now();
+    let started = Instant::now();
     let mut call = Call {
         service: S::NAME,
         operation: "unknown".into(),
         server_ticket: uuid::Uuid::new_v4().to_string(),
         ..Call::default()
     };
+    let span = tracing::info_span!(
+        "soap",
+        service = S::NAME,
+        server_ticket = %call.server_ticket,
+        operation = Empty,
+        client_ticket = Empty,
+        organisation = Empty,
+        outcome = Empty,
+        duration_ms = Empty,
+    );
     let mut caller = None;
     let outcome = match body {
-        Ok(body) => process::<S>(services, &mut call, &mut caller, body, received).await,
+        Ok(body) => {
+            process::<S>(services, &mut call, &mut caller, body, received)
+                .instrument(span.clone())
+                .await
+        }
         Err(fault) => Err(fault.into()),
     };
-    match outcome {
-        Ok(body) => Reply {
-            http_status: 200,
-            body,
-        },
+    let (reply, fault) = match outcome {
+        Ok(body) => (
+            Reply {
+                http_status: 200,
+                body,
+            },
+            None,
+        ),
         Err(refusal) => {
             if !refusal.recorded {
                 services
                     .record_refusal(&call, caller.as_ref(), refusal.fault.reason.as_str())
+                    .instrument(span.clone())
                     .await;
             }
-            Reply {
+            let reply = Reply {
                 http_status: 500,
                 body: refusal
                     .fault
                     .to_xml(&call.server_ticket, &kszbcss::timestamp(Utc::now())),
-            }
+            };
+            (reply, Some(refusal.fault))
         }
+    };
+    observe(&span, &call, caller.as_ref(), fault.as_ref(), started);
+    reply
+}
+
+/// Logs the request's end in its span and counts it in the metrics. A Server fault is an
+/// error of the service: it is logged at ERROR with its diagnostic and the server ticket the
+/// caller was given.
+fn observe(
+    span: &Span,
+    call: &Call,
+    caller: Option<&Caller>,
+    fault: Option<&Fault>,
+    started: Instant,
+) {
+    let took = started.elapsed();
+    let outcome = fault.map_or("OK", |f| f.reason.as_str());
+    span.record("operation", call.operation.as_str());
+    if let Some(ticket) = &call.client_ticket {
+        span.record("client_ticket", display(printable(ticket)));
+    }
+    if let Some(caller) = caller {
+        span.record("organisation", caller.cbe_number.as_str());
+    }
+    span.record("outcome", outcome);
+    span.record("duration_ms", took.as_secs_f64() * 1000.0);
+    crate::metrics::request(call.service, &call.operation, outcome, took);
+    let _entered = span.enter();
+    match fault {
+        None => tracing::info!("answered"),
+        Some(fault)
+            if matches!(
+                fault.reason,
+                ReasonCode::ServiceUnavailable | ReasonCode::InternalError
+            ) =>
+        {
+            tracing::error!(
+                server_ticket = %call.server_ticket,
+                diagnostic = %printable(&fault.diagnostic),
+                "failed"
+            )
+        }
+        Some(fault) => tracing::info!(diagnostic = %printable(&fault.diagnostic), "refused"),
+    }
+}
+
+/// A value from outside, with its control characters escaped so that it stays on its line.
+fn printable(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.chars().any(char::is_control) {
+        text.chars()
+            .map(|c| {
+                if c.is_control() {
+                    c.escape_default().to_string()
+                } else {
+                    c.to_string()
+                }
+            })
+            .collect::<String>()
+            .into()
+    } else {
+        text.into()
     }
 }
 

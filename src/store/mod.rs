@@ -167,6 +167,22 @@ impl Database {
         &self.url
     }
 
+    /// A cheap reachability check: a connection within `timeout`, and `SELECT 1` on it.
+    pub fn ping(&self, timeout: Duration) -> StoreResult<()> {
+        let mut conn = self.pool.get_timeout(timeout)?;
+        conn.batch_execute("SELECT 1").map_err(StoreError::Query)
+    }
+
+    /// The pool's size now: (open connections, idle ones, the most it opens).
+    pub fn pool_state(&self) -> (u32, u32, u32) {
+        let state = self.pool.state();
+        (
+            state.connections,
+            state.idle_connections,
+            self.pool.max_size(),
+        )
+    }
+
     /// Runs `f` in a write transaction on a pooled connection (see [`write_transaction`]).
     pub fn write<T, E>(&self, f: impl FnOnce(&mut DbConnection) -> Result<T, E>) -> Result<T, E>
     where
