@@ -171,9 +171,9 @@ pub async fn handle<S: SoapService>(services: &Services, body: Result<&[u8], Fau
     reply
 }
 
-/// Logs the request's end in its span and counts it in the metrics. A Server fault is an
-/// error of the service: it is logged at ERROR with its diagnostic and the server ticket the
-/// caller was given.
+/// Logs the request's end in its span and counts it in the metrics: an answer at DEBUG, a
+/// refusal at INFO, a Server fault (an error of the service) at ERROR, with its diagnostic
+/// and the server ticket the caller was given.
 fn observe(
     span: &Span,
     call: &Call,
@@ -195,7 +195,8 @@ fn observe(
     crate::metrics::request(call.service, &call.operation, outcome, took);
     let _entered = span.enter();
     match fault {
-        None => tracing::info!("answered"),
+        // Every answer is in the audit trail, with its tickets: the log shows them on demand.
+        None => tracing::debug!("answered"),
         Some(fault)
             if matches!(
                 fault.reason,
