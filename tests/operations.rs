@@ -179,12 +179,17 @@ fn json_log_lines_carry_the_request_span(backend: Backend) {
         .iter()
         .filter(|line| line["span"]["server_ticket"] == ticket.as_str() && line["level"] == "ERROR")
         .collect();
-    assert!(
-        cause.iter().any(|line| line["error"]
-            .as_str()
-            .is_some_and(|e| e.contains("the audit entry could not be recorded"))),
-        "{log}"
-    );
+    let cause: Vec<&&Value> = cause
+        .iter()
+        .filter(|line| {
+            line["error"]
+                .as_str()
+                .is_some_and(|e| e.contains("the audit entry could not be recorded"))
+        })
+        .collect();
+    assert_eq!(cause.len(), 1, "{log}");
+    assert_eq!(cause[0]["span"]["operation"], "consultRegister");
+    assert_eq!(cause[0]["span"]["client_ticket"], client_ticket.as_str());
     let span = &failed["span"];
     assert_eq!(span["service"], "PersonRegisterService");
     assert_eq!(span["operation"], "consultRegister");

@@ -167,29 +167,16 @@ pub async fn handle<S: SoapService>(services: &Services, body: Result<&[u8], Fau
             (reply, Some(refusal.fault))
         }
     };
-    observe(&span, &call, caller.as_ref(), fault.as_ref(), started);
+    observe(&span, &call, fault.as_ref(), started);
     reply
 }
 
 /// Logs the request's end in its span and counts it in the metrics: an answer at DEBUG, a
 /// refusal at INFO, a Server fault (an error of the service) at ERROR, with its diagnostic
 /// and the server ticket the caller was given.
-fn observe(
-    span: &Span,
-    call: &Call,
-    caller: Option<&Caller>,
-    fault: Option<&Fault>,
-    started: Instant,
-) {
+fn observe(span: &Span, call: &Call, fault: Option<&Fault>, started: Instant) {
     let took = started.elapsed();
     let outcome = fault.map_or("OK", |f| f.reason.as_str());
-    span.record("operation", call.operation.as_str());
-    if let Some(ticket) = &call.client_ticket {
-        span.record("client_ticket", display(printable(ticket)));
-    }
-    if let Some(caller) = caller {
-        span.record("organisation", caller.cbe_number.as_str());
-    }
     span.record("outcome", outcome);
     span.record("duration_ms", took.as_secs_f64() * 1000.0);
     crate::metrics::request(call.service, &call.operation, outcome, took);
@@ -263,11 +250,13 @@ async fn process<S: SoapService>(
     let request = &envelope.operation;
     let operation = operation_of::<S>(request)?;
     call.operation = S::name(operation).to_owned();
+    Span::current().record("operation", S::name(operation));
     if let Some(ssin) = request.child(S::TYPES_NS, "ssin") {
         call.ssin = Some(ssin.value().chars().take(32).collect());
     }
     let customer = InformationCustomer::parse(request, S::TYPES_NS)?;
     call.client_ticket = Some(customer.ticket.clone());
+    Span::current().record("client_ticket", display(printable(&customer.ticket)));
     call.claimed_cbe_number = Some(customer.cbe_number.to_string());
     call.legal_context = if S::LEGAL_CONTEXT_REQUIRED {
         let path = "legalContext";
@@ -283,6 +272,7 @@ async fn process<S: SoapService>(
         .await
         .map_err(|e| Refusal::from(Fault::from(e)))?;
     *caller_slot = Some(caller.clone());
+    Span::current().record("organisation", caller.cbe_number.as_str());
     caller
         .check_acts_for(&customer.cbe_number)
         .map_err(|e| Refusal::from(Fault::from(e)))?;
