@@ -207,7 +207,16 @@ fn dossier_types_sort_by_code_point(backend: Backend) {
     // 0x61-0x7A), written out by hand rather than sorted by the test.
     assert_eq!(
         codes,
-        ["A-1", "A1", "A_2", "BENEFICIARY", "EMPLOYEE", "Z.9", "a0", "intern"]
+        [
+            "A-1",
+            "A1",
+            "A_2",
+            "BENEFICIARY",
+            "EMPLOYEE",
+            "Z.9",
+            "a0",
+            "intern"
+        ]
     );
     // And lines in a consultation follow the same order.
     for code in ["intern", "A_2", "A1", "EMPLOYEE"] {

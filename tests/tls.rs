@@ -204,7 +204,9 @@ fn tls_error(error: &(dyn std::error::Error + 'static)) -> Option<rustls::Error>
         }
         // An io::Error's source() skips the error it wraps: look inside it.
         next = match error.downcast_ref::<std::io::Error>() {
-            Some(io) => io.get_ref().map(|inner| inner as &(dyn std::error::Error + 'static)),
+            Some(io) => io
+                .get_ref()
+                .map(|inner| inner as &(dyn std::error::Error + 'static)),
             None => error.source(),
         };
     }
