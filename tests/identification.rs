@@ -105,6 +105,51 @@ fn identify(app: &TestApp, ssin: &str) -> Answer {
     app.call_ident(&IdentRequest::identify(&org_a(), ssin))
 }
 
+/// The `changedField`s of an answer, in order.
+fn changed(answer: &Answer) -> Vec<String> {
+    answer
+        .doc()
+        .all("changedField")
+        .iter()
+        .map(|c| c.text.trim().to_owned())
+        .collect()
+}
+
+/// The number's journal, as `raas admin history --ssin` prints it (JSON lines, oldest
+/// first): (kind, source, changes) of each entry.
+fn history(app: &TestApp, ssin: &str) -> Vec<(String, String, serde_json::Value)> {
+    app.admin(&["history", "--ssin", ssin], "")
+        .lines()
+        .map(|line| {
+            let entry: serde_json::Value = serde_json::from_str(line).expect("a JSON line");
+            assert_eq!(entry["ssin"], ssin, "{line}");
+            (
+                entry["kind"].as_str().unwrap_or_default().to_owned(),
+                entry["source"].as_str().unwrap_or_default().to_owned(),
+                entry["changes"].clone(),
+            )
+        })
+        .collect()
+}
+
+/// The `persons.version` of a number, read from the database (no answer carries it).
+fn version(app: &TestApp, ssin: &str) -> i64 {
+    common::db::query_i64(
+        app.database_url(),
+        &format!("SELECT CAST(version AS TEXT) AS value FROM persons WHERE ssin = '{ssin}'"),
+    )
+}
+
+/// The journal's `changes` of one identity change: `(field, before, after)`, None for null.
+fn change_list(changes: &[(&str, Option<&str>, Option<&str>)]) -> serde_json::Value {
+    changes
+        .iter()
+        .map(|(field, before, after)| {
+            serde_json::json!({"field": field, "before": before, "after": after})
+        })
+        .collect()
+}
+
 fn identifies_a_person_with_all_fields(backend: Backend) {
     let (app, n) = start(backend);
     let request = IdentRequest::identify(&org_a(), &n.rn);
@@ -411,20 +456,44 @@ fn updates_a_bis_identity(backend: Backend) {
                    <p:address><p:street>Rue Haute</p:street><p:houseNumber>5</p:houseNumber>\
                    <p:postalCode>1000</p:postalCode><p:municipality>Bruxelles</p:municipality>\
                    <p:country>BE</p:country></p:address>";
-    let answer = app
-        .call_ident(&IdentRequest::update_bis(&org_a(), &n.bis_40, changes))
-        .ok();
+    let version_before = version(&app, &n.bis_40);
+    let journal_before = history(&app, &n.bis_40);
+    let update = IdentRequest::update_bis(&org_a(), &n.bis_40, changes);
+    let answer = app.call_ident(&update).ok();
     assert_eq!(
         (answer.status(), answer.status_code()),
         ("OK".into(), "MSG00000".into())
     );
-    let changed: Vec<String> = answer
-        .doc()
-        .all("changedField")
-        .iter()
-        .map(|c| c.text.clone())
-        .collect();
-    assert_eq!(changed, ["lastName", "firstName", "birthPlace", "address"]);
+    assert_eq!(
+        changed(&answer),
+        ["lastName", "firstName", "birthPlace", "address"]
+    );
+    // Journaled once, with the values before and after, and the version counted up.
+    let journal = history(&app, &n.bis_40);
+    assert_eq!(journal[..journal_before.len()], journal_before[..]);
+    assert_eq!(
+        journal[journal_before.len()..],
+        [(
+            "IDENTITY_CHANGED".to_owned(),
+            // Who changed it: the service, the caller and the ticket it was given.
+            format!(
+                "PersonIdentificationService:{}:{}",
+                org_a().cbe,
+                answer.server_ticket()
+            ),
+            change_list(&[
+                ("lastName", Some("Kowalski"), Some("Kowalska")),
+                ("firstName", Some("Piotr"), Some("Piotr Jan")),
+                ("birthPlace", None, Some("Kraków")),
+                (
+                    "address",
+                    Some("Kerkstraat 12, 9000 Gent, BE"),
+                    Some("Rue Haute 5, 1000 Bruxelles, BE")
+                ),
+            ])
+        )]
+    );
+    assert_eq!(version(&app, &n.bis_40), version_before + 1);
     let expected = pairs(&[
         ("ssin", &n.bis_40),
         ("status", "ACTIVE"),
@@ -454,15 +523,24 @@ fn updates_a_bis_identity(backend: Backend) {
             "<p:gender>F</p:gender><p:birthDate>1976-04-05</p:birthDate>",
         ))
         .ok();
-    assert_eq!(answer.doc().all("changedField").len(), 1);
+    assert_eq!(changed(&answer), ["gender"]);
     assert!(person(&identify(&app, &n.bis_20).ok()).contains(&("gender".into(), "F".into())));
+    let changes: Vec<serde_json::Value> = history(&app, &n.bis_20)
+        .into_iter()
+        .filter(|(kind, _, _)| kind == "IDENTITY_CHANGED")
+        .map(|(_, _, changes)| changes)
+        .collect();
+    assert_eq!(changes, [change_list(&[("gender", None, Some("F"))])]);
 }
 
 fn the_same_update_twice_changes_once(backend: Backend) {
     let (app, n) = start(backend);
     let update =
         IdentRequest::update_bis(&org_a(), &n.bis_20, "<p:lastName>Nowakowska</p:lastName>");
+    let version_before = version(&app, &n.bis_20);
+    let journal_before = history(&app, &n.bis_20);
     let first = app.call_ident(&update).ok();
+    let journal_after_first = history(&app, &n.bis_20);
     let second = app
         .call_ident(&IdentRequest::update_bis(
             &org_a(),
@@ -470,23 +548,26 @@ fn the_same_update_twice_changes_once(backend: Backend) {
             "<p:lastName>Nowakowska</p:lastName>",
         ))
         .ok();
-    let changed = |answer: &Answer| -> Vec<String> {
-        answer
-            .doc()
-            .all("changedField")
-            .iter()
-            .map(|c| c.text.clone())
-            .collect()
-    };
     assert_eq!(changed(&first), ["lastName"]);
+    // One journal entry and one version more after the first; nothing after the second.
+    assert_eq!(journal_after_first.len(), journal_before.len() + 1);
+    let (kind, _, changes) = &journal_after_first[journal_before.len()];
+    assert_eq!(kind, "IDENTITY_CHANGED");
+    assert_eq!(
+        *changes,
+        change_list(&[("lastName", Some("Nowak"), Some("Nowakowska"))])
+    );
+    assert_eq!(history(&app, &n.bis_20), journal_after_first);
+    assert_eq!(version(&app, &n.bis_20), version_before + 1);
     assert!(changed(&second).is_empty(), "{}", second.body);
     assert_eq!(second.status(), "OK");
     assert_eq!(person(&first), person(&second));
     assert_eq!(person(&identify(&app, &n.bis_20).ok()), person(&first));
-    // Both calls are recorded, as successes.
+    // Both calls are recorded, as successes (beside the history reads of this test).
     let audit = app.audit(Some(&n.bis_20));
     let outcomes: Vec<(&str, &str)> = audit
         .iter()
+        .filter(|e| e["service"] == SERVICE)
         .map(|e| {
             (
                 e["operation"].as_str().unwrap_or_default(),

@@ -1,9 +1,11 @@
 //! Native TLS: `serve --tls-cert --tls-key` answers SOAP over HTTPS (rustls), and a client
-//! that trusts the certificate registers a person through it.
+//! that trusts the certificate registers a person through it; one that does not, or asks for
+//! another name, fails the handshake on the certificate; plain HTTP gets no HTTP answer.
 
 #[macro_use]
 mod common;
 
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -114,12 +116,101 @@ fn registers_over_https(backend: Backend) {
     let answer = Answer::new(status, content_type, response.text().expect("a body")).ok();
     assert_eq!(answer.lines(), ["EMPLOYEE 2024-01-01..2024-12-31"]);
 
-    // A client that does not trust the certificate gets no answer at all.
+    // A client that does not trust the certificate's issuer gets no answer at all: the
+    // handshake fails on the certificate, UnknownIssuer.
     let untrusting = reqwest::blocking::Client::new();
-    assert!(untrusting
+    let error = untrusting
         .get(format!("{}/livez", app.base_url()))
         .send()
-        .is_err());
+        .expect_err("an untrusted certificate is refused");
+    assert!(error.is_connect(), "{error:?}");
+    assert_eq!(
+        tls_error(&error),
+        Some(rustls::Error::InvalidCertificate(
+            rustls::CertificateError::UnknownIssuer
+        )),
+        "{error:?}"
+    );
+
+    // A client that trusts the CA but asks for another name: NotValidForName (the
+    // certificate names 127.0.0.1 only).
+    let port = app
+        .base_url()
+        .rsplit(':')
+        .next()
+        .expect("a port")
+        .to_owned();
+    let trusted = reqwest::Certificate::from_pem(&std::fs::read(&ca).expect("the CA certificate"))
+        .expect("a PEM certificate");
+    let by_name = reqwest::blocking::Client::builder()
+        .add_root_certificate(trusted)
+        .no_proxy()
+        .resolve(
+            "raas.invalid",
+            std::net::SocketAddr::from(([127, 0, 0, 1], port.parse().expect("a port"))),
+        )
+        .build()
+        .expect("an HTTPS client");
+    let error = by_name
+        .get(format!("https://raas.invalid:{port}/livez"))
+        .send()
+        .expect_err("a certificate for another name is refused");
+    assert!(
+        matches!(
+            tls_error(&error),
+            Some(rustls::Error::InvalidCertificate(
+                rustls::CertificateError::NotValidForName
+                    | rustls::CertificateError::NotValidForNameContext { .. }
+            ))
+        ),
+        "{error:?}"
+    );
+
+    // Plain HTTP to the TLS port is not served: no HTTP answer, at most a TLS alert.
+    let mut stream =
+        std::net::TcpStream::connect(format!("127.0.0.1:{port}")).expect("the port accepts");
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .expect("a read timeout");
+    stream
+        .write_all(b"GET /livez HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+        .expect("the request is sent");
+    let mut reply = Vec::new();
+    stream
+        .read_to_end(&mut reply)
+        .expect("the server closes the connection");
+    assert!(
+        !reply.starts_with(b"HTTP/"),
+        "{}",
+        String::from_utf8_lossy(&reply)
+    );
+    // Empty, or TLS records of type alert (21).
+    assert!(reply.is_empty() || reply[0] == 21, "{reply:?}");
+    // Over reqwest: plain HTTP to the port is an error too, not an answer.
+    let error = reqwest::blocking::Client::new()
+        .get(format!("http://127.0.0.1:{port}/livez"))
+        .send()
+        .expect_err("plain HTTP is not answered");
+    assert!(!error.is_status(), "{error:?}");
+}
+
+/// The TLS failure behind a client error, if any: a `rustls::Error` somewhere in its source
+/// chain (directly or inside `io::Error`s).
+fn tls_error(error: &(dyn std::error::Error + 'static)) -> Option<rustls::Error> {
+    let mut next = Some(error);
+    while let Some(error) = next {
+        if let Some(tls) = error.downcast_ref::<rustls::Error>() {
+            return Some(tls.clone());
+        }
+        // An io::Error's source() skips the error it wraps: look inside it.
+        next = match error.downcast_ref::<std::io::Error>() {
+            Some(io) => io
+                .get_ref()
+                .map(|inner| inner as &(dyn std::error::Error + 'static)),
+            None => error.source(),
+        };
+    }
+    None
 }
 
 backend_tests!(registers_over_https);

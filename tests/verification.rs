@@ -12,8 +12,12 @@ use common::{
 type Claim<'a> = (&'a str, Option<&'a str>, &'a str, Option<&'a str>);
 
 fn register(ssin: &str, claim: Claim) -> Request {
+    register_for(ssin, claim, "2024-01-01..")
+}
+
+fn register_for(ssin: &str, claim: Claim, period: &str) -> Request {
     let (last_name, first_name, birth_date, gender) = claim;
-    Request::register(&org_a(), ssin, "EMPLOYEE", "2024-01-01..")
+    Request::register(&org_a(), ssin, "EMPLOYEE", period)
         .person_data(last_name, first_name, birth_date, gender)
 }
 
@@ -52,13 +56,32 @@ fn matching_identities_are_accepted(backend: Backend) {
         (NISS_BIS_20, ("Nowak", Some("Ewa"), "1975-06-08", Some("F"))),
         (&incomplete, ("Nowak", Some("Ewa"), "1975-03-14", None)),
     ];
-    for (ssin, claim) in accepted {
-        let answer = app.call(&register(ssin, claim));
+    // Each accepted claim registers a line of its own (the first half of a year of its own,
+    // so that no two lines touch), which the answer and a consultation afterwards show.
+    let mut expected: std::collections::BTreeMap<&str, Vec<String>> = Default::default();
+    for (i, (ssin, claim)) in accepted.into_iter().enumerate() {
+        let year = 2001 + i;
+        let period = format!("{year}-01-01..{year}-06-30");
+        let answer = app.call(&register_for(ssin, claim, &period));
         assert_eq!(
             answer.http_status, 200,
             "{claim:?} refused: {}",
             answer.body
         );
+        assert_eq!(
+            (answer.status(), answer.status_code()),
+            ("OK".to_owned(), "MSG00000".to_owned()),
+            "{claim:?}: {}",
+            answer.body
+        );
+        let lines = expected.entry(ssin).or_default();
+        lines.push(format!("EMPLOYEE {period}"));
+        assert_eq!(answer.lines(), *lines, "{claim:?}: {}", answer.body);
+    }
+    for (ssin, lines) in expected {
+        let consult = app.call(&Request::consult(&org_a(), ssin)).ok();
+        assert_eq!(consult.status(), "DATA_FOUND", "{ssin}");
+        assert_eq!(consult.lines(), lines, "{ssin}");
     }
 }
 
@@ -97,6 +120,7 @@ fn another_person_is_refused_and_nothing_is_stored(backend: Backend) {
         let answer = app
             .call(&register(NISS_1, claim))
             .fault("IDENTITY_MISMATCH");
+        assert_eq!(answer.faultcode().as_deref(), Some("soapenv:Client"));
         assert_eq!(answer.fault_fields(), fields(&expected), "{claim:?}");
     }
     let consult = app.call(&Request::consult(&org_a(), NISS_1)).ok();
@@ -111,36 +135,37 @@ fn another_person_is_refused_and_nothing_is_stored(backend: Backend) {
 
 fn invalid_person_data_is_refused_by_field(backend: Backend) {
     let app = TestApp::start(backend);
-    let cases: Vec<(Claim, &str, &str)> = vec![
+    let cases: Vec<(Claim, &str, (&str, &str))> = vec![
         (
             ("Van den Berghe", None, "1985-13-30", None),
             "INVALID_DATE",
-            "personData/birthDate",
+            ("personData/birthDate", "1985-13-30"),
         ),
         (
             ("Van den Berghe", None, "30/07/1985", None),
             "INVALID_DATE",
-            "personData/birthDate",
+            ("personData/birthDate", "30/07/1985"),
         ),
         (
             ("R2D2", None, "1985-07-30", None),
             "INVALID_FIELD",
-            "personData/lastName",
+            ("personData/lastName", "R2D2"),
         ),
         (
             ("Van den Berghe", Some(""), "1985-07-30", None),
             "INVALID_FIELD",
-            "personData/firstName",
+            ("personData/firstName", ""),
         ),
         (
             ("Van den Berghe", None, "1985-07-30", Some("X")),
             "INVALID_FIELD",
-            "personData/gender",
+            ("personData/gender", "X"),
         ),
     ];
     for (claim, reason, field) in cases {
         let answer = app.call(&register(NISS_1, claim)).fault(reason);
-        assert_eq!(answer.fault_fields()[0].0, field, "{claim:?}");
+        assert_eq!(answer.faultcode().as_deref(), Some("soapenv:Client"));
+        assert_eq!(answer.fault_fields(), fields(&[field]), "{claim:?}");
     }
     assert_eq!(
         app.call(&Request::consult(&org_a(), NISS_1)).ok().status(),

@@ -118,6 +118,29 @@ mod tests {
         }
 
         #[test]
+        fn refuses_the_first_character_outside_the_pattern(
+            before in "[A-Za-z0-9_.-]{0,15}",
+            bad in any::<char>().prop_filter("outside the pattern", |c| {
+                !(c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
+            }),
+            after in "[A-Za-z0-9_.-]{0,15}",
+        ) {
+            let input = format!("{before}{bad}{after}");
+            prop_assert_eq!(
+                DossierTypeCode::parse(&input),
+                Err(DossierTypeCodeError::InvalidCharacter(bad))
+            );
+        }
+
+        #[test]
+        fn refuses_codes_of_more_than_32_characters(input in "[A-Za-z0-9_.-]{33,80}") {
+            prop_assert_eq!(
+                DossierTypeCode::parse(&input),
+                Err(DossierTypeCodeError::TooLong(input.len()))
+            );
+        }
+
+        #[test]
         fn parse_never_panics(input in any::<String>()) {
             let _ = DossierTypeCode::parse(&input);
         }

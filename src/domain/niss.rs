@@ -390,7 +390,16 @@ mod tests {
     fn february_29_exists_only_in_leap_years() {
         assert!(parse(&with_check_digits("040229001", true)).is_ok());
         assert!(parse(&with_check_digits("000229001", true)).is_ok());
-        assert!(parse(&with_check_digits("000229001", false)).is_err()); // 1900: not leap
+        // 1900 is not a leap year (divisible by 100, not by 400): the check digits say
+        // 1900, and the day is refused as such, not as a check-digit error.
+        assert_eq!(
+            parse(&with_check_digits("000229001", false)),
+            Err(NissError::Day {
+                year: 1900,
+                month: 2,
+                day: 29
+            })
+        );
         assert_eq!(
             parse(&with_check_digits("030229001", true)),
             Err(NissError::Day {

@@ -24,14 +24,37 @@ pub fn postgres_server() -> Option<String> {
         .filter(|url| !url.trim().is_empty())
 }
 
+/// Whether nothing may be skipped here: `CI` or `REQUIRE_POSTGRES` is set (to anything but
+/// an empty string, `0` or `false`).
+pub fn skips_forbidden() -> bool {
+    ["CI", "REQUIRE_POSTGRES"].iter().any(|name| {
+        std::env::var(name)
+            .map(|value| !matches!(value.trim(), "" | "0" | "false"))
+            .unwrap_or(false)
+    })
+}
+
+/// Called where a test would skip a check for want of `what`: under CI (see
+/// [`skips_forbidden`]) it fails the test, elsewhere it says on standard error what was not
+/// checked.
+#[track_caller]
+pub fn cannot_check(what: &str) {
+    if skips_forbidden() {
+        panic!("{what}, and CI or REQUIRE_POSTGRES is set: nothing may be skipped");
+    }
+    eprintln!("SKIPPED: {what}");
+}
+
 impl Backend {
-    /// Whether tests can run on this backend here; says why not when they cannot.
+    /// Whether tests can run on this backend here; says why not when they cannot, and fails
+    /// the test when nothing may be skipped (see [`skips_forbidden`]).
+    #[track_caller]
     pub fn available(self) -> bool {
         match self {
             Backend::Sqlite => true,
             Backend::Postgres | Backend::PostgresLinguistic if postgres_server().is_some() => true,
             Backend::Postgres | Backend::PostgresLinguistic => {
-                eprintln!("note: TEST_DATABASE_URL is not set: the PostgreSQL variant is skipped");
+                cannot_check("TEST_DATABASE_URL is not set: the PostgreSQL variant did not run");
                 false
             }
         }
@@ -103,4 +126,41 @@ fn with_database(url: &str, name: &str) -> String {
         None => base,
     };
     format!("{base}/{name}{query}")
+}
+
+/// One text column named `value`, for [`query_texts`].
+#[derive(diesel::QueryableByName)]
+struct TextRow {
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    value: Option<String>,
+}
+
+/// Runs a read-only `sql` on the test database at `url` (a SQLite path or a PostgreSQL URL)
+/// whose one column is named `value` and cast to text (`CAST(… AS TEXT) AS value`), and gives
+/// its rows (NULL as the empty string). For checks the service's answers cannot show.
+pub fn query_texts(url: &str, sql: &str) -> Vec<String> {
+    let rows: Vec<TextRow> =
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            let mut conn = PgConnection::establish(url)
+                .unwrap_or_else(|e| panic!("cannot connect to {url}: {e}"));
+            diesel::sql_query(sql).load(&mut conn)
+        } else {
+            let mut conn = diesel::sqlite::SqliteConnection::establish(url)
+                .unwrap_or_else(|e| panic!("cannot open {url}: {e}"));
+            diesel::sql_query(sql).load(&mut conn)
+        }
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    rows.into_iter()
+        .map(|row| row.value.unwrap_or_default())
+        .collect()
+}
+
+/// [`query_texts`] for a query of exactly one row, read as a number.
+#[track_caller]
+pub fn query_i64(url: &str, sql: &str) -> i64 {
+    let rows = query_texts(url, sql);
+    assert_eq!(rows.len(), 1, "{sql}: {rows:?}");
+    rows[0]
+        .parse()
+        .unwrap_or_else(|e| panic!("{sql}: {:?} is not a number: {e}", rows[0]))
 }

@@ -38,7 +38,7 @@ pub fn niss(yymmdd: &str, serial: u32, born_2000s: bool) -> String {
 
 /// Generates, for each named test function `fn name(backend: Backend)`, the tests
 /// `sqlite::name` and `postgres::name` (the latter passes with a note when
-/// `TEST_DATABASE_URL` is not set).
+/// `TEST_DATABASE_URL` is not set, and fails then when `CI` or `REQUIRE_POSTGRES` is set).
 macro_rules! backend_tests {
     ($($name:ident),+ $(,)?) => {
         mod sqlite {

@@ -26,6 +26,33 @@ from support import (
 )
 
 
+def skips_forbidden() -> bool:
+    """Under CI (`CI` or `REQUIRE_POSTGRES` set, as .ci/run does) nothing may skip."""
+    return any(
+        os.environ.get(name, "").strip() not in ("", "0", "false")
+        for name in ("CI", "REQUIRE_POSTGRES")
+    )
+
+
+def pytest_configure(config):
+    if skips_forbidden() and not os.environ.get("TEST_DATABASE_URL", "").strip():
+        raise pytest.UsageError(
+            "CI or REQUIRE_POSTGRES is set but TEST_DATABASE_URL is not: "
+            "the PostgreSQL variants may not be skipped"
+        )
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Under CI a skipped test is a failed one (an expected failure stays what it is)."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.skipped and not hasattr(report, "wasxfail") and skips_forbidden():
+        report.outcome = "failed"
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else report.longrepr
+        report.longrepr = f"skipped under CI (nothing may skip): {reason}"
+
+
 @pytest.fixture(scope="session", params=backends())
 def service(request, tmp_path_factory) -> Service:
     """A seeded database of one backend and a `raas serve` on it."""
