@@ -38,22 +38,38 @@ pub enum ServiceError {
     NotABisNumber(String),
     #[error("{0}")]
     InvalidInput(String),
-    #[error("the service is overloaded, try again later")]
+    /// Overloaded, or the database out of reach: the same request may succeed later.
+    #[error("the service is unavailable, try again later")]
     Unavailable,
+    /// A storage failure that is not a matter of waiting (those are [`ServiceError::Unavailable`]).
     #[error("storage failure: {0}")]
-    Storage(#[from] StoreError),
+    Storage(StoreError),
     #[error("internal error: {0}")]
     Internal(String),
 }
 
+/// A database out of reach (no connection in time, a connection closed under the request,
+/// SQLite still locked) is [`ServiceError::Unavailable`]; anything else is a storage failure.
+impl From<StoreError> for ServiceError {
+    fn from(e: StoreError) -> Self {
+        if e.is_unavailable() {
+            tracing::warn!(error = %e, "database unavailable");
+            ServiceError::Unavailable
+        } else {
+            ServiceError::Storage(e)
+        }
+    }
+}
+
 impl From<diesel::result::Error> for ServiceError {
     fn from(e: diesel::result::Error) -> Self {
-        ServiceError::Storage(StoreError::Query(e))
+        ServiceError::from(StoreError::Query(e))
     }
 }
 
 impl ServiceError {
-    /// A short stable word for the audit trail.
+    /// A short stable word for the audit trail: the reason code of the fault the caller
+    /// gets (`soap::fault` maps every variant to the same code).
     pub fn outcome(&self) -> &'static str {
         match self {
             ServiceError::NotAuthenticated => "NOT_AUTHENTICATED",

@@ -192,10 +192,6 @@ impl From<ServiceError> for Fault {
                 Fault::new(ReasonCode::NotABisNumber, diagnostic).field("ssin", &ssin)
             }
             ServiceError::Unavailable => Fault::new(ReasonCode::ServiceUnavailable, diagnostic),
-            ServiceError::Storage(crate::store::StoreError::Pool(_)) => Fault::new(
-                ReasonCode::ServiceUnavailable,
-                "the service is overloaded, try again later",
-            ),
             other => {
                 tracing::error!(error = %other, "request failed");
                 Fault::new(
@@ -204,5 +200,68 @@ impl From<ServiceError> for Fault {
                 )
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::StoreError;
+
+    /// The audit trail records `ServiceError::outcome`, the caller gets the fault's reason
+    /// code: they must be the same word for every refusal.
+    #[test]
+    fn the_audit_outcome_is_the_reason_code_of_the_fault() {
+        let closed = diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::ClosedConnection,
+            Box::new("server closed the connection unexpectedly".to_owned()),
+        );
+        let refused = diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::Unknown,
+            Box::new("audit entry refused".to_owned()),
+        );
+        // UnknownOrganisation, Conflict and InvalidInput are refusals of the administration
+        // commands only, which print them and write no audit entry.
+        let errors = vec![
+            ServiceError::NotAuthenticated,
+            ServiceError::NotAllowed("x".into()),
+            ServiceError::UnknownDossierType("X".into()),
+            ServiceError::RetiredDossierType("X".into()),
+            ServiceError::UnknownSsin("85073003328".into()),
+            ServiceError::CanceledSsin("85073003328".into()),
+            ServiceError::ReplacedSsin {
+                ssin: "85073003328".into(),
+                replaced_by: "17073003384".into(),
+            },
+            ServiceError::IdentityMismatch(vec![("lastName".into(), "X".into())]),
+            ServiceError::NotGranted("identifyPerson".into()),
+            ServiceError::NotABisNumber("85073003328".into()),
+            ServiceError::Unavailable,
+            ServiceError::from(StoreError::Connect("refused".into())),
+            ServiceError::from(closed),
+            ServiceError::from(refused),
+            ServiceError::from(StoreError::Corrupt("x".into())),
+            ServiceError::Internal("x".into()),
+        ];
+        for error in errors {
+            let outcome = error.outcome();
+            let debug = format!("{error:?}");
+            assert_eq!(Fault::from(error).reason.as_str(), outcome, "{debug}");
+        }
+    }
+
+    #[test]
+    fn a_database_out_of_reach_is_a_server_fault_saying_unavailable() {
+        let fault = Fault::from(ServiceError::from(StoreError::Connect("refused".into())));
+        assert_eq!(fault.reason, ReasonCode::ServiceUnavailable);
+        assert_eq!(fault.fault_code(), FaultCode::Server);
+        let locked = diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::Unknown,
+            Box::new("database is locked".to_owned()),
+        );
+        assert_eq!(
+            Fault::from(ServiceError::from(locked)).reason,
+            ReasonCode::ServiceUnavailable
+        );
     }
 }

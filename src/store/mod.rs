@@ -21,7 +21,8 @@ use std::time::Duration;
 
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
 use diesel::pg::PgConnection;
-use diesel::r2d2::{self, ManageConnection};
+use diesel::r2d2::{self, ManageConnection, R2D2Connection};
+use diesel::result::DatabaseErrorKind;
 use diesel::sqlite::SqliteConnection;
 use diesel::Connection as _;
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
@@ -52,6 +53,40 @@ pub enum StoreError {
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
+
+impl StoreError {
+    /// Whether the database could not be reached or was busy, rather than refusing what was
+    /// asked: no connection in time, a connection the server closed, a SQLite database
+    /// still locked by another process after the busy timeout. The same request may well
+    /// succeed a little later.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            StoreError::Pool(_) | StoreError::Connect(_) => true,
+            StoreError::Query(e) => query_unavailable(e),
+            StoreError::Migration(_) | StoreError::Corrupt(_) => false,
+        }
+    }
+}
+
+/// See [`StoreError::is_unavailable`].
+fn query_unavailable(error: &diesel::result::Error) -> bool {
+    match error {
+        diesel::result::Error::DatabaseError(
+            DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+            _,
+        ) => true,
+        // SQLITE_BUSY once the busy timeout has passed.
+        diesel::result::Error::DatabaseError(DatabaseErrorKind::Unknown, info) => {
+            info.message().starts_with("database is locked")
+        }
+        _ => false,
+    }
+}
+
+/// How long a caller waits for a pooled connection before it is told the service is
+/// unavailable; also, halved, the longest pause between two attempts to reconnect to a
+/// database that is down, so a database back up is used again within a second.
+const CHECKOUT_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Where the data lives, parsed from a `--database-url`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -109,12 +144,38 @@ impl ManageConnection for Manager {
         self.0.connect()
     }
 
+    /// Tested at every check-out, so this costs no round trip: see [`still_open`].
     fn is_valid(&self, conn: &mut DbConnection) -> Result<(), StoreError> {
-        conn.batch_execute("SELECT 1").map_err(StoreError::Query)
+        if still_open(conn) {
+            Ok(())
+        } else {
+            Err(StoreError::Connect(
+                "the connection was closed by the database server".into(),
+            ))
+        }
     }
 
-    fn has_broken(&self, _conn: &mut DbConnection) -> bool {
-        false
+    fn has_broken(&self, conn: &mut DbConnection) -> bool {
+        !still_open(conn)
+    }
+}
+
+/// Whether a connection can still be used, told without a round trip. A PostgreSQL
+/// connection the server has closed (a restart, a terminated backend) has its socket
+/// readable: libpq reads what is waiting without blocking (`PQconsumeInput`, reached
+/// through `notifications_iter`); a first read may return the server's last message, the
+/// next one the end of the stream, which marks the connection bad. An idle open connection
+/// has nothing to read, so both reads return at once. A connection whose transaction could
+/// not be rolled back is broken on either backend.
+fn still_open(conn: &mut DbConnection) -> bool {
+    match conn {
+        DbConnection::Postgres(pg) => {
+            if R2D2Connection::is_broken(pg) {
+                return false;
+            }
+            (0..2).all(|_| !matches!(pg.notifications_iter().next(), Some(Err(_))))
+        }
+        DbConnection::Sqlite(sqlite) => !R2D2Connection::is_broken(sqlite),
     }
 }
 
@@ -146,10 +207,10 @@ impl Database {
         }
         let pool = r2d2::Pool::builder()
             .max_size(max_connections)
-            // A check-out test would cost a round trip per request; a broken connection
-            // fails its statement instead.
-            .test_on_check_out(false)
-            .connection_timeout(Duration::from_secs(10))
+            // The check-out test is `still_open`: no round trip, and a connection closed
+            // by a database restart is dropped before a request can fail on it.
+            .test_on_check_out(true)
+            .connection_timeout(CHECKOUT_TIMEOUT)
             .build(Manager(url.clone()))?;
         Ok(Database {
             pool,
@@ -183,6 +244,43 @@ impl Database {
         )
     }
 
+    /// A connection outside the pool, for a single long-lived writer (the audit trail), so
+    /// requests holding every pooled connection cannot stop it.
+    pub fn dedicated_connection(&self) -> StoreResult<DbConnection> {
+        self.url.connect()
+    }
+
+    /// Whether a connection from [`Database::dedicated_connection`] can still be used (no
+    /// round trip).
+    pub fn still_open(conn: &mut DbConnection) -> bool {
+        still_open(conn)
+    }
+
+    /// [`Database::write`] on a connection of the caller's own.
+    pub fn write_on<T, E>(
+        &self,
+        conn: &mut DbConnection,
+        f: impl FnOnce(&mut DbConnection) -> Result<T, E>,
+    ) -> Result<T, E>
+    where
+        E: From<diesel::result::Error>,
+    {
+        let _queued = self.queue_sqlite_writer();
+        write_transaction(conn, &[], f)
+    }
+
+    /// On SQLite, waits for this process's other writers (see `sqlite_writer`).
+    fn queue_sqlite_writer(&self) -> Option<std::sync::MutexGuard<'_, ()>> {
+        match self.url {
+            DatabaseUrl::Sqlite(_) => Some(
+                self.sqlite_writer
+                    .lock()
+                    .unwrap_or_else(|poisoned| poisoned.into_inner()),
+            ),
+            DatabaseUrl::Postgres(_) => None,
+        }
+    }
+
     /// Runs `f` in a write transaction on a pooled connection (see [`write_transaction`]).
     pub fn write<T, E>(&self, f: impl FnOnce(&mut DbConnection) -> Result<T, E>) -> Result<T, E>
     where
@@ -213,14 +311,7 @@ impl Database {
         E: From<diesel::result::Error> + From<StoreError>,
     {
         let mut conn = self.connection()?;
-        let _queued = match self.url {
-            DatabaseUrl::Sqlite(_) => Some(
-                self.sqlite_writer
-                    .lock()
-                    .unwrap_or_else(|poisoned| poisoned.into_inner()),
-            ),
-            DatabaseUrl::Postgres(_) => None,
-        };
+        let _queued = self.queue_sqlite_writer();
         write_transaction(&mut conn, locks, f)
     }
 }

@@ -5,6 +5,7 @@
 pub mod answer;
 pub mod app;
 pub mod db;
+pub mod private_postgres;
 pub mod refusal;
 pub mod soap;
 pub mod source;
