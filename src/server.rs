@@ -161,7 +161,14 @@ async fn soap_endpoint<S: SoapService>(
         Ok(()) => read_limited(payload, state.config.max_request_bytes).await,
         Err(fault) => Err(fault),
     };
-    let reply = pipeline::handle::<S>(&state.services, body.as_deref().map_err(Clone::clone)).await;
+    // The peer itself: a forwarded-for header is not trusted.
+    let client = request.peer_addr().map(|peer| peer.ip());
+    let reply = pipeline::handle::<S>(
+        &state.services,
+        body.as_deref().map_err(Clone::clone),
+        client,
+    )
+    .await;
     soap_response(reply)
 }
 

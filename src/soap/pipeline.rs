@@ -5,6 +5,8 @@
 //! ([`SoapService`]) only reads its operation's own fields, calls its use case and writes the
 //! rest of the answer.
 
+use std::net::IpAddr;
+
 use chrono::{DateTime, NaiveDate, Utc};
 
 use super::envelope::Envelope;
@@ -111,7 +113,12 @@ pub fn today() -> NaiveDate {
 
 /// Answers one request to service `S`: an envelope already read within the size limit, or
 /// the fault that reading it gave.
-pub async fn handle<S: SoapService>(services: &Services, body: Result<&[u8], Fault>) -> Reply {
+/// `client` is the address the request came from, when known (for login throttling).
+pub async fn handle<S: SoapService>(
+    services: &Services,
+    body: Result<&[u8], Fault>,
+    client: Option<IpAddr>,
+) -> Reply {
     let received = Utc::now();
     let mut call = Call {
         service: S::NAME,
@@ -121,7 +128,7 @@ pub async fn handle<S: SoapService>(services: &Services, body: Result<&[u8], Fau
     };
     let mut caller = None;
     let outcome = match body {
-        Ok(body) => process::<S>(services, &mut call, &mut caller, body, received).await,
+        Ok(body) => process::<S>(services, &mut call, &mut caller, body, received, client).await,
         Err(fault) => Err(fault.into()),
     };
     match outcome {
@@ -172,6 +179,7 @@ async fn process<S: SoapService>(
     caller_slot: &mut Option<Caller>,
     body: &[u8],
     received: DateTime<Utc>,
+    client: Option<IpAddr>,
 ) -> Result<String, Refusal> {
     let envelope = Envelope::parse(body)?;
     let request = &envelope.operation;
@@ -193,7 +201,7 @@ async fn process<S: SoapService>(
     call.username = Some(token.username.chars().take(64).collect());
     let caller = services
         .authenticator
-        .authenticate(&token.username, &token.password)
+        .authenticate(&token.username, &token.password, client)
         .await
         .map_err(|e| Refusal::from(Fault::from(e)))?;
     *caller_slot = Some(caller.clone());
