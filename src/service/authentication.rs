@@ -7,7 +7,8 @@
 //!   sharing the database, is seen on the very next request.
 //! - Attempts that need the hash go through the [`Throttle`]: failures are counted per
 //!   username and per client address, a flood is refused before it reaches the hash, and
-//!   attempts without recent failures have a lane of their own.
+//!   attempts without recent failures have a lane of their own. A throttled refusal is
+//!   answered after [`THROTTLED_DELAY`], so that a flood of them cannot take the processor.
 //! - At most [`VERIFICATIONS_AT_ONCE`] hashes run at once, each in a memory buffer kept for
 //!   the next one (Argon2id takes 19 MiB), so a flood costs no memory beyond those buffers.
 //! - Identical attempts (same username and secret) arriving while one is being verified wait
