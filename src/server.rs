@@ -278,7 +278,14 @@ async fn soap_endpoint<S: SoapService>(
     };
     // A body not read to its end leaves the connection unusable: it is closed.
     let close = body.is_err();
-    let reply = pipeline::handle::<S>(&state.services, body.as_deref().map_err(Clone::clone)).await;
+    // The peer itself: a forwarded-for header is not trusted.
+    let client = request.peer_addr().map(|peer| peer.ip());
+    let reply = pipeline::handle::<S>(
+        &state.services,
+        body.as_deref().map_err(Clone::clone),
+        client,
+    )
+    .await;
     soap_response(reply, close)
 }
 

@@ -4,8 +4,13 @@
 #[macro_use]
 mod common;
 
+use std::io::{BufRead, BufReader};
+use std::process::{Child, ChildStdout, Stdio};
+
 use common::soap::PASSWORD_DIGEST;
-use common::{fields, org_a, org_b, Backend, Org, Request, Security, TestApp, NISS_1, NISS_2};
+use common::{
+    fields, org_a, org_b, Answer, Backend, Org, Request, Security, TestApp, NISS_1, NISS_2,
+};
 
 fn lines(app: &TestApp, org: &Org, ssin: &str) -> (String, Vec<String>) {
     let answer = app.call(&Request::consult(org, ssin)).ok();
@@ -188,6 +193,176 @@ fn a_revoked_credential_is_not_authenticated(backend: Backend) {
         .fault("NOT_AUTHENTICATED");
 }
 
+fn carol() -> Org {
+    Org {
+        username: "carol".into(),
+        password: "carol-first-secret".into(),
+        ..org_a()
+    }
+}
+
+fn revoke(app: &TestApp, org: &Org) {
+    app.admin(
+        &[
+            "credential",
+            "revoke",
+            "--cbe",
+            &org.cbe,
+            "--username",
+            &org.username,
+        ],
+        "",
+    );
+}
+
+/// Used (so the server remembers the verified secret), revoked by the CLI while the server
+/// runs, used again: refused on the very next request, and nothing is written.
+fn a_credential_used_then_revoked_is_refused_on_the_next_request(backend: Backend) {
+    let app = TestApp::start(backend);
+    let carol = carol();
+    app.add_credential(&carol);
+    app.call(&Request::consult(&carol, NISS_1)).ok();
+    app.call(&Request::consult(&carol, NISS_1)).ok();
+
+    revoke(&app, &carol);
+    let answer = app
+        .call(&Request::consult(&carol, NISS_1))
+        .fault("NOT_AUTHENTICATED");
+    assert_eq!(answer.faultcode().as_deref(), Some("soapenv:Client"));
+    app.call(&Request::register(
+        &carol,
+        NISS_2,
+        "EMPLOYEE",
+        "2024-01-01..",
+    ))
+    .fault("NOT_AUTHENTICATED");
+    assert_eq!(lines(&app, &org_a(), NISS_2), not_found());
+    let refused: Vec<_> = app
+        .audit(None)
+        .into_iter()
+        .filter(|e| e["username"] == "carol")
+        .map(|e| e["outcome"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    // Newest first.
+    assert_eq!(
+        refused,
+        ["NOT_AUTHENTICATED", "NOT_AUTHENTICATED", "OK", "OK"]
+    );
+}
+
+/// A credential given a new secret: the old secret, remembered by the server, is refused on
+/// the very next request; the new one works.
+fn an_old_secret_is_refused_right_after_a_new_one_is_set(backend: Backend) {
+    let app = TestApp::start(backend);
+    let first = carol();
+    app.add_credential(&first);
+    app.call(&Request::consult(&first, NISS_1)).ok();
+    let second = Org {
+        password: "carol-second-secret".into(),
+        ..first.clone()
+    };
+    app.add_credential(&second);
+    app.call(&Request::consult(&first, NISS_1))
+        .fault("NOT_AUTHENTICATED");
+    app.call(&Request::consult(&second, NISS_1)).ok();
+    app.call(&Request::consult(&first, NISS_1))
+        .fault("NOT_AUTHENTICATED");
+    app.call(&Request::consult(&second, NISS_1)).ok();
+}
+
+/// Another `raas serve` on the same database, with its own memory of verified secrets.
+struct OtherServer {
+    child: Child,
+    _stdout: BufReader<ChildStdout>,
+    endpoint: String,
+    client: reqwest::blocking::Client,
+}
+
+impl OtherServer {
+    fn start(app: &TestApp) -> OtherServer {
+        let mut child = app
+            .command()
+            .args(["serve", "--listen", "127.0.0.1:0", "--workers", "1"])
+            .args(["--db-connections", "2"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("raas serve starts");
+        let mut stdout = BufReader::new(child.stdout.take().expect("piped stdout"));
+        let mut first = String::new();
+        stdout.read_line(&mut first).expect("the server's output");
+        let base = first
+            .trim()
+            .strip_prefix("raas listening on ")
+            .unwrap_or_else(|| panic!("raas serve did not start: {first:?}"))
+            .to_owned();
+        OtherServer {
+            child,
+            _stdout: stdout,
+            endpoint: format!("{base}/soap/PersonRegisterService"),
+            client: reqwest::blocking::Client::builder()
+                .no_proxy()
+                .build()
+                .expect("an HTTP client"),
+        }
+    }
+
+    fn call(&self, request: &Request) -> Answer {
+        let response = self
+            .client
+            .post(&self.endpoint)
+            .header("Content-Type", "text/xml; charset=utf-8")
+            .body(request.to_xml())
+            .send()
+            .expect("the other server answers");
+        let status = response.status().as_u16();
+        Answer::new(
+            status,
+            "text/xml".into(),
+            response.text().expect("an answer"),
+        )
+    }
+}
+
+impl Drop for OtherServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Two servers share the database: a revocation, and then a new secret, are seen by both on
+/// their next request.
+fn every_server_on_the_database_sees_a_revocation_at_once(backend: Backend) {
+    let app = TestApp::start(backend);
+    let other = OtherServer::start(&app);
+    let first = carol();
+    app.add_credential(&first);
+    app.call(&Request::consult(&first, NISS_1)).ok();
+    other.call(&Request::consult(&first, NISS_1)).ok();
+
+    revoke(&app, &first);
+    app.call(&Request::consult(&first, NISS_1))
+        .fault("NOT_AUTHENTICATED");
+    other
+        .call(&Request::consult(&first, NISS_1))
+        .fault("NOT_AUTHENTICATED");
+
+    let second = Org {
+        password: "carol-second-secret".into(),
+        ..first.clone()
+    };
+    app.add_credential(&second);
+    other.call(&Request::consult(&second, NISS_1)).ok();
+    app.call(&Request::consult(&second, NISS_1)).ok();
+    app.call(&Request::consult(&first, NISS_1))
+        .fault("NOT_AUTHENTICATED");
+    other
+        .call(&Request::consult(&first, NISS_1))
+        .fault("NOT_AUTHENTICATED");
+}
+
 fn a_retired_dossier_type_refuses_registrations_only(backend: Backend) {
     let app = TestApp::start(backend);
     let a = org_a();
@@ -261,6 +436,9 @@ backend_tests!(
     wrong_or_missing_credentials_are_not_authenticated,
     password_digest_is_refused_as_unsupported,
     a_revoked_credential_is_not_authenticated,
+    a_credential_used_then_revoked_is_refused_on_the_next_request,
+    an_old_secret_is_refused_right_after_a_new_one_is_set,
+    every_server_on_the_database_sees_a_revocation_at_once,
     a_retired_dossier_type_refuses_registrations_only,
     an_undefined_dossier_type_is_refused_naming_the_field,
 );

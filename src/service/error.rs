@@ -7,6 +7,8 @@ use crate::store::StoreError;
 pub enum ServiceError {
     #[error("unknown username or wrong secret")]
     NotAuthenticated,
+    #[error("too many failed logins for this username from this address: try again in {retry_after_secs} s")]
+    Throttled { retry_after_secs: u64 },
     #[error("{0}")]
     NotAllowed(String),
     #[error("the dossier type {0} is not defined for this organisation")]
@@ -73,6 +75,7 @@ impl ServiceError {
     pub fn outcome(&self) -> &'static str {
         match self {
             ServiceError::NotAuthenticated => "NOT_AUTHENTICATED",
+            ServiceError::Throttled { .. } => "AUTHENTICATION_THROTTLED",
             ServiceError::NotAllowed(_) => "NOT_ALLOWED",
             ServiceError::UnknownDossierType(_) => "UNKNOWN_DOSSIER_TYPE",
             ServiceError::RetiredDossierType(_) => "RETIRED_DOSSIER_TYPE",

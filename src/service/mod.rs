@@ -11,6 +11,7 @@ pub mod identification;
 pub mod identity_source;
 pub mod register;
 pub mod source_feed;
+pub mod throttle;
 
 pub use audit_trail::AuditTrail;
 pub use authentication::{Authenticator, Caller};

@@ -36,6 +36,7 @@ pub enum ReasonCode {
     SoapVersionMismatch,
     HeaderNotUnderstood,
     NotAuthenticated,
+    AuthenticationThrottled,
     UnsupportedPasswordType,
     NotAllowed,
     InvalidCbeNumber,
@@ -66,6 +67,7 @@ impl ReasonCode {
             ReasonCode::SoapVersionMismatch => "SOAP_VERSION_MISMATCH",
             ReasonCode::HeaderNotUnderstood => "HEADER_NOT_UNDERSTOOD",
             ReasonCode::NotAuthenticated => "NOT_AUTHENTICATED",
+            ReasonCode::AuthenticationThrottled => "AUTHENTICATION_THROTTLED",
             ReasonCode::UnsupportedPasswordType => "UNSUPPORTED_PASSWORD_TYPE",
             ReasonCode::NotAllowed => "NOT_ALLOWED",
             ReasonCode::InvalidCbeNumber => "INVALID_CBE_NUMBER",
@@ -162,6 +164,9 @@ impl From<ServiceError> for Fault {
         let diagnostic = error.to_string();
         match error {
             ServiceError::NotAuthenticated => Fault::new(ReasonCode::NotAuthenticated, diagnostic),
+            ServiceError::Throttled { .. } => {
+                Fault::new(ReasonCode::AuthenticationThrottled, diagnostic)
+            }
             ServiceError::NotAllowed(_) => Fault::new(ReasonCode::NotAllowed, diagnostic),
             ServiceError::UnknownDossierType(code) => {
                 Fault::new(ReasonCode::UnknownDossierType, diagnostic).field("dossierType", &code)

@@ -5,6 +5,7 @@
 //! ([`SoapService`]) only reads its operation's own fields, calls its use case and writes the
 //! rest of the answer.
 
+use std::net::IpAddr;
 use std::time::Instant;
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -115,7 +116,12 @@ pub fn today() -> NaiveDate {
 
 /// Answers one request to service `S`: an envelope already read within the size limit, or
 /// the fault that reading it gave.
-pub async fn handle<S: SoapService>(services: &Services, body: Result<&[u8], Fault>) -> Reply {
+/// `client` is the address the request came from, when known (for login throttling).
+pub async fn handle<S: SoapService>(
+    services: &Services,
+    body: Result<&[u8], Fault>,
+    client: Option<IpAddr>,
+) -> Reply {
     let received = Utc::now();
     let started = Instant::now();
     let mut call = Call {
@@ -137,7 +143,7 @@ pub async fn handle<S: SoapService>(services: &Services, body: Result<&[u8], Fau
     let mut caller = None;
     let outcome = match body {
         Ok(body) => {
-            process::<S>(services, &mut call, &mut caller, body, received)
+            process::<S>(services, &mut call, &mut caller, body, received, client)
                 .instrument(span.clone())
                 .await
         }
@@ -245,6 +251,7 @@ async fn process<S: SoapService>(
     caller_slot: &mut Option<Caller>,
     body: &[u8],
     received: DateTime<Utc>,
+    client: Option<IpAddr>,
 ) -> Result<String, Refusal> {
     let envelope = Envelope::parse(body)?;
     let request = &envelope.operation;
@@ -268,7 +275,7 @@ async fn process<S: SoapService>(
     call.username = Some(token.username.chars().take(64).collect());
     let caller = services
         .authenticator
-        .authenticate(&token.username, &token.password)
+        .authenticate(&token.username, &token.password, client)
         .await
         .map_err(|e| Refusal::from(Fault::from(e)))?;
     *caller_slot = Some(caller.clone());
