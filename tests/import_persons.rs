@@ -87,7 +87,7 @@ fn imported(app: &TestApp, file: &Path) -> u64 {
     count.parse().expect("a number of persons")
 }
 
-/// Imports `file`, expects a refusal, and gives the message (`Error: FILE: …` on standard
+/// Imports `file`, expects a refusal, and gives the message (`error: FILE: …` on standard
 /// error, nothing on standard output).
 #[track_caller]
 fn refused(app: &TestApp, file: &Path) -> String {
@@ -95,7 +95,7 @@ fn refused(app: &TestApp, file: &Path) -> String {
     assert!(!output.status.success(), "the import was accepted");
     assert_eq!(String::from_utf8_lossy(&output.stdout), "");
     let stderr = String::from_utf8(output.stderr).expect("UTF-8");
-    let prefix = format!("Error: {}: ", file.display());
+    let prefix = format!("error: {}: ", file.display());
     stderr
         .strip_prefix(&prefix)
         .unwrap_or_else(|| panic!("unexpected message: {stderr}"))
