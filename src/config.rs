@@ -42,8 +42,8 @@ impl FromStr for LogFormat {
     }
 }
 
-/// Everything raas is configured with.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Everything raas is configured with. `Debug` shows the database URL without its password.
+#[derive(Clone, PartialEq, Eq)]
 pub struct Config {
     /// Where the data lives: a SQLite file or `postgres://…` (shown with its password
     /// redacted: see `store::DatabaseUrl`).
@@ -69,6 +69,30 @@ pub struct Config {
     /// `serve`: seconds a request's body may take to arrive. Used by the server's body
     /// deadline.
     pub body_timeout_seconds: u64,
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Config")
+            .field(
+                "database_url",
+                &crate::store::redact_url(&self.database_url),
+            )
+            .field(
+                "db_connect_timeout_seconds",
+                &self.db_connect_timeout_seconds,
+            )
+            .field("listen", &self.listen)
+            .field("tls_cert", &self.tls_cert)
+            .field("tls_key", &self.tls_key)
+            .field("max_request_bytes", &self.max_request_bytes)
+            .field("public_url", &self.public_url)
+            .field("workers", &self.workers)
+            .field("db_connections", &self.db_connections)
+            .field("log_format", &self.log_format)
+            .field("body_timeout_seconds", &self.body_timeout_seconds)
+            .finish()
+    }
 }
 
 /// Which commands take a key as a flag.

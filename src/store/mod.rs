@@ -134,8 +134,9 @@ impl DatabaseUrl {
     fn scrub(&self, message: &str) -> String {
         let line = message.split_whitespace().collect::<Vec<_>>().join(" ");
         match self.password() {
-            Some(password) => line.replace(password, "***"),
-            None => line,
+            // A very short password would match ordinary words of the message.
+            Some(password) if password.len() >= 4 => line.replace(password, "***"),
+            _ => line,
         }
     }
 
@@ -460,4 +461,50 @@ where
 pub fn now() -> chrono::NaiveDateTime {
     use chrono::SubsecRound;
     chrono::Utc::now().naive_utc().trunc_subsecs(6)
+}
+
+#[cfg(test)]
+mod url_tests {
+    use super::*;
+
+    #[test]
+    fn passwords_are_redacted_wherever_they_are() {
+        for (url, shown) in [
+            (
+                "postgres://u:secret@h:5432/db",
+                "postgres://u:***@h:5432/db",
+            ),
+            ("postgres://u:p@ss@h/db", "postgres://u:***@h/db"),
+            ("postgres://u@h/db", "postgres://u@h/db"),
+            (
+                "postgres://h/db?user=u&password=x&sslmode=require",
+                "postgres://h/db?user=u&password=***&sslmode=require",
+            ),
+            ("postgresql://u:x@h", "postgresql://u:***@h"),
+        ] {
+            let parsed = DatabaseUrl::parse(url).expect("a PostgreSQL URL");
+            assert_eq!(parsed.to_string(), shown);
+            assert_eq!(format!("{parsed:?}"), format!("Postgres({shown})"));
+        }
+        let parsed = DatabaseUrl::parse("postgres://u:p@ss@h/db").unwrap();
+        assert_eq!(
+            parsed.scrub("password\n\tfor p@ss failed"),
+            "password for *** failed"
+        );
+    }
+
+    #[test]
+    fn only_sqlite_and_postgresql_urls_are_accepted() {
+        assert_eq!(
+            DatabaseUrl::parse("sqlite://data/raas.db").unwrap(),
+            DatabaseUrl::Sqlite("data/raas.db".into())
+        );
+        assert_eq!(
+            DatabaseUrl::parse("raas.db").unwrap(),
+            DatabaseUrl::Sqlite("raas.db".into())
+        );
+        for url in ["mysql://u:p@h/db", "http://h/", "", "redis://h"] {
+            assert!(DatabaseUrl::parse(url).is_err(), "{url}");
+        }
+    }
 }
