@@ -239,6 +239,7 @@ pub fn config_arg() -> Arg {
     Arg::new("config")
         .long("config")
         .env(CONFIG_ENV)
+        .hide_env_values(true)
         .value_name("FILE")
         .value_parser(clap::value_parser!(PathBuf))
         .global(true)
@@ -254,6 +255,8 @@ pub fn args(scope: Scope) -> impl Iterator<Item = Arg> {
             let arg = Arg::new(key.name)
                 .long(key.name.replace('_', "-"))
                 .env(key.env)
+                // `--help` would show the variable's value: a database password.
+                .hide_env_values(true)
                 .value_name(key.value_name)
                 .help(key.help)
                 .global(scope == Scope::Global);

@@ -158,9 +158,12 @@ impl AdminCommand {
             | AdminCommand::Grants { .. }
             | AdminCommand::History { .. }
             | AdminCommand::Audit { .. } => true,
+            // Each variant named: a new command must be classified here.
             AdminCommand::Org(OrgCommand::Add { .. })
-            | AdminCommand::Credential(_)
-            | AdminCommand::DossierType(_)
+            | AdminCommand::Credential(CredentialCommand::Add { .. })
+            | AdminCommand::Credential(CredentialCommand::Revoke { .. })
+            | AdminCommand::DossierType(DossierTypeCommand::Add { .. })
+            | AdminCommand::DossierType(DossierTypeCommand::Retire { .. })
             | AdminCommand::Grant { .. } => false,
         }
     }
