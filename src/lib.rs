@@ -4,6 +4,7 @@
 //! (use cases, authorisation, audit) ← `soap` (the web services) ← `server` (HTTP) and `cli`.
 
 pub mod cli;
+pub mod config;
 pub mod domain;
 pub mod feed;
 pub mod metrics;

@@ -1,64 +1,46 @@
 //! `raas`: the person register service and its tools.
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::Context;
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use raas::cli::{admin, demo, generate, import, niss_check};
+use raas::config::{Config, Given, GlobalKeys, ServeKeys};
 use raas::server::{Application, ServerConfig, TlsFiles};
 use raas::service::Services;
-use raas::store::Database;
-use raas::telemetry::{self, LogFormat};
+use raas::store::{redact_url, Database};
 
+/// Every key can also be given by its environment variable or in the --config file; a flag
+/// wins over its variable, which wins over the file.
 #[derive(Debug, Parser)]
 #[command(
     name = "raas",
     version,
-    about = "A person register offered as a service"
+    about = "A person register offered as a service",
+    after_help = "Every key can be given by its flag, its environment variable (shown) or a line \
+                  `key = value` of the --config TOML file, in that order of precedence."
 )]
 struct Cli {
-    /// Where the data lives: a SQLite file (default) or postgres://…
-    #[arg(long, global = true, env = "DATABASE_URL", default_value = "raas.db")]
-    database_url: String,
+    #[command(flatten)]
+    _keys: GlobalKeys,
     #[command(subcommand)]
     command: Command,
 }
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Runs the web services
+    /// Runs the web services (creates the database and applies the migrations if needed)
     Serve {
-        /// Address and port to listen on (port 0: any free port)
-        #[arg(long, default_value = "127.0.0.1:8080")]
-        listen: String,
         /// Seeds a demo organisation, 100 000 synthetic persons, and prints the credentials
         #[arg(long)]
         demo: bool,
-        /// PEM certificate chain: serve HTTPS
-        #[arg(long, requires = "tls_key")]
-        tls_cert: Option<PathBuf>,
-        /// PEM private key of the certificate
-        #[arg(long, requires = "tls_cert")]
-        tls_key: Option<PathBuf>,
-        /// Largest SOAP request accepted, in bytes
-        #[arg(long, default_value_t = 65_536)]
-        max_request_bytes: usize,
-        /// Base URL published in the WSDL (default: the address the WSDL is asked at)
-        #[arg(long)]
-        public_url: Option<String>,
-        /// HTTP worker threads (default: one per core)
-        #[arg(long)]
-        workers: Option<usize>,
-        /// Database connections in the pool
-        #[arg(long, default_value_t = 16)]
-        db_connections: u32,
-        /// Log lines on standard error: text, or one JSON object per line
-        #[arg(long, value_enum, default_value_t = LogFormat::Text)]
-        log_format: LogFormat,
+        #[command(flatten)]
+        _keys: ServeKeys,
     },
-    /// Applies the pending database migrations
+    /// Creates the database if needed and applies the pending migrations
     Migrate,
     /// National numbers (NISS)
     #[command(subcommand)]
@@ -76,13 +58,33 @@ enum Command {
 
 #[derive(Debug, Subcommand)]
 enum NissCommand {
-    /// Validates numbers (arguments, or one per line on standard input) and prints one JSON
-    /// object per number
-    Check { numbers: Vec<String> },
+    /// Validates numbers (arguments, or one per line on standard input; blank lines are
+    /// skipped) and prints one JSON object per number
+    Check {
+        /// The numbers; none: read standard input
+        numbers: Vec<String>,
+    },
 }
 
-fn main() -> anyhow::Result<()> {
-    let cli = Cli::parse();
+/// Ordinary errors are one line on standard error, `error: ` and the causes separated by
+/// `: `, exit status 1, never a backtrace.
+fn main() -> ExitCode {
+    match run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> anyhow::Result<()> {
+    let matches = Cli::command().get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    let config = Config::load(&Given {
+        global: &matches,
+        serve: matches.subcommand_matches("serve"),
+    })?;
     match cli.command {
         Command::Niss(NissCommand::Check { numbers }) => {
             let today = chrono::Utc::now().date_naive();
@@ -95,61 +97,89 @@ fn main() -> anyhow::Result<()> {
             }
         }
         Command::Migrate => {
-            Database::open(&cli.database_url, 1)?;
+            open(&config, 1)?;
             println!("migrations applied");
             Ok(())
         }
-        Command::Admin(command) => admin::run(&Database::open(&cli.database_url, 2)?, command),
-        Command::Generate(command) => generate::run(command),
-        Command::Import(command) => import::run(&cli.database_url, command),
-        Command::Serve {
-            listen,
-            demo,
-            tls_cert,
-            tls_key,
-            max_request_bytes,
-            public_url,
-            workers,
-            db_connections,
-            log_format,
-        } => {
-            telemetry::init(log_format);
-            let db = Database::open(&cli.database_url, db_connections)
-                .with_context(|| format!("opening {}", cli.database_url))?;
-            let demo = if demo { Some(demo::seed(&db)?) } else { None };
-            let tls = tls_cert
-                .zip(tls_key)
-                .map(|(certificate_chain, private_key)| TlsFiles {
-                    certificate_chain,
-                    private_key,
-                });
-            let config = ServerConfig {
-                listen: listen.clone(),
-                max_request_bytes,
-                tls,
-                public_url,
-                workers,
-                ..ServerConfig::default()
+        Command::Admin(command) => {
+            // Commands that only read never create a database nor migrate one.
+            let db = if command.only_reads() {
+                Database::open_existing(&config.database_url, 2)
+                    .map(|db| db.with_checkout_timeout(connect_timeout(&config)))
+                    .with_context(|| cannot_open(&config))?
+            } else {
+                open(&config, 2)?
             };
-            actix_web::rt::System::new().block_on(async move {
-                let app = Application::build(Services::new(db), config)?;
-                let host = listen
-                    .rsplit_once(':')
-                    .map(|(h, _)| h)
-                    .unwrap_or("127.0.0.1");
-                let base = format!("{}://{}:{}", app.scheme(), host, app.port());
-                let mut out = std::io::stdout().lock();
-                writeln!(out, "raas listening on {base}")?;
-                writeln!(out, "WSDL: {base}/soap/PersonRegisterService?wsdl")?;
-                writeln!(out, "WSDL: {base}/soap/PersonIdentificationService?wsdl")?;
-                if let Some(demo) = &demo {
-                    writeln!(out, "{}", demo::describe(demo))?;
-                }
-                out.flush()?;
-                drop(out);
-                app.run().await?;
-                Ok(())
-            })
+            admin::run(&db, command)
         }
+        Command::Generate(command) => generate::run(command),
+        Command::Import(command) => import::run(&config.database_url, command),
+        Command::Serve { demo, .. } => serve(config, demo),
     }
+}
+
+fn connect_timeout(config: &Config) -> Duration {
+    Duration::from_secs(config.db_connect_timeout_seconds)
+}
+
+fn cannot_open(config: &Config) -> String {
+    format!(
+        "cannot open the database {}",
+        redact_url(&config.database_url)
+    )
+}
+
+/// Opens the database, creating it and applying the migrations if needed.
+fn open(config: &Config, connections: u32) -> anyhow::Result<Database> {
+    Database::open(&config.database_url, connections)
+        .map(|db| db.with_checkout_timeout(connect_timeout(config)))
+        .with_context(|| cannot_open(config))
+}
+
+/// Sets the log subscriber.
+// Where `raas::telemetry::init(config.log_format)` takes over.
+fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
+    raas::telemetry::init(config.log_format);
+    let db = open(&config, config.db_connections)?;
+    let tls = config.tls_cert.clone().zip(config.tls_key.clone()).map(
+        |(certificate_chain, private_key)| TlsFiles {
+            certificate_chain,
+            private_key,
+        },
+    );
+    let server_config = ServerConfig {
+        listen: config.listen.clone(),
+        max_request_bytes: config.max_request_bytes,
+        tls,
+        public_url: config.public_url.clone(),
+        workers: config.workers,
+        body_timeout: Duration::from_secs(config.body_timeout_seconds),
+        ..ServerConfig::default()
+    };
+    actix_web::rt::System::new().block_on(async move {
+        let services = Services::new(db);
+        let demo = if demo {
+            Some(demo::seed(&services).await?)
+        } else {
+            None
+        };
+        let app = Application::build(services, server_config)?;
+        let host = config
+            .listen
+            .rsplit_once(':')
+            .map(|(h, _)| h)
+            .unwrap_or("127.0.0.1");
+        let base = format!("{}://{}:{}", app.scheme(), host, app.port());
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "raas listening on {base}")?;
+        writeln!(out, "WSDL: {base}/soap/PersonRegisterService?wsdl")?;
+        writeln!(out, "WSDL: {base}/soap/PersonIdentificationService?wsdl")?;
+        if let Some(demo) = &demo {
+            writeln!(out, "{}", demo::describe(demo))?;
+        }
+        out.flush()?;
+        drop(out);
+        app.run().await?;
+        Ok(())
+    })
 }

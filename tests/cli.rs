@@ -49,12 +49,12 @@ fn niss_check_prints_one_json_line_per_argument() {
 fn niss_check_reads_standard_input_when_given_no_argument() {
     let output = niss_check(
         &[],
-        "85.07.30-033.28\r\n  75260898052 \n\n98472899765\n85133000105\n85073000061",
+        // Blank lines are skipped.
+        "85.07.30-033.28\r\n  75260898052 \n\n \t\r\n98472899765\n85133000105\n85073000061",
     );
     let expected = [
         r#"{"input":"85.07.30-033.28","valid":true,"kind":"RN","birthDate":"1985-07-30","gender":"M","error":null}"#,
         r#"{"input":"  75260898052 ","valid":true,"kind":"BIS","birthDate":"1975-06-08","gender":null,"error":null}"#,
-        r#"{"input":"","valid":false,"kind":null,"birthDate":null,"gender":null,"error":"must be exactly 11 digits"}"#,
         r#"{"input":"98472899765","valid":true,"kind":"TER","birthDate":"1998-07-28","gender":"M","error":null}"#,
         r#"{"input":"85133000105","valid":false,"kind":null,"birthDate":null,"gender":null,"error":"month 13 is not a valid month"}"#,
         r#"{"input":"85073000061","valid":false,"kind":null,"birthDate":null,"gender":null,"error":"serial 000 is not allowed"}"#,
@@ -63,8 +63,6 @@ fn niss_check_reads_standard_input_when_given_no_argument() {
     assert_eq!(stdout(&niss_check(&[], "")), "");
 }
 
-/// Runs `raas admin ARGS`, expects it to fail with exactly `message` on standard error.
-#[track_caller]
 #[test]
 fn niss_check_stops_quietly_when_its_reader_goes_away() {
     use std::io::{BufRead, Write};
@@ -103,13 +101,15 @@ fn niss_check_stops_quietly_when_its_reader_goes_away() {
     );
 }
 
+/// Runs `raas admin ARGS`, expects it to fail with exactly `message` on standard error.
+#[track_caller]
 fn refused(app: &TestApp, args: &[&str], stdin: &str, message: &str) {
     let output = app.run(&[&["admin"], args].concat(), stdin);
     assert!(!output.status.success(), "raas admin {args:?} succeeded");
     assert_eq!(String::from_utf8_lossy(&output.stdout), "", "{args:?}");
     assert_eq!(
         String::from_utf8_lossy(&output.stderr),
-        format!("Error: {message}\n"),
+        format!("error: {message}\n"),
         "{args:?}"
     );
 }
@@ -123,7 +123,7 @@ fn admin_commands_refuse_bad_input_with_a_clear_message(backend: Backend) {
         &app,
         &["org", "add", "--cbe", "0431150351", "--name", "X"],
         "",
-        "--cbe 0431150351\n\nCaused by:\n    check digits do not match",
+        "--cbe 0431150351: check digits do not match",
     );
     refused(
         &app,
@@ -192,7 +192,7 @@ fn admin_commands_refuse_bad_input_with_a_clear_message(backend: Backend) {
         &app,
         &["dossier-type", "add", "--cbe", &a.cbe, "--code", "bad code"],
         "",
-        "--code bad code\n\nCaused by:\n    character ' ' is not allowed (only letters, digits, '_', '.' and '-')",
+        "--code bad code: character ' ' is not allowed (only letters, digits, '_', '.' and '-')",
     );
     refused(
         &app,

@@ -87,7 +87,7 @@ fn imported(app: &TestApp, file: &Path) -> u64 {
     count.parse().expect("a number of persons")
 }
 
-/// Imports `file`, expects a refusal, and gives the message (`Error: FILE: …` on standard
+/// Imports `file`, expects a refusal, and gives the message (`error: FILE: …` on standard
 /// error, nothing on standard output).
 #[track_caller]
 fn refused(app: &TestApp, file: &Path) -> String {
@@ -95,7 +95,7 @@ fn refused(app: &TestApp, file: &Path) -> String {
     assert!(!output.status.success(), "the import was accepted");
     assert_eq!(String::from_utf8_lossy(&output.stdout), "");
     let stderr = String::from_utf8(output.stderr).expect("UTF-8");
-    let prefix = format!("Error: {}: ", file.display());
+    let prefix = format!("error: {}: ", file.display());
     stderr
         .strip_prefix(&prefix)
         .unwrap_or_else(|| panic!("unexpected message: {stderr}"))
@@ -360,8 +360,15 @@ fn a_file_that_is_not_a_population_is_refused(backend: Backend) {
         assert!(refusal.starts_with(&message), "{name}: {refusal}");
     }
     let missing = dir.path().join("missing.xml");
-    let refusal = refused(&app, &missing);
-    assert!(refusal.starts_with("cannot read "), "{refusal}");
+    let output = import(&app, &missing);
+    assert!(!output.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&output.stderr),
+        format!(
+            "error: cannot read {}: No such file or directory (os error 2)\n",
+            missing.display()
+        )
+    );
     let file = write(dir.path(), "good.xml", &good);
     assert_eq!(imported(&app, &file), 1);
 }

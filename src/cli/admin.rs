@@ -5,7 +5,7 @@ use std::io::{BufRead, Write};
 use anyhow::{bail, Context};
 use clap::Subcommand;
 
-use crate::domain::{DossierTypeCode, EnterpriseNumber};
+use crate::domain::{DossierTypeCode, EnterpriseNumber, Niss};
 use crate::service::admin;
 use crate::service::identification::Operation;
 use crate::store::Database;
@@ -24,6 +24,7 @@ pub enum AdminCommand {
     /// Grants an operation of PersonIdentificationService to an organisation (or, with
     /// --revoke, withdraws it)
     Grant {
+        /// The organisation's enterprise number (10 digits, e.g. 0202239951)
         #[arg(long)]
         cbe: String,
         /// The operation: identifyPerson or updateBisIdentity
@@ -35,12 +36,17 @@ pub enum AdminCommand {
     },
     /// Lists the operations an organisation is granted
     Grants {
+        /// The organisation's enterprise number (10 digits, e.g. 0202239951)
         #[arg(long)]
         cbe: String,
     },
     /// Prints the history of a number in the authentic source (its mutation journal entries,
     /// oldest first) as JSON lines; the access is recorded in the audit trail
+    ///
+    /// A person of the baseline load that nothing changed since has no entry: a line on
+    /// standard error says so. A number unknown to the source is refused.
     History {
+        /// The number (NISS: 11 digits; separators . - and spaces are accepted)
         #[arg(long)]
         ssin: String,
     },
@@ -59,8 +65,10 @@ pub enum AdminCommand {
 pub enum OrgCommand {
     /// Adds an organisation
     Add {
+        /// The organisation's enterprise number (10 digits, e.g. 0202239951)
         #[arg(long)]
         cbe: String,
+        /// The organisation's name
         #[arg(long)]
         name: String,
     },
@@ -73,15 +81,19 @@ pub enum CredentialCommand {
     /// Adds a credential, or sets a new secret for an existing one; the secret is the first
     /// line of standard input
     Add {
+        /// The organisation's enterprise number (10 digits, e.g. 0202239951)
         #[arg(long)]
         cbe: String,
+        /// The credential's username (1 to 64 characters, no white space)
         #[arg(long)]
         username: String,
     },
     /// Revokes a credential
     Revoke {
+        /// The organisation's enterprise number (10 digits, e.g. 0202239951)
         #[arg(long)]
         cbe: String,
+        /// The credential's username (1 to 64 characters, no white space)
         #[arg(long)]
         username: String,
     },
@@ -91,22 +103,28 @@ pub enum CredentialCommand {
 pub enum DossierTypeCommand {
     /// Defines a dossier type (or brings a retired one back)
     Add {
+        /// The organisation's enterprise number (10 digits, e.g. 0202239951)
         #[arg(long)]
         cbe: String,
+        /// The dossier type's code (letters, digits, '_', '.' and '-')
         #[arg(long)]
         code: String,
+        /// What the dossier type is for
         #[arg(long)]
         description: Option<String>,
     },
     /// Lists an organisation's dossier types
     List {
+        /// The organisation's enterprise number (10 digits, e.g. 0202239951)
         #[arg(long)]
         cbe: String,
     },
     /// Retires a dossier type: no new registrations, existing lines stay
     Retire {
+        /// The organisation's enterprise number (10 digits, e.g. 0202239951)
         #[arg(long)]
         cbe: String,
+        /// The dossier type's code (letters, digits, '_', '.' and '-')
         #[arg(long)]
         code: String,
     },
@@ -130,6 +148,37 @@ fn grantable_operation(value: &str) -> Result<Operation, String> {
     })
 }
 
+impl AdminCommand {
+    /// Whether the command only reads (besides the audit entry of a read): such commands
+    /// open an existing, migrated database and never create or migrate one.
+    pub fn only_reads(&self) -> bool {
+        match self {
+            AdminCommand::Org(OrgCommand::List)
+            | AdminCommand::DossierType(DossierTypeCommand::List { .. })
+            | AdminCommand::Grants { .. }
+            | AdminCommand::History { .. }
+            | AdminCommand::Audit { .. } => true,
+            // Each variant named: a new command must be classified here.
+            AdminCommand::Org(OrgCommand::Add { .. })
+            | AdminCommand::Credential(CredentialCommand::Add { .. })
+            | AdminCommand::Credential(CredentialCommand::Revoke { .. })
+            | AdminCommand::DossierType(DossierTypeCommand::Add { .. })
+            | AdminCommand::DossierType(DossierTypeCommand::Retire { .. })
+            | AdminCommand::Grant { .. } => false,
+        }
+    }
+}
+
+fn ssin(value: &str) -> anyhow::Result<Niss> {
+    let compact: String = value
+        .trim()
+        .chars()
+        .filter(|c| !matches!(c, '.' | '-' | ' '))
+        .collect();
+    Niss::parse(&compact, chrono::Utc::now().date_naive())
+        .with_context(|| format!("--ssin {value} is not a valid NISS"))
+}
+
 pub fn run(db: &Database, command: AdminCommand) -> anyhow::Result<()> {
     match command {
         AdminCommand::Org(OrgCommand::Add { cbe: n, name }) => {
@@ -146,7 +195,7 @@ pub fn run(db: &Database, command: AdminCommand) -> anyhow::Result<()> {
             std::io::stdin()
                 .lock()
                 .read_line(&mut secret)
-                .context("reading the secret from standard input")?;
+                .context("cannot read the secret from standard input")?;
             let secret = secret.trim_end_matches(['\r', '\n']);
             if secret.is_empty() {
                 bail!("give the secret on standard input");
@@ -207,9 +256,20 @@ pub fn run(db: &Database, command: AdminCommand) -> anyhow::Result<()> {
                 println!("{operation}");
             }
         }
-        AdminCommand::History { ssin } => {
+        AdminCommand::History { ssin: number } => {
+            let number = ssin(&number)?;
+            let history = admin::person_history(db, &number)?;
+            if history.entries.is_empty() {
+                eprintln!(
+                    "{number} is known to the authentic source, with no recorded change since \
+                     its baseline load (source {}, stored {}, version {})",
+                    history.source,
+                    history.updated_at.and_utc().to_rfc3339(),
+                    history.version
+                );
+            }
             let mut out = std::io::stdout().lock();
-            for entry in admin::person_history(db, &ssin)? {
+            for entry in history.entries {
                 let changes: Option<serde_json::Value> = entry
                     .changes
                     .as_deref()

@@ -5,15 +5,20 @@
 use chrono::NaiveDate;
 use rand::distr::{Alphanumeric, SampleString};
 
-use crate::domain::{DossierTypeCode, EnterpriseNumber, Person, PersonStatus};
+use anyhow::Context;
+
+use crate::domain::{DossierTypeCode, EnterpriseNumber, Period, Person, PersonStatus};
 use crate::population::generate::Generator;
 use crate::population::import::import_persons;
 use crate::service::admin;
 use crate::service::identification::Operation;
-use crate::store::{dossier_type, person, relation, Database};
+use crate::service::{Call, Caller, Services};
+use crate::store::person;
 
 pub const DEMO_CBE: &str = "0202239951";
 pub const DEMO_USERNAME: &str = "demo";
+/// The service the demo's registrations are audited under.
+pub const DEMO_SERVICE: &str = "raas-demo";
 const DEMO_TYPES: &[(&str, &str)] = &[
     ("EMPLOYEE", "Employees of the demo organisation's clients"),
     ("BENEFICIARY", "Beneficiaries of an allowance"),
@@ -39,8 +44,10 @@ pub struct Demo {
 }
 
 /// Seeds the demo organisation (once), the population (when the source is empty) and gives
-/// the credential a new secret.
-pub fn seed(db: &Database) -> anyhow::Result<Demo> {
+/// the credential a new secret. The demo persons are registered through the register use
+/// case, as the demo organisation's credential, and audited (service `raas-demo`).
+pub async fn seed(services: &Services) -> anyhow::Result<Demo> {
+    let db = &services.db;
     let secret = seed_organisation(db)?;
     let (year, month, day) = DEMO_REFERENCE_DAY;
     let today = NaiveDate::from_ymd_opt(year, month, day)
@@ -55,7 +62,7 @@ pub fn seed(db: &Database) -> anyhow::Result<Demo> {
     }
     let registered = demo_persons(today)?;
     if empty {
-        register(db, &registered)?;
+        register(services, &registered).await?;
     }
     Ok(Demo {
         secret,
@@ -86,32 +93,46 @@ fn demo_persons(today: NaiveDate) -> anyhow::Result<Vec<Person>> {
         .collect())
 }
 
-/// Registers the demo persons under EMPLOYEE from 1 January of this year.
-fn register(db: &Database, persons: &[Person]) -> anyhow::Result<()> {
+/// Registers the demo persons under EMPLOYEE from 1 January of this year, as the demo
+/// credential would over SOAP: each registration is checked and audited by the use case.
+async fn register(services: &Services, persons: &[Person]) -> anyhow::Result<()> {
     use chrono::Datelike;
     let cbe = EnterpriseNumber::parse(DEMO_CBE)?;
-    let organisation = admin::find_organisation(db, &cbe)?
+    let organisation = admin::find_organisation(&services.db, &cbe)?
         .ok_or_else(|| anyhow::anyhow!("the demo organisation is missing"))?;
     let begin = NaiveDate::from_ymd_opt(chrono::Utc::now().year(), 1, 1)
         .ok_or_else(|| anyhow::anyhow!("no 1 January this year"))?;
-    db.write(|conn| {
-        let employee = dossier_type::find(conn, organisation.id, "EMPLOYEE")?
-            .ok_or_else(|| anyhow::anyhow!("the demo dossier type EMPLOYEE is missing"))?;
-        for person in persons {
-            relation::replace_lines(
-                conn,
-                organisation.id,
-                person.ssin.as_str(),
-                employee.id,
-                &[],
-                &[(begin, None)],
-            )?;
-        }
-        Ok::<_, anyhow::Error>(())
-    })
+    let caller = Caller {
+        organisation_id: organisation.id,
+        cbe_number: organisation.cbe_number.clone(),
+        username: DEMO_USERNAME.to_owned(),
+    };
+    for person in persons {
+        let call = Call {
+            service: DEMO_SERVICE,
+            operation: "registerPerson".into(),
+            server_ticket: uuid::Uuid::new_v4().to_string(),
+            claimed_cbe_number: Some(DEMO_CBE.to_owned()),
+            username: Some(DEMO_USERNAME.to_owned()),
+            ssin: Some(person.ssin.to_string()),
+            ..Call::default()
+        };
+        services
+            .register_person(
+                &call,
+                &caller,
+                person.ssin,
+                DossierTypeCode::parse("EMPLOYEE")?,
+                Period::new(begin, None)?,
+                None,
+            )
+            .await
+            .with_context(|| format!("registering the demo person {}", person.ssin))?;
+    }
+    Ok(())
 }
 
-fn seed_organisation(db: &Database) -> anyhow::Result<String> {
+fn seed_organisation(db: &crate::store::Database) -> anyhow::Result<String> {
     let cbe = EnterpriseNumber::parse(DEMO_CBE)?;
     if admin::find_organisation(db, &cbe)?.is_none() {
         admin::add_organisation(db, &cbe, "Demo Integrator")?;

@@ -9,11 +9,16 @@ use crate::service::source_feed;
 use crate::store::Database;
 
 pub fn run(database_url: &str, file: &Path) -> anyhow::Result<()> {
-    let bytes = std::fs::read(file).with_context(|| format!("reading {}", file.display()))?;
+    let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
     let today = chrono::Utc::now().date_naive();
     let feed = feed::read::read(&bytes, today)
         .with_context(|| format!("{} is refused, nothing was applied", file.display()))?;
-    let db = Database::open(database_url, 1)?;
+    let db = Database::open(database_url, 1).with_context(|| {
+        format!(
+            "cannot open the database {}",
+            crate::store::redact_url(database_url)
+        )
+    })?;
     let report = source_feed::apply(&db, &feed, today)
         .with_context(|| format!("{} is refused, nothing was applied", file.display()))?;
     if report.already_applied {

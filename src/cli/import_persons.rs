@@ -5,9 +5,10 @@
 use std::io::IsTerminal;
 use std::path::Path;
 
+use anyhow::Context;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::population::import::{import_file, ImportProgress};
+use crate::population::import::{import_file, ImportError, ImportProgress};
 use crate::store::Database;
 
 /// Shows the bytes of the file read and the persons per second.
@@ -29,7 +30,12 @@ impl ImportProgress for Bar {
 }
 
 pub fn run(database_url: &str, file: &Path, quiet: bool) -> anyhow::Result<()> {
-    let db = Database::open(database_url, 2)?;
+    let db = Database::open(database_url, 2).with_context(|| {
+        format!(
+            "cannot open the database {}",
+            crate::store::redact_url(database_url)
+        )
+    })?;
     let size = std::fs::metadata(file).map(|m| m.len()).unwrap_or(0);
     let bar = if quiet || !std::io::stderr().is_terminal() {
         ProgressBar::hidden()
@@ -45,7 +51,11 @@ pub fn run(database_url: &str, file: &Path, quiet: bool) -> anyhow::Result<()> {
     let bar = Bar(bar);
     let report = import_file(&db, file, &bar);
     bar.0.finish_and_clear();
-    let report = report.map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+    let report = report.map_err(|e| match e {
+        // Already names the file.
+        ImportError::Read { .. } => anyhow::anyhow!("{e}"),
+        e => anyhow::anyhow!("{}: {e}", file.display()),
+    })?;
     println!(
         "imported {} persons in {:.1} s ({:.0} persons/s)",
         report.persons,

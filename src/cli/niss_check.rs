@@ -28,8 +28,8 @@ pub struct CheckSummary {
 ///
 /// `input` echoes the argument or the line without its line terminator. Before parsing,
 /// surrounding whitespace is trimmed and the display separators `.`, `-` and space are
-/// removed, so `85.07.30-033.28` is accepted. An empty line is reported as an invalid
-/// number. `today` bounds the birth dates (see [`Niss::parse`]).
+/// removed, so `85.07.30-033.28` is accepted. Blank lines (empty, or only white space) are
+/// skipped; an empty argument is reported as an invalid number. `today` bounds the birth dates (see [`Niss::parse`]).
 ///
 /// # Errors
 /// Only I/O errors of `input` or `output`; invalid numbers are reported in the output.
@@ -53,7 +53,12 @@ pub fn run(
             if input.read_until(b'\n', &mut raw)? == 0 {
                 break;
             }
-            checker.check(strip_line_terminator(&raw))?;
+            let line = strip_line_terminator(&raw);
+            // A blank line holds no number: skipped, not reported.
+            if line.trim_ascii().is_empty() {
+                continue;
+            }
+            checker.check(line)?;
         }
     } else {
         for number in numbers {
@@ -259,18 +264,20 @@ mod tests {
     }
 
     #[test]
-    fn reports_empty_lines_as_invalid() {
-        let (output, summary) = check_lines(b"\n85073003328\n\r\n");
+    fn skips_blank_lines() {
+        let (output, summary) = check_lines(b"\n85073003328\n\r\n \t\n");
         assert_eq!(
             summary,
             CheckSummary {
-                checked: 3,
+                checked: 1,
                 valid: 1
             }
         );
+        assert_eq!(output.lines().count(), 1);
+        let (output, summary) = check_args(&[""]);
+        assert_eq!(summary.checked, 1);
         let first: Value =
             serde_json::from_str(output.lines().next().expect("a line")).expect("JSON");
-        assert_eq!(first["input"], "");
         assert_eq!(first["error"], "must be exactly 11 digits");
     }
 

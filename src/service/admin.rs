@@ -5,12 +5,12 @@
 use super::authentication::hash_secret;
 use super::error::ServiceError;
 use super::identification::Operation;
-use crate::domain::{DossierTypeCode, EnterpriseNumber};
+use crate::domain::{DossierTypeCode, EnterpriseNumber, Niss};
 use crate::store::audit::{self, AuditEntry};
 use crate::store::dossier_type::{self, DossierTypeRow};
 use crate::store::journal::{self, JournalEntry};
 use crate::store::organisation::{self, OrganisationRow};
-use crate::store::{credential, grant, now, Database};
+use crate::store::{credential, grant, now, person, Database};
 
 pub fn add_organisation(
     db: &Database,
@@ -163,11 +163,37 @@ pub fn audit_entries(
     })
 }
 
-/// The mutation journal entries of a number, oldest first. Reading personal data: the access
-/// is recorded in the audit trail (service `raas-admin`) in the same transaction.
-pub fn person_history(db: &Database, ssin: &str) -> Result<Vec<JournalEntry>, ServiceError> {
-    db.write(|conn| {
-        let entries = journal::history(conn, ssin)?;
+/// A number's history as the operators read it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PersonHistory {
+    /// Its mutation journal entries, oldest first; none for a person of the baseline load
+    /// that nothing changed since.
+    pub entries: Vec<JournalEntry>,
+    /// The source of the person's current state (the population file of the baseline load
+    /// when nothing changed since) and when it was stored.
+    pub source: String,
+    pub updated_at: chrono::NaiveDateTime,
+    pub version: i32,
+}
+
+/// The history of a number. Reading personal data: the access is recorded in the audit
+/// trail (service `raas-admin`, operation `history`) in the same transaction, also when the
+/// number is unknown to the source (outcome `SSIN_UNKNOWN`, then refused).
+pub fn person_history(db: &Database, ssin: &Niss) -> Result<PersonHistory, ServiceError> {
+    let found = db.write(|conn| {
+        let found = match person::find(conn, ssin.as_str())? {
+            Some(row) => Some(PersonHistory {
+                entries: journal::history(conn, ssin.as_str())?,
+                source: row.source,
+                updated_at: row.updated_at,
+                version: row.version,
+            }),
+            None => None,
+        };
+        let outcome = match found {
+            Some(_) => "OK",
+            None => ServiceError::UnknownSsin(String::new()).outcome(),
+        };
         let entry = AuditEntry {
             recorded_at: now(),
             service: "raas-admin".into(),
@@ -179,9 +205,10 @@ pub fn person_history(db: &Database, ssin: &str) -> Result<Vec<JournalEntry>, Se
             legal_context: None,
             client_ticket: None,
             server_ticket: uuid::Uuid::new_v4().to_string(),
-            outcome: "OK".into(),
+            outcome: outcome.into(),
         };
         audit::append(conn, &[entry])?;
-        Ok(entries)
-    })
+        Ok::<_, ServiceError>(found)
+    })?;
+    found.ok_or_else(|| ServiceError::UnknownSsin(ssin.to_string()))
 }

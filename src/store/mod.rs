@@ -50,6 +50,9 @@ pub enum StoreError {
     Migration(String),
     #[error("stored data cannot be read: {0}")]
     Corrupt(String),
+    /// The URL names no database raas can use, or the database is absent or not migrated.
+    #[error("{0}")]
+    Unusable(String),
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -63,7 +66,7 @@ impl StoreError {
         match self {
             StoreError::Pool(_) | StoreError::Connect(_) => true,
             StoreError::Query(e) => query_unavailable(e),
-            StoreError::Migration(_) | StoreError::Corrupt(_) => false,
+            StoreError::Migration(_) | StoreError::Corrupt(_) | StoreError::Unusable(_) => false,
         }
     }
 }
@@ -88,21 +91,87 @@ fn query_unavailable(error: &diesel::result::Error) -> bool {
 /// database that is down, so a database back up is used again within a second.
 const CHECKOUT_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// Where the data lives, parsed from a `--database-url`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Where the data lives, parsed from a `--database-url`. Shown (`Display`, `Debug`) with
+/// its password replaced by `***`.
+#[derive(Clone, PartialEq, Eq)]
 pub enum DatabaseUrl {
     Postgres(String),
     Sqlite(String),
 }
 
+impl std::fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DatabaseUrl::Postgres(_) => write!(f, "Postgres({})", self.redacted()),
+            DatabaseUrl::Sqlite(path) => write!(f, "Sqlite({path})"),
+        }
+    }
+}
+
+impl std::fmt::Display for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.redacted())
+    }
+}
+
 impl DatabaseUrl {
-    /// `postgres://…` or `postgresql://…` is PostgreSQL; `sqlite://PATH` or a plain path is SQLite.
-    pub fn parse(url: &str) -> DatabaseUrl {
+    /// `postgres://…` or `postgresql://…` is PostgreSQL; `sqlite://PATH` or a plain path is
+    /// SQLite. Any other `scheme://` (`mysql://…`) is refused rather than read as a file name.
+    pub fn parse(url: &str) -> StoreResult<DatabaseUrl> {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            DatabaseUrl::Postgres(url.to_owned())
-        } else {
-            let path = url.strip_prefix("sqlite://").unwrap_or(url);
-            DatabaseUrl::Sqlite(path.to_owned())
+            return Ok(DatabaseUrl::Postgres(url.to_owned()));
+        }
+        if let Some(path) = url.strip_prefix("sqlite://") {
+            return Ok(DatabaseUrl::Sqlite(path.to_owned()));
+        }
+        if let Some((scheme, _)) = url.split_once("://") {
+            let plain = !scheme.is_empty()
+                && scheme
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
+            if plain {
+                return Err(StoreError::Unusable(format!(
+                    "{scheme}:// is not a database raas can use (a SQLite file path, \
+                     sqlite://PATH, postgres://… or postgresql://…)"
+                )));
+            }
+        }
+        if url.is_empty() {
+            return Err(StoreError::Unusable(
+                "the database URL is empty (a SQLite file path or postgres://…)".into(),
+            ));
+        }
+        Ok(DatabaseUrl::Sqlite(url.to_owned()))
+    }
+
+    /// The URL as it may be shown: a PostgreSQL password (in the authority or a `password=`
+    /// parameter) becomes `***`.
+    pub fn redacted(&self) -> String {
+        match self {
+            DatabaseUrl::Postgres(url) => redact_url(url),
+            DatabaseUrl::Sqlite(path) => path.clone(),
+        }
+    }
+
+    /// The password of a PostgreSQL URL, if it has one.
+    fn password(&self) -> Option<&str> {
+        let DatabaseUrl::Postgres(url) = self else {
+            return None;
+        };
+        let (_, rest) = url.split_once("://")?;
+        let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+        let (userinfo, _) = rest[..authority_end].rsplit_once('@')?;
+        let (_, password) = userinfo.split_once(':')?;
+        Some(password).filter(|p| !p.is_empty())
+    }
+
+    /// `message` on one line and without the URL's password, should a driver repeat it.
+    fn scrub(&self, message: &str) -> String {
+        let line = message.split_whitespace().collect::<Vec<_>>().join(" ");
+        match self.password() {
+            // A very short password would match ordinary words of the message.
+            Some(password) if password.len() >= 4 => line.replace(password, "***"),
+            _ => line,
         }
     }
 
@@ -114,7 +183,7 @@ impl DatabaseUrl {
         match self {
             DatabaseUrl::Postgres(url) => PgConnection::establish(url)
                 .map(DbConnection::Postgres)
-                .map_err(|e| StoreError::Connect(e.to_string())),
+                .map_err(|e| StoreError::Connect(self.scrub(&e.to_string()))),
             DatabaseUrl::Sqlite(path) => {
                 let mut conn = SqliteConnection::establish(path)
                     .map_err(|e| StoreError::Connect(format!("{path}: {e}")))?;
@@ -187,6 +256,8 @@ pub struct Database {
     /// SQLite has one writer at a time: writers of this process queue here, in order,
     /// rather than polling the database lock through the busy handler.
     sqlite_writer: Arc<Mutex<()>>,
+    /// How long [`Database::connection`] waits for a pooled connection.
+    checkout_timeout: Duration,
     /// The background checkpointer stops when the last clone is dropped.
     _alive: Arc<()>,
 }
@@ -196,7 +267,7 @@ pub type PooledConnection = r2d2::PooledConnection<Manager>;
 impl Database {
     /// Opens the database and applies the pending migrations.
     pub fn open(url: &str, max_connections: u32) -> StoreResult<Database> {
-        let url = DatabaseUrl::parse(url);
+        let url = DatabaseUrl::parse(url)?;
         // A first direct connection gives a clear error when the server is down,
         // and runs the migrations before any pooled connection is used.
         let mut conn = url.connect()?;
@@ -216,12 +287,20 @@ impl Database {
             pool,
             url,
             sqlite_writer: Arc::new(Mutex::new(())),
+            checkout_timeout: CHECKOUT_TIMEOUT,
             _alive: alive,
         })
     }
 
+    /// The same database, whose callers wait `timeout` for a connection (instead of
+    /// [`CHECKOUT_TIMEOUT`]) before they are told it is unavailable.
+    pub fn with_checkout_timeout(mut self, timeout: Duration) -> Database {
+        self.checkout_timeout = timeout;
+        self
+    }
+
     pub fn connection(&self) -> StoreResult<PooledConnection> {
-        Ok(self.pool.get()?)
+        Ok(self.pool.get_timeout(self.checkout_timeout)?)
     }
 
     pub fn url(&self) -> &DatabaseUrl {
@@ -335,6 +414,116 @@ fn checkpoint_in_background(mut conn: DbConnection, alive: std::sync::Weak<()>) 
     }
 }
 
+/// `url` with the password of its authority and of a `password=` parameter replaced by `***`.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    let authority = match authority.rsplit_once('@') {
+        Some((userinfo, host)) => match userinfo.split_once(':') {
+            Some((user, _)) => format!("{user}:***@{host}"),
+            None => authority.to_owned(),
+        },
+        None => authority.to_owned(),
+    };
+    let tail = match tail.split_once('?') {
+        Some((path, query)) => {
+            let query: Vec<String> = query
+                .split('&')
+                .map(|pair| match pair.split_once('=') {
+                    Some((name, _)) if name.eq_ignore_ascii_case("password") => {
+                        format!("{name}=***")
+                    }
+                    _ => pair.to_owned(),
+                })
+                .collect();
+            format!("{path}?{}", query.join("&"))
+        }
+        None => tail.to_owned(),
+    };
+    format!("{scheme}://{authority}{tail}")
+}
+
+impl Database {
+    /// Opens a database that exists and carries raas's current schema, for commands that
+    /// only read: a SQLite file is never created and nothing is migrated. Refuses, telling
+    /// to run `raas migrate`, when the file does not exist, or the database has no raas
+    /// tables or misses a migration.
+    pub fn open_existing(url: &str, max_connections: u32) -> StoreResult<Database> {
+        let parsed = DatabaseUrl::parse(url)?;
+        if let DatabaseUrl::Sqlite(path) = &parsed {
+            if !std::path::Path::new(path).is_file() {
+                return Err(StoreError::Unusable(
+                    "the file does not exist (create the database with `raas migrate`)".into(),
+                ));
+            }
+        }
+        let mut conn = parsed.connect()?;
+        let pending = pending_migrations(&mut conn)?;
+        drop(conn);
+        match pending {
+            None => Err(StoreError::Unusable(
+                "it has no raas tables (create them with `raas migrate`)".into(),
+            )),
+            Some(pending) if !pending.is_empty() => Err(StoreError::Unusable(format!(
+                "its raas schema is older than this raas, without {} (apply the \
+                 migrations with `raas migrate`)",
+                pending.join(", ")
+            ))),
+            // Nothing is pending: opening applies nothing.
+            Some(_) => Database::open(url, max_connections),
+        }
+    }
+}
+
+#[derive(diesel::QueryableByName)]
+struct TextRow {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    value: String,
+}
+
+/// The migrations this build knows that the database has not applied, read without writing
+/// anything; `None` when the database has no migration table at all (no raas schema).
+fn pending_migrations(conn: &mut DbConnection) -> StoreResult<Option<Vec<String>>> {
+    use diesel::migration::MigrationSource;
+    use diesel::RunQueryDsl;
+    let (exists, known) = match conn {
+        DbConnection::Sqlite(_) => (
+            "SELECT name AS value FROM sqlite_master WHERE type = 'table' \
+             AND name = '__diesel_schema_migrations'",
+            MigrationSource::<diesel::sqlite::Sqlite>::migrations(&SQLITE_MIGRATIONS)
+                .map(|all| all.iter().map(|m| m.name().to_string()).collect::<Vec<_>>()),
+        ),
+        DbConnection::Postgres(_) => (
+            "SELECT table_name::text AS value FROM information_schema.tables \
+             WHERE table_schema = current_schema() AND table_name = '__diesel_schema_migrations'",
+            MigrationSource::<diesel::pg::Pg>::migrations(&POSTGRES_MIGRATIONS)
+                .map(|all| all.iter().map(|m| m.name().to_string()).collect::<Vec<_>>()),
+        ),
+    };
+    let known = known.map_err(|e| StoreError::Migration(e.to_string()))?;
+    if diesel::sql_query(exists).load::<TextRow>(conn)?.is_empty() {
+        return Ok(None);
+    }
+    let applied: Vec<String> =
+        diesel::sql_query("SELECT version AS value FROM __diesel_schema_migrations")
+            .load::<TextRow>(conn)?
+            .into_iter()
+            .map(|row| row.value)
+            .collect();
+    Ok(Some(
+        known
+            .into_iter()
+            .filter(|name| {
+                let version = name.split('_').next().unwrap_or(name).replace('-', "");
+                !applied.iter().any(|v| v.replace('-', "") == version)
+            })
+            .collect(),
+    ))
+}
+
 fn run_migrations(conn: &mut DbConnection) -> StoreResult<()> {
     let result = match conn {
         DbConnection::Postgres(c) => c.run_pending_migrations(POSTGRES_MIGRATIONS).map(|_| ()),
@@ -389,4 +578,50 @@ where
 pub fn now() -> chrono::NaiveDateTime {
     use chrono::SubsecRound;
     chrono::Utc::now().naive_utc().trunc_subsecs(6)
+}
+
+#[cfg(test)]
+mod url_tests {
+    use super::*;
+
+    #[test]
+    fn passwords_are_redacted_wherever_they_are() {
+        for (url, shown) in [
+            (
+                "postgres://u:secret@h:5432/db",
+                "postgres://u:***@h:5432/db",
+            ),
+            ("postgres://u:p@ss@h/db", "postgres://u:***@h/db"),
+            ("postgres://u@h/db", "postgres://u@h/db"),
+            (
+                "postgres://h/db?user=u&password=x&sslmode=require",
+                "postgres://h/db?user=u&password=***&sslmode=require",
+            ),
+            ("postgresql://u:x@h", "postgresql://u:***@h"),
+        ] {
+            let parsed = DatabaseUrl::parse(url).expect("a PostgreSQL URL");
+            assert_eq!(parsed.to_string(), shown);
+            assert_eq!(format!("{parsed:?}"), format!("Postgres({shown})"));
+        }
+        let parsed = DatabaseUrl::parse("postgres://u:p@ss@h/db").unwrap();
+        assert_eq!(
+            parsed.scrub("password\n\tfor p@ss failed"),
+            "password for *** failed"
+        );
+    }
+
+    #[test]
+    fn only_sqlite_and_postgresql_urls_are_accepted() {
+        assert_eq!(
+            DatabaseUrl::parse("sqlite://data/raas.db").unwrap(),
+            DatabaseUrl::Sqlite("data/raas.db".into())
+        );
+        assert_eq!(
+            DatabaseUrl::parse("raas.db").unwrap(),
+            DatabaseUrl::Sqlite("raas.db".into())
+        );
+        for url in ["mysql://u:p@h/db", "http://h/", "", "redis://h"] {
+            assert!(DatabaseUrl::parse(url).is_err(), "{url}");
+        }
+    }
 }
