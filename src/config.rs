@@ -139,8 +139,7 @@ pub const KEYS: &[Key] = &[
         env: "RAAS_DB_CONNECT_TIMEOUT_SECONDS",
         default: Some("2"),
         value_name: "SECONDS",
-        help: "Seconds a caller waits for a database connection before it is told the \
-               service is unavailable",
+        help: "Seconds a caller waits for a database connection (then SERVICE_UNAVAILABLE)",
         scope: Scope::Global,
         kind: Kind::Integer,
     },

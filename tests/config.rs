@@ -269,7 +269,7 @@ fn help_lists_every_key_with_its_variable_and_default() {
         (
             "--db-connect-timeout-seconds <SECONDS>",
             "RAAS_DB_CONNECT_TIMEOUT_SECONDS",
-            Some("10"),
+            Some("2"),
         ),
         (
             "--listen <ADDR:PORT>",
