@@ -84,12 +84,6 @@ pub enum ImportError {
     Store(#[from] StoreError),
 }
 
-impl From<diesel::result::Error> for ImportError {
-    fn from(error: diesel::result::Error) -> Self {
-        ImportError::Store(StoreError::Query(error))
-    }
-}
-
 fn describe_person(
     position: u64,
     offset: Option<u64>,

@@ -63,12 +63,6 @@ impl From<StoreError> for ServiceError {
     }
 }
 
-impl From<diesel::result::Error> for ServiceError {
-    fn from(e: diesel::result::Error) -> Self {
-        ServiceError::from(StoreError::Query(e))
-    }
-}
-
 impl ServiceError {
     /// A short stable word for the audit trail: the reason code of the fault the caller
     /// gets (`soap::fault` maps every variant to the same code).

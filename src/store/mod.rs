@@ -342,7 +342,7 @@ impl Database {
         f: impl FnOnce(&mut DbConnection) -> Result<T, E>,
     ) -> Result<T, E>
     where
-        E: From<diesel::result::Error>,
+        E: From<StoreError>,
     {
         let _queued = self.queue_sqlite_writer();
         write_transaction(conn, &[], f)
@@ -363,7 +363,7 @@ impl Database {
     /// Runs `f` in a write transaction on a pooled connection (see [`write_transaction`]).
     pub fn write<T, E>(&self, f: impl FnOnce(&mut DbConnection) -> Result<T, E>) -> Result<T, E>
     where
-        E: From<diesel::result::Error> + From<StoreError>,
+        E: From<StoreError>,
     {
         self.write_with_lock(&[], f)
     }
@@ -376,7 +376,7 @@ impl Database {
         f: impl FnOnce(&mut DbConnection) -> Result<T, E>,
     ) -> Result<T, E>
     where
-        E: From<diesel::result::Error> + From<StoreError>,
+        E: From<StoreError>,
     {
         self.write_with_lock(locks, f)
     }
@@ -387,7 +387,7 @@ impl Database {
         f: impl FnOnce(&mut DbConnection) -> Result<T, E>,
     ) -> Result<T, E>
     where
-        E: From<diesel::result::Error> + From<StoreError>,
+        E: From<StoreError>,
     {
         let mut conn = self.connection()?;
         let _queued = self.queue_sqlite_writer();
@@ -541,14 +541,14 @@ fn write_transaction<T, E>(
     f: impl FnOnce(&mut DbConnection) -> Result<T, E>,
 ) -> Result<T, E>
 where
-    E: From<diesel::result::Error>,
+    E: From<StoreError>,
 {
-    match &mut *conn {
+    let begun = match &mut *conn {
         DbConnection::Sqlite(c) => {
-            AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?
+            AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")
         }
         DbConnection::Postgres(c) if locks.is_empty() => {
-            AnsiTransactionManager::begin_transaction(c)?
+            AnsiTransactionManager::begin_transaction(c)
         }
         // The keys are numbers computed here, never text from outside.
         DbConnection::Postgres(c) => {
@@ -556,12 +556,14 @@ where
             AnsiTransactionManager::begin_transaction_sql(
                 c,
                 &format!("BEGIN; SELECT {}", locks.join(", ")),
-            )?
+            )
         }
-    }
+    };
+    begun.map_err(StoreError::Query)?;
     match f(conn) {
         Ok(value) => {
-            <DbConnection as diesel::Connection>::TransactionManager::commit_transaction(conn)?;
+            <DbConnection as diesel::Connection>::TransactionManager::commit_transaction(conn)
+                .map_err(StoreError::Query)?;
             Ok(value)
         }
         Err(error) => {
@@ -623,5 +625,32 @@ mod url_tests {
         for url in ["mysql://u:p@h/db", "http://h/", "", "redis://h"] {
             assert!(DatabaseUrl::parse(url).is_err(), "{url}");
         }
+    }
+}
+
+#[cfg(test)]
+mod error_tests {
+    use super::*;
+
+    fn database_error(kind: DatabaseErrorKind, message: &str) -> StoreError {
+        StoreError::Query(diesel::result::Error::DatabaseError(
+            kind,
+            Box::new(message.to_owned()),
+        ))
+    }
+
+    #[test]
+    fn a_database_out_of_reach_or_locked_is_unavailable_and_a_refusal_is_not() {
+        let closed = database_error(
+            DatabaseErrorKind::ClosedConnection,
+            "server closed the connection unexpectedly",
+        );
+        let locked = database_error(DatabaseErrorKind::Unknown, "database is locked");
+        let refused = database_error(DatabaseErrorKind::Unknown, "audit entry refused");
+        assert!(closed.is_unavailable());
+        assert!(locked.is_unavailable());
+        assert!(StoreError::Connect("refused".into()).is_unavailable());
+        assert!(!refused.is_unavailable());
+        assert!(!StoreError::Corrupt("x".into()).is_unavailable());
     }
 }
