@@ -296,6 +296,7 @@ mod tests {
         NaiveDate::from_ymd_opt(2026, 11, 21).unwrap()
     }
 
+    #[derive(Debug)]
     struct FeedFile {
         file_id: String,
         digest: String,
