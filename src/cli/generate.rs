@@ -39,9 +39,11 @@ pub enum GenerateCommand {
     ///
     /// Out of 100 records: 70 new persons (from the population generator), 18 identity
     /// changes, 4 deceases, 6 replacements and 2 cancellations, over numbers the file creates
-    /// itself, so it applies to a source that does not know them (an empty one). Streamed in
-    /// constant memory; createdAt as for `generate population`. The same --records, --seed
-    /// and RAAS_GENERATED_AT give a byte-identical file.
+    /// itself, so it applies to a source that does not know them: an empty one, or the
+    /// population `generate population --persons P` writes with the same --seed and
+    /// RAAS_GENERATED_AT when --population P is given. Streamed in constant memory;
+    /// createdAt as for `generate population`. The same options and RAAS_GENERATED_AT give a
+    /// byte-identical file.
     NrMutations {
         /// How many records
         #[arg(long)]
@@ -49,6 +51,9 @@ pub enum GenerateCommand {
         /// The seed: the same seed gives the same file
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// Leave out the numbers of the population of this size (same seed and day)
+        #[arg(long, default_value_t = 0)]
+        population: u64,
         /// The file's fileId (default GEN-<seed>-<records>)
         #[arg(long)]
         file_id: Option<String>,
@@ -68,16 +73,23 @@ pub fn run(command: GenerateCommand) -> anyhow::Result<()> {
         GenerateCommand::NrMutations {
             records,
             seed,
+            population,
             file_id,
             output,
         } => {
             let file_id = file_id.unwrap_or_else(|| format!("GEN-{seed}-{records}"));
-            nr_mutations(records, seed, &file_id, &output)
+            nr_mutations(records, seed, population, &file_id, &output)
         }
     }
 }
 
-fn nr_mutations(records: u64, seed: u64, file_id: &str, output: &str) -> anyhow::Result<()> {
+fn nr_mutations(
+    records: u64,
+    seed: u64,
+    population: u64,
+    file_id: &str,
+    output: &str,
+) -> anyhow::Result<()> {
     let valid = (1..=64).contains(&file_id.len())
         && file_id
             .bytes()
@@ -88,7 +100,15 @@ fn nr_mutations(records: u64, seed: u64, file_id: &str, output: &str) -> anyhow:
     );
     let created_at = created_at()?;
     let write = |out: &mut dyn Write| {
-        crate::feed::generate::write_feed(out, file_id, records, seed, created_at, |_| {})
+        crate::feed::generate::write_feed(
+            out,
+            file_id,
+            records,
+            seed,
+            population,
+            created_at,
+            |_| {},
+        )
     };
     let counts = if output == "-" {
         let stdout = std::io::stdout();

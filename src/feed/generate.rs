@@ -1,9 +1,12 @@
 //! Synthetic feed files for trials and benchmarks (`raas generate nr-mutations`): a mix of
 //! new persons, identity changes, deceases, replacements and cancellations over numbers the
-//! file creates itself, so the feed applies to a source that does not know its numbers (an
-//! empty one). Streamed in constant memory: the new persons come from the population
-//! generator (`population::generate`), and the later records pick their numbers among the
-//! last [`RECENT`] persons created that are still active.
+//! file creates itself, so the feed applies to a source that does not know its numbers: an
+//! empty one, or the population `raas generate population` writes for the same seed, size
+//! and day (the feed's new numbers leave out the population's: both generators yield
+//! ascending numbers, so the population's are walked beside them). Streamed in constant
+//! memory: the new persons come from the population generator (`population::generate`), and
+//! the later records pick their numbers among the last [`RECENT`] persons created that are
+//! still active.
 //!
 //! Deterministic: the same records, seed and `createdAt` give the same bytes.
 
@@ -59,12 +62,24 @@ pub fn write_feed(
     file_id: &str,
     records: u64,
     seed: u64,
+    population: u64,
     created_at: DateTime<Utc>,
     mut progress: impl FnMut(u64),
 ) -> io::Result<FeedCounts> {
     let today = created_at.date_naive();
-    let mut persons = Generator::new(records.max(1), seed, today)
-        .map_err(|e: GenerateError| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
+    let invalid = |e: GenerateError| io::Error::new(io::ErrorKind::InvalidInput, e.to_string());
+    // Twice the persons needed: room for those the population holds already.
+    let candidates =
+        Generator::new(records.max(1).saturating_mul(2), seed ^ 1, today).map_err(invalid)?;
+    let mut known = Generator::new(population, seed, today)
+        .map_err(invalid)?
+        .map(|p| p.ssin)
+        .peekable();
+    let mut persons = candidates.filter(move |person| {
+        let ssin = person.ssin.as_str();
+        while known.next_if(|k| k.as_str() < ssin).is_some() {}
+        known.peek().is_none_or(|k| k.as_str() != ssin)
+    });
     let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x6e72_6d75_7461_7469); // "nrmutati"
     let mut recent: Vec<Recent> = Vec::with_capacity(RECENT);
     let mut counts = FeedCounts::default();
@@ -95,7 +110,11 @@ pub fn write_feed(
                     .raw(recent[at].ssin.as_str())
                     .raw("</ssin><changes>");
                 if rng.random_bool(0.5) {
-                    xml.leaf_ns("p", "lastName", Some(&names::last_name(&mut rng, community)));
+                    xml.leaf_ns(
+                        "p",
+                        "lastName",
+                        Some(&names::last_name(&mut rng, community)),
+                    );
                 } else {
                     let address = address::address(&mut rng, community);
                     xml.open_ns("p", "address")
@@ -208,7 +227,7 @@ mod tests {
 
     fn generate(records: u64, seed: u64) -> (Vec<u8>, FeedCounts) {
         let mut out = Vec::new();
-        let counts = write_feed(&mut out, "GEN", records, seed, created_at(), |_| {}).unwrap();
+        let counts = write_feed(&mut out, "GEN", records, seed, 0, created_at(), |_| {}).unwrap();
         (out, counts)
     }
 
@@ -239,6 +258,26 @@ mod tests {
             .filter(|r| matches!(r.mutation, Mutation::Replacement { .. }))
             .count();
         assert_eq!(replacements as u64, counts.replacements);
+    }
+
+    #[test]
+    fn new_numbers_leave_out_the_population_of_the_same_seed() {
+        let population: std::collections::HashSet<Niss> =
+            Generator::new(20_000, 9, created_at().date_naive())
+                .unwrap()
+                .map(|p| p.ssin)
+                .collect();
+        let mut out = Vec::new();
+        write_feed(&mut out, "GEN", 20_000, 9, 20_000, created_at(), |_| {}).unwrap();
+        let reader = FeedReader::new(out.as_slice(), created_at().date_naive()).unwrap();
+        let mut new = 0;
+        for record in reader {
+            if let Mutation::NewPerson(person) = record.unwrap().mutation {
+                assert!(!population.contains(&person.ssin), "{}", person.ssin);
+                new += 1;
+            }
+        }
+        assert!(new > 13_000, "{new}");
     }
 
     #[test]
