@@ -1,6 +1,7 @@
 //! The authentic-source feed (`raas import nr-mutations`) and what the registers see of it:
 //! unknown and replaced numbers refused, replacements moving lines in every register with
-//! merges and chains, files applied whole or not at all, and only once.
+//! merges and chains, canceled numbers refused, files applied whole or not at all, and only
+//! once, while a server serves.
 
 #[macro_use]
 mod common;
@@ -16,6 +17,14 @@ fn lines(app: &TestApp, org: &common::Org, ssin: &str) -> Vec<String> {
 
 fn register(app: &TestApp, org: &common::Org, ssin: &str, code: &str, period: &str) {
     app.call(&Request::register(org, ssin, code, period)).ok();
+}
+
+/// `raas admin history --ssin N`, one JSON object a line.
+fn history(app: &TestApp, ssin: &str) -> Vec<serde_json::Value> {
+    app.admin(&["history", "--ssin", ssin], "")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect()
 }
 
 fn a_number_unknown_to_the_source_is_refused(backend: Backend) {
@@ -50,6 +59,32 @@ fn a_replacement_moves_every_register_and_merges(backend: Backend) {
         out.contains("1 replacements (3 register lines moved, 2 registers changed)"),
         "{out}"
     );
+    // The journal: the number replaced, then one entry per organisation whose register
+    // changed, all from the record that did it.
+    let entries = history(&app, x);
+    let kinds: Vec<&str> = entries
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "PERSON_CREATED",
+            "SSIN_REPLACED",
+            "REGISTER_REPLACEMENT",
+            "REGISTER_REPLACEMENT"
+        ]
+    );
+    for entry in &entries[1..] {
+        assert_eq!(entry["source"], "nr-mutations:F-REPL:r1");
+        assert_eq!(entry["newSsin"], y);
+    }
+    assert!(entries[1]["organisationId"].is_null());
+    let organisations: std::collections::BTreeSet<i64> = entries[2..]
+        .iter()
+        .map(|e| e["organisationId"].as_i64().expect("an organisation"))
+        .collect();
+    assert_eq!(organisations.len(), 2, "{entries:?}");
 
     assert_eq!(
         lines(&app, &org_a(), y),
@@ -150,8 +185,8 @@ fn a_file_is_applied_once(backend: Backend) {
     );
 }
 
-/// A refused record refuses the whole file: the persons created before it in the file do
-/// not exist afterwards.
+/// A refused record refuses the whole file: the persons created, identities changed and lines
+/// moved before it in the file are as they were afterwards, in every table.
 fn a_file_with_an_error_is_refused_whole(backend: Backend) {
     let app = TestApp::start(backend);
     let p = niss("800202", 41, false);
@@ -194,6 +229,55 @@ fn a_file_with_an_error_is_refused_whole(backend: Backend) {
         app.call(&Request::consult(&org_a(), &p))
             .fault("SSIN_UNKNOWN");
     }
+    // A file that would change identities and move lines in two organisations before its
+    // failing record leaves every table as it was; corrected, it applies under the same fileId.
+    let (x, y) = (NISS_BIS_20, NISS_3);
+    register(&app, &org_a(), x, "EMPLOYEE", "2020-01-01..2020-06-30");
+    register(&app, &org_b(), x, "EMPLOYEE", "2019-01-01..2019-12-31");
+    register(&app, &org_a(), y, "BENEFICIARY", "2021-01-01..");
+    let before = app.source_tables();
+    let corrected = Feed::new("F-WHOLE")
+        .new_person(&PersonData::new(&p, "Wouters", &["An"]))
+        .identity_change(NISS_1, "<p:lastName>Vandenberghe</p:lastName>")
+        .decease(NISS_BIS, "2026-01-00")
+        .replacement(x, y);
+    let failing = corrected
+        .clone()
+        .identity_change(&unknown, "<p:lastName>Janssens</p:lastName>");
+    let output = app.import_feed(&failing);
+    assert!(!output.status.success());
+    let message = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        message.contains(&format!(
+            "record r5 (#5): the NISS {unknown} is unknown to the source"
+        )),
+        "{message}"
+    );
+    assert_eq!(app.source_tables(), before);
+    assert_eq!(
+        lines(&app, &org_b(), x),
+        ["EMPLOYEE 2019-01-01..2019-12-31"]
+    );
+    let out = app.apply_feed(&corrected);
+    assert!(
+        out.contains("F-WHOLE: applied 4 records: 1 new persons, 1 identity changes, 1 deceases, 1 replacements (2 register lines moved, 2 registers changed)"),
+        "{out}"
+    );
+    let after = app.source_tables();
+    assert_eq!(after.applied_files.len(), before.applied_files.len() + 1);
+    assert_eq!(after.journal.len(), before.journal.len() + 6);
+    assert_eq!(
+        lines(&app, &org_a(), y),
+        [
+            "BENEFICIARY 2021-01-01..",
+            "EMPLOYEE 2020-01-01..2020-06-30"
+        ]
+    );
+    assert_eq!(
+        lines(&app, &org_b(), y),
+        ["EMPLOYEE 2019-01-01..2019-12-31"]
+    );
+
     // Malformed XML and a foreign root are refused too.
     for body in [
         "<nrMutations",
@@ -265,7 +349,7 @@ fn the_example_feed_applies(backend: Backend) {
     );
     assert!(
         out.contains(
-            "applied 5 records: 2 new persons, 1 identity changes, 1 deceases, 1 replacements"
+            "applied 7 records: 3 new persons, 1 identity changes, 1 deceases, 1 replacements (0 register lines moved, 0 registers changed), 1 cancellations"
         ),
         "{out}"
     );
@@ -273,23 +357,33 @@ fn the_example_feed_applies(backend: Backend) {
 
 /// Registrations racing a replacement: each one either commits before it (and its line is
 /// moved) or is refused naming the new number. No line is lost or left on the old number.
+/// Every client registers until it is refused, so both outcomes occur in every run.
 fn registrations_racing_a_replacement_lose_nothing(backend: Backend) {
     let app = TestApp::start(backend);
     let (x, y) = (NISS_BIS_20, NISS_3);
+    const PER_CLIENT: u64 = 500;
     let accepted = std::sync::Mutex::new(Vec::new());
+    let refused = std::sync::atomic::AtomicUsize::new(0);
     std::thread::scope(|scope| {
         for client in 0..4 {
-            let (app, accepted) = (&app, &accepted);
+            let (app, accepted, refused) = (&app, &accepted, &refused);
             scope.spawn(move || {
-                for i in 0..15 {
+                for i in 0..PER_CLIENT {
                     // One day a request, two days apart: no two lines merge.
-                    let day = chrono::NaiveDate::from_ymd_opt(2020, 1, 1).unwrap()
-                        + chrono::Days::new(2 * (client * 15 + i));
+                    let day = chrono::NaiveDate::from_ymd_opt(2000, 1, 1).unwrap()
+                        + chrono::Days::new(2 * (client * PER_CLIENT + i));
                     let period = format!("{day}..{day}");
                     let answer = app.call(&Request::register(&org_a(), x, "EMPLOYEE", &period));
                     match answer.reason_code().as_deref() {
                         None => accepted.lock().unwrap().push(format!("EMPLOYEE {period}")),
-                        Some("SSIN_REPLACED") => {}
+                        Some("SSIN_REPLACED") => {
+                            assert_eq!(
+                                answer.fault_fields(),
+                                fields(&[("ssin", x), ("replacedBy", y)])
+                            );
+                            refused.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                            return;
+                        }
                         Some(other) => panic!("unexpected {other}: {}", answer.body),
                     }
                 }
@@ -304,18 +398,131 @@ fn registrations_racing_a_replacement_lose_nothing(backend: Backend) {
         });
     });
     let mut expected = accepted.into_inner().unwrap();
-    assert!(
-        expected.len() >= 8,
-        "the replacement came before the registrations"
-    );
+    // Both outcomes: registrations committed before the replacement (their lines moved), and
+    // every client refused after it.
+    assert!(expected.len() >= 8, "{}", expected.len());
+    assert_eq!(refused.into_inner(), 4, "a client was never refused");
+    assert!(expected.len() < 4 * PER_CLIENT as usize);
     expected.sort();
     assert_eq!(lines(&app, &org_a(), y), expected);
     app.call(&Request::consult(&org_a(), x))
         .fault("SSIN_REPLACED");
 }
 
+/// A number canceled without a replacement: its lines stay, every register operation on it
+/// answers SSIN_CANCELED naming it, and the journal says who canceled it.
+fn a_canceled_number_is_refused(backend: Backend) {
+    let app = TestApp::start(backend);
+    register(&app, &org_a(), NISS_1, "EMPLOYEE", "2020-01-01..");
+    let out = app.apply_feed(&Feed::new("F-CANCEL").raw(&format!(
+        r#"<cancellation id="c1"><ssin>{NISS_1}</ssin></cancellation>"#
+    )));
+    assert!(
+        out.contains("applied 1 records") && out.contains("1 cancellations"),
+        "{out}"
+    );
+    for request in [
+        Request::register(&org_a(), NISS_1, "EMPLOYEE", "2024-01-01.."),
+        Request::register(&org_a(), NISS_1, "BENEFICIARY", "2024-01-01.."),
+        Request::unregister(&org_a(), NISS_1, "EMPLOYEE", None),
+        Request::consult(&org_a(), NISS_1),
+        Request::consult(&org_b(), NISS_1),
+    ] {
+        let answer = app.call(&request).fault("SSIN_CANCELED");
+        assert_eq!(answer.fault_fields(), fields(&[("ssin", NISS_1)]));
+    }
+    let entries = history(&app, NISS_1);
+    let last = entries.last().expect("entries");
+    assert_eq!(last["kind"], "SSIN_CANCELED");
+    assert_eq!(last["source"], "nr-mutations:F-CANCEL:c1");
+    assert!(last["newSsin"].is_null());
+    // A canceled number can neither replace another nor change.
+    for (feed, expected) in [
+        (
+            Feed::new("F-C2").replacement(NISS_3, NISS_1),
+            format!("record r1 (#1): the NISS {NISS_1} is canceled"),
+        ),
+        (
+            Feed::new("F-C3").identity_change(NISS_1, "<p:lastName>X</p:lastName>"),
+            format!("record r1 (#1): the NISS {NISS_1} is canceled"),
+        ),
+    ] {
+        let refused = app.import_feed(&feed);
+        assert!(!refused.status.success());
+        let message = String::from_utf8_lossy(&refused.stderr);
+        assert!(message.contains(&expected), "{message}");
+    }
+    // An unknown number cannot be canceled.
+    let unknown = niss("600101", 123, false);
+    let refused = app.import_feed(&Feed::new("F-C4").raw(&format!(
+        r#"<cancellation id="c1"><ssin>{unknown}</ssin></cancellation>"#
+    )));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains(&format!(
+        "record c1 (#1): the NISS {unknown} is unknown to the source"
+    )));
+}
+
+/// A feed applied while the server serves: registrations of numbers the feed touches wait
+/// for it (or come before it) and all succeed; the feed's persons are there after.
+fn a_feed_applies_while_the_server_serves(backend: Backend) {
+    let app = TestApp::start(backend);
+    let file = app.path("generated.xml");
+    let generated = app
+        .command()
+        .env("RAAS_GENERATED_AT", "2026-11-21T06:00:00Z")
+        .args([
+            "generate",
+            "nr-mutations",
+            "--records",
+            "1000",
+            "--seed",
+            "5",
+        ])
+        .args(["-o", file.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(generated.status.success(), "{generated:?}");
+    let done = std::sync::atomic::AtomicBool::new(false);
+    let answered = std::sync::atomic::AtomicUsize::new(0);
+    std::thread::scope(|scope| {
+        let feed = scope.spawn(|| {
+            let output = app.run(&["import", "nr-mutations", file.to_str().unwrap()], "");
+            done.store(true, std::sync::atomic::Ordering::SeqCst);
+            output
+        });
+        for (client, ssin) in [NISS_1, NISS_3].into_iter().enumerate() {
+            let (app, done, answered) = (&app, &done, &answered);
+            scope.spawn(move || {
+                let mut i = 0u64;
+                while !done.load(std::sync::atomic::Ordering::SeqCst) {
+                    let day = chrono::NaiveDate::from_ymd_opt(2000, 1, 1).unwrap()
+                        + chrono::Days::new(2 * (client as u64 * 10_000 + i));
+                    let period = format!("{day}..{day}");
+                    app.call(&Request::register(&org_a(), ssin, "EMPLOYEE", &period))
+                        .ok();
+                    answered.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    i += 1;
+                }
+            });
+        }
+        let output = feed.join().unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert!(String::from_utf8_lossy(&output.stdout).contains("applied 1000 records"));
+    });
+    assert!(answered.into_inner() > 0);
+    let tables = app.source_tables();
+    assert!(tables.persons.len() > 600);
+    app.call(&Request::consult(&org_a(), NISS_1)).ok();
+}
+
 backend_tests!(
     registrations_racing_a_replacement_lose_nothing,
+    a_canceled_number_is_refused,
+    a_feed_applies_while_the_server_serves,
     the_example_feed_applies,
     a_number_unknown_to_the_source_is_refused,
     a_replacement_moves_every_register_and_merges,

@@ -35,6 +35,32 @@ pub enum GenerateCommand {
         #[arg(long, short, default_value = "-")]
         output: String,
     },
+    /// Writes a synthetic authentic-source feed (xsd/NrMutations.xsd)
+    ///
+    /// Out of 100 records: 70 new persons (from the population generator), 18 identity
+    /// changes, 4 deceases, 6 replacements and 2 cancellations, over numbers the file creates
+    /// itself, so it applies to a source that does not know them: an empty one, or the
+    /// population `generate population --persons P` writes with the same --seed and
+    /// RAAS_GENERATED_AT when --population P is given. Streamed in constant memory;
+    /// createdAt as for `generate population`. The same options and RAAS_GENERATED_AT give a
+    /// byte-identical file.
+    NrMutations {
+        /// How many records
+        #[arg(long)]
+        records: u64,
+        /// The seed: the same seed gives the same file
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Leave out the numbers of the population of this size (same seed and day)
+        #[arg(long, default_value_t = 0)]
+        population: u64,
+        /// The file's fileId (default GEN-<seed>-<records>)
+        #[arg(long)]
+        file_id: Option<String>,
+        /// Where to write ("-" for standard output)
+        #[arg(long, short, default_value = "-")]
+        output: String,
+    },
 }
 
 pub fn run(command: GenerateCommand) -> anyhow::Result<()> {
@@ -44,7 +70,66 @@ pub fn run(command: GenerateCommand) -> anyhow::Result<()> {
             seed,
             output,
         } => population(persons, seed, &output),
+        GenerateCommand::NrMutations {
+            records,
+            seed,
+            population,
+            file_id,
+            output,
+        } => {
+            let file_id = file_id.unwrap_or_else(|| format!("GEN-{seed}-{records}"));
+            nr_mutations(records, seed, population, &file_id, &output)
+        }
     }
+}
+
+fn nr_mutations(
+    records: u64,
+    seed: u64,
+    population: u64,
+    file_id: &str,
+    output: &str,
+) -> anyhow::Result<()> {
+    let valid = (1..=64).contains(&file_id.len())
+        && file_id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b':' | b'-'));
+    anyhow::ensure!(
+        valid,
+        "--file-id {file_id:?} is not 1 to 64 letters, digits or _.:-"
+    );
+    let created_at = created_at()?;
+    let write = |out: &mut dyn Write| {
+        crate::feed::generate::write_feed(
+            out,
+            file_id,
+            records,
+            seed,
+            population,
+            created_at,
+            |_| {},
+        )
+    };
+    let counts = if output == "-" {
+        let stdout = std::io::stdout();
+        let mut out = BufWriter::with_capacity(1 << 20, stdout.lock());
+        write(&mut out).context("cannot write to standard output")?
+    } else {
+        let file = File::create(output).with_context(|| format!("cannot create {output}"))?;
+        let mut out = BufWriter::with_capacity(1 << 20, file);
+        write(&mut out).with_context(|| format!("cannot write {output}"))?
+    };
+    eprintln!(
+        "{file_id}: {} records ({} new persons, {} identity changes, {} deceases, {} replacements, {} cancellations){}",
+        counts.records,
+        counts.new_persons,
+        counts.identity_changes,
+        counts.deceases,
+        counts.replacements,
+        counts.cancellations,
+        if output == "-" { String::new() } else { format!(" written to {output}") }
+    );
+    Ok(())
 }
 
 /// `createdAt`: `RAAS_GENERATED_AT` if set, else now.

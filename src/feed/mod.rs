@@ -1,23 +1,16 @@
 //! The authentic-source feed (xsd/NrMutations.xsd): a file of mutations of the national
-//! register and the BCSS register — new persons, identity changes, deceases and number
-//! replacements — read here into domain values. `service::source_feed` applies it.
+//! register and the BCSS register — new persons, identity changes, deceases, number
+//! replacements and cancellations — read here into domain values, one record at a time
+//! (`read::FeedReader`), so a file of any size is read in constant memory.
+//! `service::source_feed` applies it; `generate` writes synthetic feeds for trials.
 
+pub mod generate;
 pub mod read;
 
 use crate::domain::{IdentityChanges, IncompleteDate, Niss, Person};
 
 /// The namespace of NrMutations.xsd.
 pub const FEED_NS: &str = "urn:be:raas:types:NrMutations:v1";
-
-/// A whole feed file.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FeedFile {
-    /// The file's own identifier: a file is applied once.
-    pub file_id: String,
-    /// SHA-256 of the file's bytes, hex: the same identifier with another content is refused.
-    pub digest: String,
-    pub records: Vec<Record>,
-}
 
 /// One record, with what names it in errors.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,6 +36,10 @@ pub enum Mutation {
     Replacement {
         old: Niss,
         new: Niss,
+    },
+    /// The number is canceled without a replacement.
+    Cancellation {
+        ssin: Niss,
     },
 }
 

@@ -1,10 +1,20 @@
-//! Reading a feed file: the whole file is checked before anything is applied.
+//! Reading a feed file one record at a time: each record is read as a small tree, checked and
+//! handed out, so memory does not grow with the file. The SHA-256 of the bytes read is
+//! computed on the way ([`FeedReader::digest`]); [`digest`] computes it beforehand, in a first
+//! pass, so a file applied already is recognised before any record is read.
+
+use std::cell::RefCell;
+use std::collections::HashSet;
+use std::hash::{Hash, Hasher};
+use std::io::{BufRead, Read};
+use std::rc::Rc;
 
 use chrono::NaiveDate;
 use sha2::{Digest, Sha256};
 
-use super::{FeedFile, Mutation, Record, FEED_NS};
+use super::{Mutation, Record, FEED_NS};
 use crate::xml::person::{self, FieldError};
+use crate::xml::stream::ElementStream;
 use crate::xml::{self, Element, Limits};
 
 /// Why a file cannot be read; the message names the record and the field.
@@ -22,67 +32,179 @@ pub enum ReadError {
     },
 }
 
-/// A feed holds at most this many elements (about 100 000 records of identity data).
-const MAX_ELEMENTS: usize = 5_000_000;
+/// Limits of one record: a new person with ten first names and an address is ~20 elements.
+const RECORD_LIMITS: Limits = Limits {
+    max_depth: 16,
+    max_elements: 256,
+};
 
-/// Parses and checks a feed file. `today` bounds birth dates.
-pub fn read(bytes: &[u8], today: NaiveDate) -> Result<FeedFile, ReadError> {
-    let text = std::str::from_utf8(bytes)
-        .map_err(|e| ReadError::Structure(format!("the file is not UTF-8: {e}")))?;
-    let root = xml::parse(
-        text,
-        Limits {
-            max_depth: 16,
-            max_elements: MAX_ELEMENTS,
-        },
-    )?;
-    if !root.is(FEED_NS, "nrMutations") {
-        return Err(ReadError::Structure(format!(
-            "the root element is {}, expected {{{FEED_NS}}}nrMutations",
-            root.expanded_name()
-        )));
+/// The SHA-256 of everything read from `input`, hex.
+pub fn digest(mut input: impl Read) -> std::io::Result<String> {
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        match input.read(&mut buf) {
+            Ok(0) => return Ok(hex(&hasher.finalize())),
+            Ok(n) => hasher.update(&buf[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
     }
-    let file_id = root
-        .attribute("fileId")
-        .filter(|id| is_record_id(id))
-        .ok_or_else(|| {
-            ReadError::Structure(
-                "the attribute fileId is missing or not 1 to 64 letters, digits or _.:-".into(),
-            )
-        })?
-        .to_string();
-    let mut records = Vec::with_capacity(root.children.len());
-    let mut ids = std::collections::HashSet::new();
-    for (index, element) in root.children.iter().enumerate() {
-        let position = index + 1;
-        let id = element.attribute("id").unwrap_or_default().to_string();
-        let field_error = |error: FieldError| ReadError::Field {
-            id: id.clone(),
-            position,
-            error,
+}
+
+/// A reader that hashes the bytes its consumer uses (into a hasher the feed reader shares).
+pub struct Hashing<R> {
+    inner: R,
+    hasher: Rc<RefCell<Sha256>>,
+}
+
+impl<R: BufRead> Read for Hashing<R> {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(out)?;
+        self.hasher.borrow_mut().update(&out[..n]);
+        Ok(n)
+    }
+}
+
+impl<R: BufRead> BufRead for Hashing<R> {
+    fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
+        self.inner.fill_buf()
+    }
+
+    fn consume(&mut self, amount: usize) {
+        // The buffer filled last is still there: hash what is consumed of it.
+        if let Ok(buf) = self.inner.fill_buf() {
+            self.hasher
+                .borrow_mut()
+                .update(&buf[..amount.min(buf.len())]);
+        }
+        self.inner.consume(amount);
+    }
+}
+
+/// The records of a feed file, in order, each checked. Ends after the root is closed and the
+/// rest of the document checked; after an error, yields nothing more.
+pub struct FeedReader<R> {
+    stream: ElementStream<Hashing<R>>,
+    hasher: Rc<RefCell<Sha256>>,
+    file_id: String,
+    today: NaiveDate,
+    position: usize,
+    /// Record ids seen, by a 128-bit hash (16 bytes a record rather than the id itself).
+    ids: HashSet<u128>,
+    failed: bool,
+}
+
+impl<R: BufRead> FeedReader<R> {
+    /// Reads up to the root's start tag and checks it. `today` bounds birth dates.
+    pub fn new(input: R, today: NaiveDate) -> Result<FeedReader<R>, ReadError> {
+        let hasher = Rc::new(RefCell::new(Sha256::new()));
+        let input = Hashing {
+            inner: input,
+            hasher: hasher.clone(),
         };
+        let stream = ElementStream::new(input, RECORD_LIMITS)?;
+        let root = stream.root();
+        if !root.is(FEED_NS, "nrMutations") {
+            return Err(ReadError::Structure(format!(
+                "the root element is {}, expected {{{FEED_NS}}}nrMutations",
+                root.expanded_name()
+            )));
+        }
+        let file_id = root
+            .attribute("fileId")
+            .filter(|id| is_record_id(id))
+            .ok_or_else(|| {
+                ReadError::Structure(
+                    "the attribute fileId is missing or not 1 to 64 letters, digits or _.:-".into(),
+                )
+            })?
+            .to_string();
+        Ok(FeedReader {
+            stream,
+            hasher,
+            file_id,
+            today,
+            position: 0,
+            ids: HashSet::new(),
+            failed: false,
+        })
+    }
+
+    /// The file's own identifier: a file is applied once.
+    pub fn file_id(&self) -> &str {
+        &self.file_id
+    }
+
+    /// How many records were handed out.
+    pub fn records(&self) -> usize {
+        self.position
+    }
+
+    /// The SHA-256 of the bytes read so far, hex: of the whole file once the records ended.
+    pub fn digest(&self) -> String {
+        hex(&self.hasher.borrow().clone().finalize())
+    }
+
+    fn record(&mut self, element: &Element) -> Result<Record, ReadError> {
+        let position = self.position;
+        let id = element.attribute("id").unwrap_or_default().to_string();
         if !is_record_id(&id) {
             return Err(ReadError::Structure(format!(
                 "record #{position}: the attribute id is missing or not 1 to 64 letters, digits or _.:-"
             )));
         }
-        if !ids.insert(id.clone()) {
+        if !self.ids.insert(id_hash(&id)) {
             return Err(ReadError::Structure(format!(
                 "record {id} (#{position}): the id is used twice in the file"
             )));
         }
-        let mutation = mutation(element, today).map_err(field_error)?;
-        records.push(Record {
-            id,
-            position,
-            mutation,
-        });
+        match mutation(element, self.today) {
+            Ok(mutation) => Ok(Record {
+                id,
+                position,
+                mutation,
+            }),
+            Err(error) => Err(ReadError::Field {
+                id,
+                position,
+                error,
+            }),
+        }
     }
-    Ok(FeedFile {
-        file_id,
-        digest: hex(&Sha256::digest(bytes)),
-        records,
-    })
+}
+
+impl<R: BufRead> Iterator for FeedReader<R> {
+    type Item = Result<Record, ReadError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.failed {
+            return None;
+        }
+        let result = match self.stream.next()? {
+            Ok(element) => {
+                self.position += 1;
+                let record = self.record(&element);
+                self.stream.recycle(element);
+                record
+            }
+            Err(e) => Err(e.into()),
+        };
+        self.failed = result.is_err();
+        Some(result)
+    }
+}
+
+/// Two independent 64-bit hashes of a record id: a false "used twice" would need both to
+/// collide.
+fn id_hash(id: &str) -> u128 {
+    let half = |salt: u8| {
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        salt.hash(&mut hasher);
+        id.hash(&mut hasher);
+        hasher.finish()
+    };
+    (u128::from(half(1)) << 64) | u128::from(half(2))
 }
 
 fn mutation(element: &Element, today: NaiveDate) -> Result<Mutation, FieldError> {
@@ -129,6 +251,9 @@ fn mutation(element: &Element, today: NaiveDate) -> Result<Mutation, FieldError>
             old: ssin("oldSsin")?,
             new: ssin("newSsin")?,
         },
+        "cancellation" => Mutation::Cancellation {
+            ssin: ssin("ssin")?,
+        },
         _ => return Err(unknown_record(element)),
     })
 }
@@ -144,7 +269,7 @@ fn unknown_record(element: &Element) -> FieldError {
         field: element.name.clone(),
         value: String::new(),
         reason: format!(
-            "{} is not a record: expected newPerson, identityChange, decease or replacement in {FEED_NS}",
+            "{} is not a record: expected newPerson, identityChange, decease, replacement or cancellation in {FEED_NS}",
             element.expanded_name()
         ),
         is_ssin: false,
@@ -171,6 +296,24 @@ mod tests {
         NaiveDate::from_ymd_opt(2026, 11, 21).unwrap()
     }
 
+    #[derive(Debug)]
+    struct FeedFile {
+        file_id: String,
+        digest: String,
+        records: Vec<Record>,
+    }
+
+    fn read(bytes: &[u8], today: NaiveDate) -> Result<FeedFile, ReadError> {
+        let mut reader = FeedReader::new(bytes, today)?;
+        let records = reader.by_ref().collect::<Result<Vec<_>, _>>()?;
+        assert_eq!(reader.digest(), digest(bytes).unwrap());
+        Ok(FeedFile {
+            file_id: reader.file_id().to_string(),
+            digest: reader.digest(),
+            records,
+        })
+    }
+
     fn feed(records: &str) -> String {
         format!(
             r#"<nrMutations xmlns="{FEED_NS}" xmlns:p="{PERSON_NS}" fileId="F-1" createdAt="2026-11-21T06:00:00Z">{records}</nrMutations>"#
@@ -185,6 +328,7 @@ mod tests {
             r#"<identityChange id="b"><ssin>85073003328</ssin><changes><p:lastName>Pieters</p:lastName></changes></identityChange>"#,
             r#"<decease id="c"><ssin>85073003328</ssin><deceaseDate>2026-01-00</deceaseDate></decease>"#,
             r#"<replacement id="d"><oldSsin>98472899765</oldSsin><newSsin>85073003328</newSsin></replacement>"#,
+            r#"<cancellation id="e"><ssin>98472899765</ssin></cancellation>"#,
         ));
         let file = read(xml.as_bytes(), today()).unwrap();
         assert_eq!(file.file_id, "F-1");
@@ -197,9 +341,14 @@ mod tests {
                 Mutation::IdentityChange { .. } => "change",
                 Mutation::Decease { .. } => "decease",
                 Mutation::Replacement { .. } => "replacement",
+                Mutation::Cancellation { .. } => "cancellation",
             })
             .collect();
-        assert_eq!(kinds, ["new", "change", "decease", "replacement"]);
+        assert_eq!(
+            kinds,
+            ["new", "change", "decease", "replacement", "cancellation"]
+        );
+        assert_eq!(file.digest, digest(xml.as_bytes()).unwrap());
     }
 
     #[test]

@@ -7,18 +7,29 @@
 //!   old number's lines in every register onto the new number, merged with the lines already
 //!   there, and journals each affected register.
 //!
+//! - The file is streamed: its SHA-256 is computed in a first pass (a file applied already is
+//!   recognised without reading a record), then records are read and applied one at a time
+//!   while the digest is computed again (a file that changed in between is refused). Memory
+//!   does not grow with the file.
+//!
 //! Locking: the journal's lock first (feeds run one at a time and journal in commit order),
-//! then the exclusive lock of each person a record changes, so that no register change on
-//! that number runs in between (see `store::lock`).
+//! then the person bucket of each number a record changes, exclusive, each bucket once
+//! (`store::lock::BucketSet`), so that no register change on that number runs in between.
+//!
+//! Statements: new persons are inserted 512 at a time (one statement that also tells which
+//! numbers were known already) and journal entries appended 512 at a time; a record that
+//! reads a number still waiting to be inserted flushes the batch first.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
+use std::io::BufRead;
 
 use chrono::NaiveDate;
 
 use crate::domain::{IdentityChanges, Niss, Period, Person, PersonStatus};
-use crate::feed::{FeedFile, Mutation, Record};
+use crate::feed::read::{FeedReader, ReadError};
+use crate::feed::{Mutation, Record};
 use crate::store::journal::{self, JournalLock, MutationKind, NewJournalEntry};
-use crate::store::lock::{self, Lock};
+use crate::store::lock::BucketSet;
 use crate::store::person::{self, PersonRow};
 use crate::store::relation::{self, KeyedLine};
 use crate::store::{applied_file, now, Database, DbConnection, StoreError};
@@ -34,6 +45,7 @@ pub struct FeedReport {
     pub identities_changed: usize,
     pub deceases: usize,
     pub replacements: usize,
+    pub cancellations: usize,
     /// Register lines moved from replaced numbers (before merging).
     pub lines_moved: usize,
     /// (organisation, replaced number) pairs whose register changed.
@@ -48,56 +60,81 @@ pub enum FeedError {
     #[error("{0}")]
     File(String),
     #[error("{0}")]
+    Read(#[from] ReadError),
+    #[error("{0}")]
     Storage(#[from] StoreError),
-}
-
-impl From<diesel::result::Error> for FeedError {
-    fn from(e: diesel::result::Error) -> Self {
-        FeedError::Storage(StoreError::Query(e))
-    }
 }
 
 /// The kind recorded for feed files in `applied_files`.
 const FILE_KIND: &str = "nr-mutations";
 
-/// Applies `file` whole or not at all.
-pub fn apply(db: &Database, file: &FeedFile, today: NaiveDate) -> Result<FeedReport, FeedError> {
+/// How many new persons (and journal entries) wait to be written together.
+const BATCH: usize = 512;
+
+/// Applies the file `records` reads, whole or not at all. `digest` is the SHA-256 of the file
+/// computed beforehand ([`crate::feed::read::digest`]): a file known under its `fileId` with
+/// this digest changes nothing and its records are not read.
+pub fn apply<R: BufRead>(
+    db: &Database,
+    digest: &str,
+    mut records: FeedReader<R>,
+    today: NaiveDate,
+) -> Result<FeedReport, FeedError> {
+    let file_id = records.file_id().to_string();
     db.write(|conn| {
         let journal_lock = journal::lock(conn)?;
         let mut report = FeedReport {
-            file_id: file.file_id.clone(),
-            records: file.records.len(),
+            file_id: file_id.clone(),
             ..FeedReport::default()
         };
-        match applied_file::digest_of(conn, &file.file_id)? {
-            Some(digest) if digest == file.digest => {
+        match applied_file::digest_of(conn, &file_id)? {
+            Some(known) if known == digest => {
                 report.already_applied = true;
                 return Ok(report);
             }
             Some(_) => {
                 return Err(FeedError::File(format!(
-                    "the file {} was already applied with another content: a corrected file needs a new fileId",
-                    file.file_id
+                    "the file {file_id} was already applied with another content: a corrected file needs a new fileId"
                 )))
             }
             None => {}
         }
-        let at = now();
-        for record in &file.records {
-            let source = format!("{FILE_KIND}:{}:{}", file.file_id, record.id);
-            let mut step = Step {
-                conn: &mut *conn,
-                journal_lock: &journal_lock,
-                source: &source,
-                at,
-                today,
-                report: &mut report,
+        let mut step = Step {
+            conn: &mut *conn,
+            journal_lock: &journal_lock,
+            buckets: BucketSet::default(),
+            source: String::new(),
+            record: String::new(),
+            at: now(),
+            today,
+            report: &mut report,
+            new_persons: Vec::new(),
+            new_ssins: HashSet::new(),
+            entries: Vec::new(),
+        };
+        for record in records.by_ref() {
+            let record = match record {
+                Ok(record) => record,
+                // A refusal of an earlier record, still in a batch, comes first.
+                Err(e) => return Err(step.flush_persons().err().unwrap_or(e.into())),
             };
-            step.apply(&record.mutation)
-                .map_err(|reason| refusal(record, reason))?;
+            step.source = format!("{FILE_KIND}:{file_id}:{}", record.id);
+            step.record = record.name();
+            if let Err(refused) = step.apply(&record.mutation) {
+                let earlier = step.flush_persons().err();
+                return Err(earlier.unwrap_or_else(|| refusal(&record, refused)));
+            }
         }
-        let count = i64::try_from(file.records.len()).unwrap_or(i64::MAX);
-        applied_file::record(conn, &file.file_id, FILE_KIND, &file.digest, count)?;
+        step.flush_persons()?;
+        step.flush_journal()?;
+        if records.digest() != digest {
+            return Err(FeedError::File(format!(
+                "the file {file_id} changed while it was read"
+            )));
+        }
+        report.records = records.records();
+        let count = i64::try_from(report.records).unwrap_or(i64::MAX);
+        applied_file::record(conn, &file_id, FILE_KIND, digest, count)?;
         Ok(report)
     })
 }
@@ -106,17 +143,13 @@ pub fn apply(db: &Database, file: &FeedFile, today: NaiveDate) -> Result<FeedRep
 enum Refusal {
     Reason(String),
     Storage(StoreError),
+    /// An earlier record's refusal, found when its batch was written.
+    Earlier(FeedError),
 }
 
 impl From<StoreError> for Refusal {
     fn from(e: StoreError) -> Self {
         Refusal::Storage(e)
-    }
-}
-
-impl From<diesel::result::Error> for Refusal {
-    fn from(e: diesel::result::Error) -> Self {
-        Refusal::Storage(StoreError::Query(e))
     }
 }
 
@@ -127,6 +160,16 @@ fn refusal(record: &Record, refusal: Refusal) -> FeedError {
             reason,
         },
         Refusal::Storage(e) => FeedError::Storage(e),
+        Refusal::Earlier(e) => e,
+    }
+}
+
+impl From<FeedError> for Refusal {
+    fn from(e: FeedError) -> Self {
+        match e {
+            FeedError::Storage(e) => Refusal::Storage(e),
+            other => Refusal::Earlier(other),
+        }
     }
 }
 
@@ -138,10 +181,18 @@ fn refuse<T>(reason: impl Into<String>) -> Result<T, Refusal> {
 struct Step<'a> {
     conn: &'a mut DbConnection,
     journal_lock: &'a JournalLock,
-    source: &'a str,
+    buckets: BucketSet,
+    /// The current record's source (`nr-mutations:<fileId>:<recordId>`) and name.
+    source: String,
+    record: String,
     at: chrono::NaiveDateTime,
     today: NaiveDate,
     report: &'a mut FeedReport,
+    /// New persons not inserted yet, with the id of their record.
+    new_persons: Vec<(PersonRow, String)>,
+    new_ssins: HashSet<String>,
+    /// Journal entries not appended yet, in order.
+    entries: Vec<NewJournalEntry>,
 }
 
 impl Step<'_> {
@@ -168,7 +219,43 @@ impl Step<'_> {
                 Ok(())
             }
             Mutation::Replacement { old, new } => self.replacement(*old, *new),
+            Mutation::Cancellation { ssin } => self.cancellation(*ssin),
         }
+    }
+
+    /// Takes the buckets of `ssins` and makes sure none of them waits in the batch of new
+    /// persons (so that reading them sees them).
+    fn lock(&mut self, ssins: &[&str]) -> Result<(), Refusal> {
+        self.buckets.take(self.conn, ssins)?;
+        if ssins.iter().any(|s| self.new_ssins.contains(*s)) {
+            self.flush_persons()?;
+        }
+        Ok(())
+    }
+
+    /// Inserts the waiting new persons; refuses (naming its record) the first of them the
+    /// source knew already.
+    fn flush_persons(&mut self) -> Result<(), FeedError> {
+        if self.new_persons.is_empty() {
+            return Ok(());
+        }
+        let rows: Vec<PersonRow> = self.new_persons.iter().map(|(r, _)| r.clone()).collect();
+        let inserted: HashSet<String> = person::insert_new(self.conn, &rows)?.into_iter().collect();
+        let pending = std::mem::take(&mut self.new_persons);
+        self.new_ssins.clear();
+        if let Some((row, record)) = pending.iter().find(|(r, _)| !inserted.contains(&r.ssin)) {
+            return Err(FeedError::Record {
+                record: record.clone(),
+                reason: format!("the NISS {} is already known to the source", row.ssin),
+            });
+        }
+        Ok(())
+    }
+
+    fn flush_journal(&mut self) -> Result<(), FeedError> {
+        journal::append(self.conn, self.journal_lock, &self.entries)?;
+        self.entries.clear();
+        Ok(())
     }
 
     fn new_person(&mut self, person: &Person) -> Result<(), Refusal> {
@@ -176,15 +263,19 @@ impl Step<'_> {
         if person.status != PersonStatus::Active {
             return refuse(format!("the new person {ssin} must be ACTIVE"));
         }
-        lock::take(self.conn, &[Lock::Exclusive(lock::person_key(ssin))])?;
-        if person::status(self.conn, ssin)?.is_some() {
+        self.buckets.take(self.conn, &[ssin])?;
+        if !self.new_ssins.insert(ssin.to_string()) {
             return refuse(format!("the NISS {ssin} is already known to the source"));
         }
-        person::insert(self.conn, &PersonRow::new(person, 1, self.source, self.at))?;
+        let row = PersonRow::new(person, 1, &self.source, self.at);
+        self.new_persons.push((row, self.record.clone()));
+        if self.new_persons.len() >= BATCH {
+            self.flush_persons()?;
+        }
         self.journal(NewJournalEntry::new(
             MutationKind::PersonCreated,
             ssin,
-            self.source,
+            &self.source,
         ))?;
         self.report.persons_created += 1;
         Ok(())
@@ -197,8 +288,7 @@ impl Step<'_> {
         changes: &IdentityChanges,
         kind: MutationKind,
     ) -> Result<bool, Refusal> {
-        let key = Lock::Exclusive(lock::person_key(ssin.as_str()));
-        lock::take(self.conn, &[key])?;
+        self.lock(&[ssin.as_str()])?;
         let row = person::find(self.conn, ssin.as_str())?;
         let (row, mut person) = self.active(ssin, row)?;
         let changed = person.identity.apply(changes);
@@ -213,10 +303,10 @@ impl Step<'_> {
         if changed.is_empty() {
             return Ok(false);
         }
-        let row = PersonRow::new(&person, row.version + 1, self.source, self.at);
+        let row = PersonRow::new(&person, row.version + 1, &self.source, self.at);
         person::update(self.conn, &row)?;
         self.journal(
-            NewJournalEntry::new(kind, ssin.as_str(), self.source).with_changes(&changed),
+            NewJournalEntry::new(kind, ssin.as_str(), &self.source).with_changes(&changed),
         )?;
         Ok(true)
     }
@@ -226,12 +316,7 @@ impl Step<'_> {
         if old == new {
             return refuse(format!("the NISS {old} cannot replace itself"));
         }
-        let mut keys = [
-            lock::person_key(old.as_str()),
-            lock::person_key(new.as_str()),
-        ];
-        keys.sort_unstable();
-        lock::take(self.conn, &keys.map(Lock::Exclusive))?;
+        self.lock(&[old.as_str(), new.as_str()])?;
         let old_row = person::find(self.conn, old.as_str())?;
         // Applied already (the same replacement in an earlier file): nothing to do.
         if old_row.as_ref().and_then(|r| r.replaced_by.as_deref()) == Some(new.as_str()) {
@@ -245,13 +330,41 @@ impl Step<'_> {
         };
         person::update(
             self.conn,
-            &PersonRow::new(&old_person, old_row.version + 1, self.source, self.at),
+            &PersonRow::new(&old_person, old_row.version + 1, &self.source, self.at),
         )?;
-        let mut entry = NewJournalEntry::new(MutationKind::SsinReplaced, old.as_str(), self.source);
+        let mut entry =
+            NewJournalEntry::new(MutationKind::SsinReplaced, old.as_str(), &self.source);
         entry.new_ssin = Some(new.to_string());
         self.journal(entry)?;
         self.move_lines(old, new)?;
         self.report.replacements += 1;
+        Ok(())
+    }
+
+    /// Cancels `ssin` without a replacement: its register lines stay, and every register
+    /// operation on it is refused from then on.
+    fn cancellation(&mut self, ssin: Niss) -> Result<(), Refusal> {
+        self.lock(&[ssin.as_str()])?;
+        let row = person::find(self.conn, ssin.as_str())?;
+        if row
+            .as_ref()
+            .is_some_and(|r| r.status == "CANCELED" && r.replaced_by.is_none())
+        {
+            // Canceled already (by an earlier file): nothing to do.
+            return Ok(());
+        }
+        let (row, mut person) = self.active(ssin, row)?;
+        person.status = PersonStatus::Canceled { replaced_by: None };
+        person::update(
+            self.conn,
+            &PersonRow::new(&person, row.version + 1, &self.source, self.at),
+        )?;
+        self.journal(NewJournalEntry::new(
+            MutationKind::SsinCanceled,
+            ssin.as_str(),
+            &self.source,
+        ))?;
+        self.report.cancellations += 1;
         Ok(())
     }
 
@@ -317,8 +430,11 @@ impl Step<'_> {
             organisations.insert(organisation_id);
         }
         for organisation_id in organisations {
-            let mut entry =
-                NewJournalEntry::new(MutationKind::RegisterReplacement, old.as_str(), self.source);
+            let mut entry = NewJournalEntry::new(
+                MutationKind::RegisterReplacement,
+                old.as_str(),
+                &self.source,
+            );
             entry.new_ssin = Some(new.to_string());
             entry.organisation_id = Some(organisation_id);
             self.journal(entry)?;
@@ -353,7 +469,10 @@ impl Step<'_> {
 
     fn journal(&mut self, mut entry: NewJournalEntry) -> Result<(), Refusal> {
         entry.recorded_at = self.at;
-        journal::append(self.conn, self.journal_lock, &[entry])?;
+        self.entries.push(entry);
+        if self.entries.len() >= BATCH {
+            self.flush_journal()?;
+        }
         Ok(())
     }
 }

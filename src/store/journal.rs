@@ -25,6 +25,8 @@ pub enum MutationKind {
     Deceased,
     /// The number was canceled and replaced by `new_ssin`.
     SsinReplaced,
+    /// The number was canceled without a replacement.
+    SsinCanceled,
     /// An organisation's register lines of `ssin` moved to `new_ssin`.
     RegisterReplacement,
 }
@@ -36,6 +38,7 @@ impl MutationKind {
             MutationKind::IdentityChanged => "IDENTITY_CHANGED",
             MutationKind::Deceased => "DECEASED",
             MutationKind::SsinReplaced => "SSIN_REPLACED",
+            MutationKind::SsinCanceled => "SSIN_CANCELED",
             MutationKind::RegisterReplacement => "REGISTER_REPLACEMENT",
         }
     }
@@ -110,16 +113,29 @@ pub fn lock(conn: &mut DbConnection) -> StoreResult<JournalLock> {
 #[derive(Debug)]
 pub struct JournalLock(());
 
-/// Appends entries in the caller's write transaction, in order.
+/// Appends entries in the caller's write transaction, in order: on PostgreSQL one
+/// multi-row statement per 512 entries (its rows take their sequence numbers in the order
+/// given), on SQLite (in-process, no round trip) one prepared statement per entry.
 pub fn append(
     conn: &mut DbConnection,
     _held: &JournalLock,
     entries: &[NewJournalEntry],
 ) -> StoreResult<()> {
-    for entry in entries {
-        diesel::insert_into(mutation_journal::table)
-            .values(entry)
-            .execute(conn)?;
+    match conn {
+        DbConnection::Postgres(pg) if entries.len() > 1 => {
+            for chunk in entries.chunks(512) {
+                diesel::insert_into(mutation_journal::table)
+                    .values(chunk)
+                    .execute(pg)?;
+            }
+        }
+        _ => {
+            for entry in entries {
+                diesel::insert_into(mutation_journal::table)
+                    .values(entry)
+                    .execute(conn)?;
+            }
+        }
     }
     Ok(())
 }

@@ -217,3 +217,68 @@ pub fn standard_feed() -> Feed {
             feed.new_person(person)
         })
 }
+
+/// The tables the authentic source and its feeds write, each as sorted lines of text (NULL
+/// shown as `-`): what "nothing changed" is checked against.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceTables {
+    pub persons: Vec<String>,
+    pub relations: Vec<String>,
+    pub journal: Vec<String>,
+    pub applied_files: Vec<String>,
+}
+
+#[derive(diesel::QueryableByName)]
+struct Line {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    line: String,
+}
+
+const PERSONS_SQL: &str = "SELECT ssin || '|' || status || '|' || COALESCE(replaced_by, '-') || '|' \
+     || last_name || '|' || first_names || '|' || birth_date || '|' || COALESCE(street, '-') \
+     || '|' || COALESCE(postal_code, '-') || '|' || COALESCE(decease_date, '-') || '|' \
+     || CAST(version AS TEXT) || '|' || source || '|' || CAST(updated_at AS TEXT) AS line FROM persons";
+const RELATIONS_SQL: &str = "SELECT CAST(organisation_id AS TEXT) || '|' || ssin || '|' \
+     || CAST(dossier_type_id AS TEXT) || '|' || CAST(begin_date AS TEXT) || '|' \
+     || COALESCE(CAST(end_date AS TEXT), '-') AS line FROM relations";
+const JOURNAL_SQL: &str = "SELECT CAST(seq AS TEXT) || '|' || kind || '|' || ssin || '|' \
+     || COALESCE(new_ssin, '-') || '|' || COALESCE(CAST(organisation_id AS TEXT), '-') || '|' \
+     || source || '|' || COALESCE(changes, '-') AS line FROM mutation_journal";
+const APPLIED_SQL: &str = "SELECT file_id || '|' || kind || '|' || digest || '|' \
+     || CAST(records AS TEXT) || '|' || CAST(applied_at AS TEXT) AS line FROM applied_files";
+
+impl TestApp {
+    /// The source's tables as they are now (read directly from the database).
+    pub fn source_tables(&self) -> SourceTables {
+        use diesel::{Connection, RunQueryDsl};
+        fn lines<C>(conn: &mut C, sql: &str) -> Vec<String>
+        where
+            C: Connection,
+            diesel::query_builder::SqlQuery: diesel::query_dsl::LoadQuery<'static, C, Line>,
+        {
+            let mut lines: Vec<String> = diesel::sql_query(sql)
+                .load::<Line>(conn)
+                .unwrap_or_else(|e| panic!("{sql}: {e}"))
+                .into_iter()
+                .map(|l| l.line)
+                .collect();
+            lines.sort();
+            lines
+        }
+        let url = self.database_url();
+        let all = |f: &mut dyn FnMut(&str) -> Vec<String>| SourceTables {
+            persons: f(PERSONS_SQL),
+            relations: f(RELATIONS_SQL),
+            journal: f(JOURNAL_SQL),
+            applied_files: f(APPLIED_SQL),
+        };
+        if url.starts_with("postgres") {
+            let mut conn = diesel::pg::PgConnection::establish(url).expect("the test database");
+            all(&mut |sql| lines(&mut conn, sql))
+        } else {
+            let mut conn =
+                diesel::sqlite::SqliteConnection::establish(url).expect("the test database");
+            all(&mut |sql| lines(&mut conn, sql))
+        }
+    }
+}
