@@ -100,13 +100,16 @@ impl Services {
                 // run one after the other, each reading the row the previous one wrote.
                 let journal_lock = journal::lock(conn)?;
                 let row = person::find(conn, ssin.as_str())?;
-                let status = row
-                    .as_ref()
-                    .map(|r| (r.status.clone(), r.replaced_by.clone()));
-                identity_source::check_status(conn, ssin.as_str(), status)?;
-                let row = row.ok_or_else(|| ServiceError::UnknownSsin(ssin.to_string()))?;
+                let current = row.as_ref().map(|r| r.person()).transpose()?;
+                identity_source::check_status(
+                    conn,
+                    ssin.as_str(),
+                    current.as_ref().map(|p| p.status),
+                )?;
+                let (row, mut updated) = row
+                    .zip(current)
+                    .ok_or_else(|| ServiceError::UnknownSsin(ssin.to_string()))?;
                 check_against_number(&ssin, &changes)?;
-                let mut updated = row.person()?;
                 let changed = updated.identity.apply(&changes);
                 if !changed.is_empty() {
                     let now = crate::store::now();

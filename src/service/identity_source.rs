@@ -2,6 +2,7 @@
 //! identity a caller claims is the one the source knows.
 
 use crate::domain::identity_check::{self, ClaimedIdentity};
+use crate::domain::PersonStatus;
 use crate::service::ServiceError;
 use crate::store::{person, DbConnection};
 
@@ -19,15 +20,14 @@ pub fn require_active_matching(
     ssin: &str,
     claimed: &ClaimedIdentity,
 ) -> Result<(), ServiceError> {
-    let row = person::find(conn, ssin)?;
-    let status = row
-        .as_ref()
-        .map(|r| (r.status.clone(), r.replaced_by.clone()));
-    check_status(conn, ssin, status)?;
-    let Some(row) = row else {
+    let person = person::find(conn, ssin)?
+        .map(|row| row.person())
+        .transpose()?;
+    check_status(conn, ssin, person.as_ref().map(|p| p.status))?;
+    let Some(person) = person else {
         return Err(ServiceError::UnknownSsin(ssin.to_string()));
     };
-    let mismatches = identity_check::check(claimed, &row.person()?.identity);
+    let mismatches = identity_check::check(claimed, &person.identity);
     if mismatches.is_empty() {
         return Ok(());
     }
@@ -39,19 +39,23 @@ pub fn require_active_matching(
     ))
 }
 
-/// Refuses a number by its `(status, replaced_by)` as read from the source (`None`: unknown).
+/// Refuses a number by its status in the source (`None`: unknown).
 pub fn check_status(
     conn: &mut DbConnection,
     ssin: &str,
-    status: Option<(String, Option<String>)>,
+    status: Option<PersonStatus>,
 ) -> Result<(), ServiceError> {
     match status {
         None => Err(ServiceError::UnknownSsin(ssin.to_string())),
-        Some((status, _)) if status == "ACTIVE" => Ok(()),
-        Some((_, None)) => Err(ServiceError::CanceledSsin(ssin.to_string())),
-        Some((_, Some(replaced_by))) => Err(ServiceError::ReplacedSsin {
+        Some(PersonStatus::Active) => Ok(()),
+        Some(PersonStatus::Canceled { replaced_by: None }) => {
+            Err(ServiceError::CanceledSsin(ssin.to_string()))
+        }
+        Some(PersonStatus::Canceled {
+            replaced_by: Some(replaced_by),
+        }) => Err(ServiceError::ReplacedSsin {
             ssin: ssin.to_string(),
-            replaced_by: person::final_number(conn, &replaced_by)?,
+            replaced_by: person::final_number(conn, replaced_by.as_str())?,
         }),
     }
 }

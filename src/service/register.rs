@@ -2,8 +2,6 @@
 //! dossier types. Writers of one (organisation, person, dossier type) are serialised, the
 //! merge is computed by the domain and only the lines that change are rewritten.
 
-use chrono::NaiveDate;
-
 use super::error::ServiceError;
 use super::execution::on_database;
 use super::identity_source;
@@ -147,11 +145,7 @@ impl Services {
                     return Err(ServiceError::UnknownDossierType(code.to_string()));
                 };
                 match &claimed {
-                    None => identity_source::check_status(
-                        conn,
-                        ssin.as_str(),
-                        key.person_status.clone(),
-                    )?,
+                    None => identity_source::check_status(conn, ssin.as_str(), key.person_status)?,
                     Some(claimed) => {
                         identity_source::require_active_matching(conn, ssin.as_str(), claimed)?
                     }
@@ -160,7 +154,7 @@ impl Services {
                     return Err(ServiceError::RetiredDossierType(code.to_string()));
                 }
                 let rows = key.lines;
-                let existing = periods_of(&rows)?;
+                let existing = periods_of(&rows);
                 let wanted = wanted(&existing);
                 let removed: Vec<i64> = rows
                     .iter()
@@ -168,10 +162,10 @@ impl Services {
                     .filter(|(_, p)| !wanted.contains(p))
                     .map(|(r, _)| r.id)
                     .collect();
-                let added: Vec<(NaiveDate, Option<NaiveDate>)> = wanted
+                let added: Vec<Period> = wanted
                     .iter()
                     .filter(|p| !existing.contains(p))
-                    .map(|p| (p.begin(), p.end()))
+                    .copied()
                     .collect();
                 relation::replace_lines(
                     conn,
@@ -208,7 +202,7 @@ impl Services {
             let mut lines = Vec::new();
             for line in relation::lines_of_person(&mut conn, organisation_id, ssin.as_str())? {
                 let line = Line {
-                    period: stored_period(line.begin_date, line.end_date)?,
+                    period: line.period,
                     dossier_type: line.dossier_type,
                 };
                 let of_type = code
@@ -257,13 +251,6 @@ fn known_dossier_type(
         .ok_or_else(|| ServiceError::UnknownDossierType(code.to_string()))
 }
 
-fn stored_period(begin: NaiveDate, end: Option<NaiveDate>) -> Result<Period, ServiceError> {
-    Period::new(begin, end)
-        .map_err(|e| ServiceError::Internal(format!("a stored line is invalid: {e}")))
-}
-
-fn periods_of(rows: &[RelationRow]) -> Result<Vec<Period>, ServiceError> {
-    rows.iter()
-        .map(|r| stored_period(r.begin_date, r.end_date))
-        .collect()
+fn periods_of(rows: &[RelationRow]) -> Vec<Period> {
+    rows.iter().map(|r| r.period).collect()
 }

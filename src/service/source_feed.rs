@@ -382,21 +382,8 @@ impl Step<'_> {
         for ((organisation_id, dossier_type_id), moved) in by_key {
             let present =
                 relation::lines_of_key(self.conn, organisation_id, dossier_type_id, new.as_str())?;
-            let period = |begin, end| {
-                Period::new(begin, end).map_err(|e| {
-                    Refusal::Storage(StoreError::Corrupt(format!(
-                        "a stored line is invalid: {e}"
-                    )))
-                })
-            };
-            let present_periods = present
-                .iter()
-                .map(|r| period(r.begin_date, r.end_date))
-                .collect::<Result<Vec<_>, _>>()?;
-            let moved_periods = moved
-                .iter()
-                .map(|l| period(l.line.begin_date, l.line.end_date))
-                .collect::<Result<Vec<_>, _>>()?;
+            let present_periods: Vec<Period> = present.iter().map(|r| r.period).collect();
+            let moved_periods: Vec<Period> = moved.iter().map(|l| l.line.period).collect();
             let merged = Period::merge(present_periods.iter().chain(&moved_periods).copied());
             let removed_from_new: Vec<i64> = present
                 .iter()
@@ -404,10 +391,10 @@ impl Step<'_> {
                 .filter(|(_, p)| !merged.contains(p))
                 .map(|(r, _)| r.id)
                 .collect();
-            let added: Vec<(NaiveDate, Option<NaiveDate>)> = merged
+            let added: Vec<Period> = merged
                 .iter()
                 .filter(|p| !present_periods.contains(p))
-                .map(|p| (p.begin(), p.end()))
+                .copied()
                 .collect();
             let removed_from_old: Vec<i64> = moved.iter().map(|l| l.line.id).collect();
             relation::replace_lines(

@@ -77,13 +77,7 @@ impl PersonRow {
         // Stored numbers were valid when written; no birth date bound applies to them.
         let number = |s: &str| Niss::parse(s, NaiveDate::MAX).map_err(|_| corrupt("number"));
         let date = |s: &str| IncompleteDate::parse(s).ok_or_else(|| corrupt("date"));
-        let status = match (self.status.as_str(), &self.replaced_by) {
-            ("ACTIVE", None) => PersonStatus::Active,
-            ("CANCELED", replaced_by) => PersonStatus::Canceled {
-                replaced_by: replaced_by.as_deref().map(number).transpose()?,
-            },
-            _ => return Err(corrupt("status")),
-        };
+        let status = read_status(&self.ssin, &self.status, self.replaced_by.as_deref())?;
         let gender = match self.gender.as_deref() {
             None => None,
             Some("M") => Some(Gender::Male),
@@ -143,17 +137,37 @@ pub fn find(conn: &mut DbConnection, ssin: &str) -> StoreResult<Option<PersonRow
         .optional()?)
 }
 
-/// The status of one number (`status`, `replaced_by`), if the source knows it: what every
-/// register operation checks, without reading the identity data.
-pub fn status(
-    conn: &mut DbConnection,
+/// A number's status as stored (`status`, `replaced_by`); one that does not read back is a
+/// storage fault.
+pub fn read_status(
     ssin: &str,
-) -> StoreResult<Option<(String, Option<String>)>> {
-    Ok(persons::table
+    status: &str,
+    replaced_by: Option<&str>,
+) -> StoreResult<PersonStatus> {
+    let corrupt = || StoreError::Corrupt(format!("person {ssin}: unreadable status"));
+    match (status, replaced_by) {
+        ("ACTIVE", None) => Ok(PersonStatus::Active),
+        ("CANCELED", replaced_by) => Ok(PersonStatus::Canceled {
+            // Stored numbers were valid when written; no birth date bound applies to them.
+            replaced_by: replaced_by
+                .map(|n| Niss::parse(n, NaiveDate::MAX).map_err(|_| corrupt()))
+                .transpose()?,
+        }),
+        _ => Err(corrupt()),
+    }
+}
+
+/// The status of one number, if the source knows it: what every register operation checks,
+/// without reading the identity data.
+pub fn status(conn: &mut DbConnection, ssin: &str) -> StoreResult<Option<PersonStatus>> {
+    let stored: Option<(String, Option<String>)> = persons::table
         .find(ssin)
         .select((persons::status, persons::replaced_by))
         .first(conn)
-        .optional()?)
+        .optional()?;
+    stored
+        .map(|(status, replaced_by)| read_status(ssin, &status, replaced_by.as_deref()))
+        .transpose()
 }
 
 /// Adds a person not known yet.
@@ -208,7 +222,9 @@ pub fn final_number(conn: &mut DbConnection, replaced_by: &str) -> StoreResult<S
     let mut current = replaced_by.to_string();
     for _ in 0..MAX_CHAIN {
         match status(conn, &current)? {
-            Some((_, Some(next))) => current = next,
+            Some(PersonStatus::Canceled {
+                replaced_by: Some(next),
+            }) => current = next.as_str().to_string(),
             _ => return Ok(current),
         }
     }

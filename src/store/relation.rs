@@ -4,22 +4,21 @@ use chrono::NaiveDate;
 use diesel::prelude::*;
 
 use super::schema::{dossier_types, persons, relations};
-use super::{now, DbConnection, StoreResult};
+use super::{now, person, DbConnection, StoreError, StoreResult};
+use crate::domain::{Period, PersonStatus};
 
 /// One stored line of a register for a known person and dossier type.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RelationRow {
     pub id: i64,
-    pub begin_date: NaiveDate,
-    pub end_date: Option<NaiveDate>,
+    pub period: Period,
 }
 
 /// One line as a consultation returns it, with its dossier type's code.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RegisterLine {
     pub dossier_type: String,
-    pub begin_date: NaiveDate,
-    pub end_date: Option<NaiveDate>,
+    pub period: Period,
 }
 
 /// A dossier type of an organisation with the lines of one person under it, and the
@@ -30,7 +29,7 @@ pub struct KeyLines {
     pub retired: bool,
     pub lines: Vec<RelationRow>,
     /// `(status, replaced_by)` of the number, `None` when the source does not know it.
-    pub person_status: Option<(String, Option<String>)>,
+    pub person_status: Option<PersonStatus>,
 }
 
 /// The dossier type `code` of an organisation, the person's lines under it by begin date
@@ -72,17 +71,19 @@ pub fn key_lines(
     else {
         return Ok(None);
     };
-    let person_status = status.map(|status| (status, replaced_by));
+    let person_status = status
+        .map(|status| person::read_status(ssin, &status, replaced_by.as_deref()))
+        .transpose()?;
     let lines = rows
         .into_iter()
-        .filter_map(|((_, _, id, begin_date, end_date), _)| {
-            Some(RelationRow {
-                id: id?,
-                begin_date: begin_date?,
-                end_date,
+        .filter_map(|((_, _, id, begin_date, end_date), _)| Some((id?, begin_date?, end_date)))
+        .map(|(id, begin_date, end_date)| {
+            Ok(RelationRow {
+                id,
+                period: stored_period(begin_date, end_date)?,
             })
         })
-        .collect();
+        .collect::<StoreResult<_>>()?;
     Ok(Some(KeyLines {
         dossier_type_id,
         retired,
@@ -98,21 +99,21 @@ pub fn replace_lines(
     ssin: &str,
     dossier_type_id: i32,
     removed: &[i64],
-    added: &[(NaiveDate, Option<NaiveDate>)],
+    added: &[Period],
 ) -> StoreResult<()> {
     if !removed.is_empty() {
         diesel::delete(relations::table.filter(relations::id.eq_any(removed))).execute(conn)?;
     }
     if !added.is_empty() {
         let created_at = now();
-        for (begin, end) in added {
+        for period in added {
             diesel::insert_into(relations::table)
                 .values((
                     relations::organisation_id.eq(organisation_id),
                     relations::ssin.eq(ssin),
                     relations::dossier_type_id.eq(dossier_type_id),
-                    relations::begin_date.eq(*begin),
-                    relations::end_date.eq(*end),
+                    relations::begin_date.eq(period.begin()),
+                    relations::end_date.eq(period.end()),
                     relations::created_at.eq(created_at),
                 ))
                 .execute(conn)?;
@@ -140,14 +141,14 @@ pub fn lines_of_person(
             relations::end_date,
         ))
         .load::<(String, NaiveDate, Option<NaiveDate>)>(conn)?;
-    Ok(rows
-        .into_iter()
-        .map(|(dossier_type, begin_date, end_date)| RegisterLine {
-            dossier_type,
-            begin_date,
-            end_date,
+    rows.into_iter()
+        .map(|(dossier_type, begin_date, end_date)| {
+            Ok(RegisterLine {
+                dossier_type,
+                period: stored_period(begin_date, end_date)?,
+            })
         })
-        .collect())
+        .collect()
 }
 
 /// One stored line with its register key, for moving lines between numbers.
@@ -176,20 +177,20 @@ pub fn lines_of_number(conn: &mut DbConnection, ssin: &str) -> StoreResult<Vec<K
             relations::end_date,
         ))
         .load::<(i32, i32, i64, NaiveDate, Option<NaiveDate>)>(conn)?;
-    Ok(rows
-        .into_iter()
+    rows.into_iter()
         .map(
-            |(organisation_id, dossier_type_id, id, begin_date, end_date)| KeyedLine {
-                organisation_id,
-                dossier_type_id,
-                line: RelationRow {
-                    id,
-                    begin_date,
-                    end_date,
-                },
+            |(organisation_id, dossier_type_id, id, begin_date, end_date)| {
+                Ok(KeyedLine {
+                    organisation_id,
+                    dossier_type_id,
+                    line: RelationRow {
+                        id,
+                        period: stored_period(begin_date, end_date)?,
+                    },
+                })
             },
         )
-        .collect())
+        .collect()
 }
 
 /// The lines of one register key given by its dossier type's id, by begin date.
@@ -206,12 +207,19 @@ pub fn lines_of_key(
         .order(relations::begin_date)
         .select((relations::id, relations::begin_date, relations::end_date))
         .load::<(i64, NaiveDate, Option<NaiveDate>)>(conn)?;
-    Ok(rows
-        .into_iter()
-        .map(|(id, begin_date, end_date)| RelationRow {
-            id,
-            begin_date,
-            end_date,
+    rows.into_iter()
+        .map(|(id, begin_date, end_date)| {
+            Ok(RelationRow {
+                id,
+                period: stored_period(begin_date, end_date)?,
+            })
         })
-        .collect())
+        .collect()
+}
+
+/// A stored line's period: lines were valid when written, so one that is not is a storage
+/// fault.
+fn stored_period(begin: NaiveDate, end: Option<NaiveDate>) -> StoreResult<Period> {
+    Period::new(begin, end)
+        .map_err(|e| StoreError::Corrupt(format!("a stored register line is invalid: {e}")))
 }
