@@ -381,15 +381,23 @@ impl TreeBuilder {
             Event::Text(text) => self.append_text(&text.xml10_content())?,
             Event::CData(data) => self.append_text(&data.xml10_content())?,
             Event::GeneralRef(reference) => {
-                match reference.resolve_char_ref().map_err(malformed)? {
-                    Some(ch) if !is_xml_char(ch) => {
-                        let what = format!(
-                            "the character reference &{}; names {}, which XML 1.0 does not allow",
-                            &*reference,
-                            code(ch)
-                        );
-                        return Err(self.not_xml(what, None, &format!("&{};", &*reference)));
-                    }
+                let not_a_char = |builder: &Self| {
+                    builder.not_xml(
+                        format!(
+                            "the character reference &{}; names no character XML 1.0 allows",
+                            &*reference
+                        ),
+                        None,
+                        &format!("&{};", &*reference),
+                    )
+                };
+                let resolved = match reference.resolve_char_ref() {
+                    Ok(resolved) => resolved,
+                    Err(_) if reference.starts_with('#') => return Err(not_a_char(self)),
+                    Err(error) => return Err(malformed(error)),
+                };
+                match resolved {
+                    Some(ch) if !is_xml_char(ch) => return Err(not_a_char(self)),
                     Some(ch) => self.append_text(ch.encode_utf8(&mut [0; 4]))?,
                     None => {
                         let name = reference.xml10_content();
@@ -800,7 +808,7 @@ mod tests {
             ("<r>&#1;</r>", "r", "&#1;"),
         ] {
             let (what, at, got) = not_xml(xml);
-            assert!(what.contains("which XML 1.0 does not allow"), "{what}");
+            assert!(what.contains("names no character XML 1.0 allows"), "{what}");
             assert_eq!((at.as_str(), got.as_str()), (place, value), "{xml}");
         }
         assert_eq!(not_xml("<r a=\"&#x7;\"/>").1, "r/@a");
@@ -809,11 +817,11 @@ mod tests {
             "<r>&#xD800;</r>",
             "<r>&#x110000;</r>",
             "<r>&#X41;</r>",
+            "<r>&#-1;</r>",
         ] {
-            assert!(
-                matches!(parse_default(refused), Err(XmlError::Malformed(_))),
-                "{refused}"
-            );
+            let (_, place, value) = not_xml(refused);
+            assert_eq!(place, "r", "{refused}");
+            assert_eq!(format!("<r>{value}</r>"), refused);
         }
         // Tab, CR, LF and everything from U+0020 on (but U+FFFE/F) are characters.
         let root =
