@@ -14,7 +14,7 @@
 //! or references outside the root element.
 
 use quick_xml::events::{BytesDecl, BytesPI, BytesStart, Event};
-use quick_xml::name::{NamespaceResolver, ResolveResult};
+use quick_xml::name::{NamespaceResolver, PrefixDeclaration, ResolveResult};
 use quick_xml::NsReader;
 
 /// An element with its namespace, attributes, children and text.
@@ -466,36 +466,70 @@ impl TreeBuilder {
         XmlError::NotXml { what, place, value }
     }
 
-    /// The XML declaration: version 1.x, UTF-8 (the bytes are read as UTF-8, so any other
-    /// declared encoding is a lie), standalone yes or no.
+    /// The XML declaration, read strictly (quick-xml only looks its pseudo-attributes up):
+    /// `version` 1.x, then an optional `encoding` that must be UTF-8 (the bytes are read as
+    /// UTF-8, so any other declared encoding is a lie), then an optional `standalone` yes or
+    /// no, and nothing else.
     fn check_decl(&self, decl: &BytesDecl<'_>) -> Result<(), XmlError> {
-        let refuse = |what: &str, value: &str| self.not_xml(what.into(), None, value);
-        let version = decl
-            .version()
-            .map_err(|_| refuse("the XML declaration must start with its version", decl))?;
-        let minor = version.strip_prefix("1.");
-        if !minor.is_some_and(|m| !m.is_empty() && m.bytes().all(|b| b.is_ascii_digit())) {
-            return Err(refuse("the XML version must be 1.0", &version));
-        }
-        if let Some(encoding) = decl.encoding() {
-            let encoding =
-                encoding.map_err(|_| refuse("the XML declaration is malformed", decl))?;
-            if !encoding.eq_ignore_ascii_case("UTF-8") {
-                return Err(self.not_xml(
-                    format!(
-                        "the document declares the encoding {encoding}, but only UTF-8 is read"
-                    ),
-                    Some("@encoding"),
-                    &encoding,
-                ));
+        let content: &str = decl;
+        let refuse = |what: &str| {
+            self.not_xml(
+                format!("the XML declaration is malformed: {what}"),
+                None,
+                &format!("<?{content}?>"),
+            )
+        };
+        let mut rest = content
+            .strip_prefix("xml")
+            .ok_or_else(|| refuse("it must start with xml"))?;
+        let mut seen = Vec::new();
+        loop {
+            let trimmed = rest.trim_start_matches(is_xml_space);
+            if trimmed.is_empty() {
+                break;
+            }
+            if trimmed.len() == rest.len() {
+                return Err(refuse("white space must separate its parts"));
+            }
+            let (name, value, after) =
+                pseudo_attribute(trimmed).ok_or_else(|| refuse("expected name=\"value\""))?;
+            rest = after;
+            let expected = ["version", "encoding", "standalone"];
+            let position = expected.iter().position(|e| *e == name);
+            match position {
+                Some(p)
+                    if seen.last().is_none_or(|last| *last < p) && (p == 0) == seen.is_empty() =>
+                {
+                    seen.push(p)
+                }
+                _ => return Err(refuse("version, encoding and standalone, in this order")),
+            }
+            match name {
+                "version" => {
+                    let minor = value.strip_prefix("1.");
+                    if !minor
+                        .is_some_and(|m| !m.is_empty() && m.bytes().all(|b| b.is_ascii_digit()))
+                    {
+                        return Err(refuse("the version must be 1.0"));
+                    }
+                }
+                "encoding" if !value.eq_ignore_ascii_case("UTF-8") => {
+                    return Err(self.not_xml(
+                        format!(
+                            "the document declares the encoding {value}, but only UTF-8 is read"
+                        ),
+                        Some("@encoding"),
+                        value,
+                    ))
+                }
+                "standalone" if !matches!(value, "yes" | "no") => {
+                    return Err(refuse("standalone must be yes or no"))
+                }
+                _ => {}
             }
         }
-        if let Some(standalone) = decl.standalone() {
-            let standalone =
-                standalone.map_err(|_| refuse("the XML declaration is malformed", decl))?;
-            if !matches!(&*standalone, "yes" | "no") {
-                return Err(refuse("standalone must be yes or no", &standalone));
-            }
+        if seen.is_empty() {
+            return Err(refuse("it must give the version"));
         }
         Ok(())
     }
@@ -533,6 +567,13 @@ impl TreeBuilder {
                 qname.as_ref(),
             ));
         }
+        if !attributes_separated(start) {
+            return Err(self.not_xml(
+                "attributes must be separated by white space".into(),
+                Some(qname.as_ref()),
+                start,
+            ));
+        }
         let mut element = self.spare.pop().unwrap_or_default();
         let (resolved, local) = resolver.resolve_element(qname);
         match bound(resolved)? {
@@ -563,7 +604,15 @@ impl TreeBuilder {
                     &attribute.value,
                 ));
             }
-            if key.as_namespace_binding().is_some() {
+            if let Some(binding) = key.as_namespace_binding() {
+                if let Some(what) = wrong_binding(binding, &attribute.value) {
+                    return Err(self.not_xml_in(
+                        element,
+                        what,
+                        Some(key.as_ref()),
+                        &attribute.value,
+                    ));
+                }
                 continue;
             }
             let (resolved, local) = resolver.resolve_attribute(key);
@@ -631,6 +680,68 @@ impl TreeBuilder {
             }
         }
     }
+}
+
+const XML_NS: &str = "http://www.w3.org/XML/1998/namespace";
+const XMLNS_NS: &str = "http://www.w3.org/2000/xmlns/";
+
+/// What is wrong with a namespace declaration (Namespaces in XML 1.0, §3), if anything.
+fn wrong_binding(binding: PrefixDeclaration<'_>, value: &str) -> Option<&'static str> {
+    if value.contains(['&', '\t', '\n', '\r']) {
+        // quick-xml resolves prefixes to the namespace name as written, not normalized: one
+        // written with references, tabs or line breaks would not be the name it means.
+        return Some(
+            "a namespace name written with references, tabs or line breaks is not accepted",
+        );
+    }
+    match binding {
+        PrefixDeclaration::Named("xmlns") => Some("the prefix xmlns may not be declared"),
+        PrefixDeclaration::Named("xml") if value != XML_NS => {
+            Some("the prefix xml may only be bound to its own namespace")
+        }
+        PrefixDeclaration::Named("xml") => None,
+        PrefixDeclaration::Named(_) if value.is_empty() => {
+            Some("a prefix may not be bound to an empty namespace name")
+        }
+        _ if value == XML_NS || value == XMLNS_NS => {
+            Some("the namespaces of xml and xmlns may not be bound to another prefix")
+        }
+        _ => None,
+    }
+}
+
+/// `name = "value"` (or single quotes) at the start of `text`: name, value, what follows.
+fn pseudo_attribute(text: &str) -> Option<(&str, &str, &str)> {
+    let name_end = text.find(|c: char| !c.is_ascii_alphabetic())?;
+    let (name, rest) = text.split_at(name_end);
+    let rest = rest.trim_start_matches(is_xml_space).strip_prefix('=')?;
+    let rest = rest.trim_start_matches(is_xml_space);
+    let quote = rest.chars().next().filter(|q| matches!(q, '"' | '\''))?;
+    let rest = &rest[1..];
+    let end = rest.find(quote)?;
+    Some((name, &rest[..end], &rest[end + 1..]))
+}
+
+/// Whether, in the content of a start tag, every attribute value is followed by white
+/// space, `/` or the end of the tag (quick-xml reads `a="1"b="2"` as two attributes).
+fn attributes_separated(tag: &str) -> bool {
+    let bytes = tag.as_bytes();
+    let mut quote = None;
+    for (i, &b) in bytes.iter().enumerate() {
+        match quote {
+            Some(q) if b == q => {
+                quote = None;
+                let next = bytes.get(i + 1).copied().unwrap_or(b' ');
+                if !matches!(next, b' ' | b'\t' | b'\n' | b'\r' | b'/') {
+                    return false;
+                }
+            }
+            Some(_) => {}
+            None if b == b'"' || b == b'\'' => quote = Some(b),
+            None => {}
+        }
+    }
+    true
 }
 
 /// Whether `text` is XML white space only.
@@ -851,6 +962,9 @@ mod tests {
                 "<?xml version=\"1.0\"?>",
             ),
             ("<r><?XML x?></r>", "r", "<?XML x?>"),
+            ("<r><b a=\"1\"c='2'/></r>", "r/b", "b a=\"1\"c='2'"),
+            ("<r xmlns:p=\"\"/>", "r/@xmlns:p", ""),
+            ("<r xmlns:p=\"urn:\ta\"/>", "r/@xmlns:p", "urn:\ta"),
             ("<r><?Xml?></r>", "r", "<?Xml?>"),
             ("<r a=\"<\"/>", "r/@a", "<"),
             ("<r><b c='x<y'/></r>", "r/b/@c", "x<y"),
@@ -865,12 +979,33 @@ mod tests {
                 "(prolog)/@encoding",
                 "UTF-16",
             ),
-            ("<?xml version=\"2.0\"?><r/>", "(prolog)", "2.0"),
+            (
+                "<?xml version=\"2.0\"?><r/>",
+                "(prolog)",
+                "<?xml version=\"2.0\"?>",
+            ),
             (
                 "<?xml version=\"1.0\" standalone=\"maybe\"?><r/>",
                 "(prolog)",
-                "maybe",
+                "<?xml version=\"1.0\" standalone=\"maybe\"?>",
             ),
+            (
+                "<?xml version=\"1.0\" e%ncoding=\"UTF-8\"?><r/>",
+                "(prolog)",
+                "<?xml version=\"1.0\" e%ncoding=\"UTF-8\"?>",
+            ),
+            (
+                "<?xml encoding=\"UTF-8\" version=\"1.0\"?><r/>",
+                "(prolog)",
+                "<?xml encoding=\"UTF-8\" version=\"1.0\"?>",
+            ),
+            (
+                "<?xml version=\"1.0\"encoding=\"UTF-8\"?><r/>",
+                "(prolog)",
+                "<?xml version=\"1.0\"encoding=\"UTF-8\"?>",
+            ),
+            ("<?xml?><r/>", "(prolog)", "<?xml?>"),
+            ("<r xmlns:p=\"urn:&amp;\"/>", "r/@xmlns:p", "urn:&amp;"),
             ("<r><1a/></r>", "r", "1a"),
             ("<r><a:b:c xmlns:a=\"urn:a\"/></r>", "r", "a:b:c"),
             ("<r><:a/></r>", "r", ":a"),
