@@ -336,3 +336,29 @@ fn mutated_envelopes_never_panic_and_accepted_ones_are_xml() {
         u64::from(cases) - refused - edition
     );
 }
+
+/// How long the reader takes on a typical registerPerson envelope (about 1.5 kB):
+/// `cargo test --release --test fuzz_envelope -- --ignored --nocapture envelope_parse_time`.
+#[test]
+#[ignore = "a measurement, run by hand in release"]
+fn envelope_parse_time() {
+    let seed = seeds().remove(0);
+    let rounds: Vec<f64> = (0..7)
+        .map(|_| {
+            let n = 20_000;
+            let start = std::time::Instant::now();
+            for _ in 0..n {
+                let envelope = Envelope::parse(std::hint::black_box(seed.as_bytes()));
+                std::hint::black_box(envelope.is_ok());
+            }
+            start.elapsed().as_nanos() as f64 / f64::from(n) / 1000.0
+        })
+        .collect();
+    let mut sorted = rounds.clone();
+    sorted.sort_by(f64::total_cmp);
+    println!(
+        "Envelope::parse of {} bytes: median {:.2} µs (rounds {rounds:.2?})",
+        seed.len(),
+        sorted[3]
+    );
+}

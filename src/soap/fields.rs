@@ -202,6 +202,8 @@ mod tests {
             "0999-01-01",
             "2024-01-01+0100",
             "é",
+            "\u{a0}2024-01-31",
+            "2024-01-31\u{2003}",
         ] {
             let fault = date(&leaf(bad), "d").unwrap_err();
             assert_eq!(fault.reason, ReasonCode::InvalidDate, "{bad}");

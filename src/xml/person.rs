@@ -429,6 +429,38 @@ mod tests {
     }
 
     #[test]
+    fn duplicates_elements_in_text_and_other_spaces_are_refused() {
+        let read = |inner: &str| {
+            let xml = format!(r#"<p:person xmlns:p="{PERSON_NS}">{inner}</p:person>"#);
+            read_person(&parse(&xml, Limits::default()).unwrap(), today())
+        };
+        let rest = "<p:lastName>A</p:lastName><p:firstName>B</p:firstName><p:birthDate>1985-07-30</p:birthDate>";
+        assert!(read(&format!("<p:ssin>\n 85073003328\t</p:ssin>{rest}")).is_ok());
+        let twice = read(&format!(
+            "<p:ssin>85073003328</p:ssin><p:ssin>75060898009</p:ssin>{rest}"
+        ))
+        .unwrap_err();
+        assert_eq!(
+            (twice.field.as_str(), twice.is_structural()),
+            ("ssin", true)
+        );
+        let mixed = read(&format!("<p:ssin>85073<p:b/>003328</p:ssin>{rest}")).unwrap_err();
+        assert_eq!((mixed.field.as_str(), mixed.value.as_str()), ("ssin", "b"));
+        assert!(mixed.is_structural());
+        let nbsp = read(&format!("<p:ssin>\u{a0}85073003328</p:ssin>{rest}")).unwrap_err();
+        assert_eq!((nbsp.field.as_str(), nbsp.is_ssin), ("ssin", true));
+        assert!(!nbsp.is_structural());
+        let name = read(&format!(
+            "<p:ssin>85073003328</p:ssin><p:lastName>A</p:lastName>{rest}"
+        ))
+        .unwrap_err();
+        assert_eq!(name.field, "lastName");
+        let date = rest.replace(">1985", ">\u{2007}1985");
+        let date = read(&format!("<p:ssin>85073003328</p:ssin>{date}")).unwrap_err();
+        assert_eq!(date.field, "birthDate");
+    }
+
+    #[test]
     fn changes_refuse_unknown_elements() {
         let xml = format!(
             r#"<p:changes xmlns:p="{PERSON_NS}"><p:lastName>Peeters</p:lastName><p:lastname>x</p:lastname></p:changes>"#
