@@ -28,7 +28,11 @@ impl Envelope {
                 XmlError::TooDeep(_) | XmlError::TooManyElements(_) => ReasonCode::RequestTooLarge,
                 _ => ReasonCode::MalformedRequest,
             };
-            Fault::new(reason, e.to_string())
+            let fault = Fault::new(reason, e.to_string());
+            match &e {
+                XmlError::NotXml { place, value, .. } => fault.field(place, value),
+                _ => fault,
+            }
         })?;
         if root.is(SOAP12_ENVELOPE_NS, "Envelope") {
             return Err(Fault::new(
@@ -45,12 +49,33 @@ impl Envelope {
                 ),
             ));
         }
+        only_elements(&root, "Envelope")?;
         let mut header = None;
         let mut body = None;
         for child in root.children {
-            if child.is(SOAP_ENVELOPE_NS, "Header") && header.is_none() && body.is_none() {
+            let twice = |name: &str| {
+                Fault::new(
+                    ReasonCode::MalformedRequest,
+                    format!("the envelope has more than one {name}"),
+                )
+                .field(name, "")
+            };
+            if child.is(SOAP_ENVELOPE_NS, "Header") {
+                if header.is_some() {
+                    return Err(twice("Header"));
+                }
+                if body.is_some() {
+                    return Err(Fault::new(
+                        ReasonCode::MalformedRequest,
+                        "the Header must come before the Body",
+                    )
+                    .field("Header", ""));
+                }
                 header = Some(child);
-            } else if child.is(SOAP_ENVELOPE_NS, "Body") && body.is_none() {
+            } else if child.is(SOAP_ENVELOPE_NS, "Body") {
+                if body.is_some() {
+                    return Err(twice("Body"));
+                }
                 body = Some(child);
             } else {
                 return Err(Fault::new(
@@ -63,13 +88,18 @@ impl Envelope {
             }
         }
         if let Some(header) = &header {
+            only_elements(header, "Header")?;
             check_must_understand(header)?;
         }
         let body = body
             .ok_or_else(|| Fault::new(ReasonCode::MalformedRequest, "the envelope has no Body"))?;
+        only_elements(&body, "Body")?;
         let mut elements = body.children.into_iter();
         match (elements.next(), elements.next()) {
-            (Some(operation), None) => Ok(Envelope { header, operation }),
+            (Some(operation), None) => {
+                only_elements(&operation, &operation.name)?;
+                Ok(Envelope { header, operation })
+            }
             (None, _) => Err(Fault::new(
                 ReasonCode::MalformedRequest,
                 "the Body carries no operation",
@@ -80,6 +110,19 @@ impl Envelope {
             )),
         }
     }
+}
+
+/// The Envelope, Header, Body and operation elements hold elements, and only white space
+/// beside them.
+fn only_elements(element: &Element, name: &str) -> Result<(), Fault> {
+    if element.has_no_text() {
+        return Ok(());
+    }
+    Err(Fault::new(
+        ReasonCode::MalformedRequest,
+        format!("text is not allowed directly inside {name}"),
+    )
+    .field(name, element.value()))
 }
 
 /// SOAP 1.1 §4.2.3: a header block meant for us (no actor, or the "next" actor) marked

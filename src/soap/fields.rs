@@ -5,16 +5,17 @@ use chrono::NaiveDate;
 
 use super::fault::{Fault, ReasonCode};
 use crate::domain::{DossierTypeCode, EnterpriseNumber, Niss, Period};
+use crate::xml::tree::{Duplicated, NotText};
 use crate::xml::Element;
 
-/// A required child element.
+/// A required child element, which may appear once.
 pub fn required<'a>(
     parent: &'a Element,
     namespace: &str,
     name: &str,
     path: &str,
 ) -> Result<&'a Element, Fault> {
-    parent.child(namespace, name).ok_or_else(|| {
+    optional(parent, namespace, name, path)?.ok_or_else(|| {
         let hint = match parent.children.iter().find(|c| c.name == name) {
             Some(c) => format!(
                 " (an element {name} was found in namespace {}, expected {namespace})",
@@ -30,6 +31,51 @@ pub fn required<'a>(
     })
 }
 
+/// An optional child element, which may appear once: a second one is refused (the first
+/// must not silently win).
+pub fn optional<'a>(
+    parent: &'a Element,
+    namespace: &str,
+    name: &str,
+    path: &str,
+) -> Result<Option<&'a Element>, Fault> {
+    parent.single_child(namespace, name).map_err(|Duplicated| {
+        Fault::new(
+            ReasonCode::MalformedRequest,
+            format!("the element {path} appears more than once"),
+        )
+        .field(path, "")
+    })
+}
+
+/// The text of a field that holds text only (XML white space around it removed): an element
+/// inside it is refused, naming the field.
+pub fn leaf<'a>(element: &'a Element, path: &str) -> Result<&'a str, Fault> {
+    element.leaf_value().map_err(|NotText(child)| {
+        Fault::new(
+            ReasonCode::MalformedRequest,
+            format!(
+                "{path} must hold text only, not the element {}",
+                child.expanded_name()
+            ),
+        )
+        .field(path, &child.name)
+    })
+}
+
+/// A container element (informationCustomer, period, …): only white space may stand beside
+/// its child elements.
+pub fn container<'a>(element: &'a Element, path: &str) -> Result<&'a Element, Fault> {
+    if element.has_no_text() {
+        return Ok(element);
+    }
+    Err(Fault::new(
+        ReasonCode::MalformedRequest,
+        format!("{path} may hold elements only, not text"),
+    )
+    .field(path, element.value()))
+}
+
 /// The text of a required child element, trimmed, with a maximum length.
 pub fn required_text<'a>(
     parent: &'a Element,
@@ -38,7 +84,7 @@ pub fn required_text<'a>(
     path: &str,
     max_chars: usize,
 ) -> Result<&'a str, Fault> {
-    let value = required(parent, namespace, name, path)?.value();
+    let value = leaf(required(parent, namespace, name, path)?, path)?;
     checked_text(value, path, max_chars)
 }
 
@@ -54,7 +100,7 @@ pub fn checked_text<'a>(value: &'a str, path: &str, max_chars: usize) -> Result<
 }
 
 pub fn ssin(element: &Element, path: &str, today: NaiveDate) -> Result<Niss, Fault> {
-    let value = element.value();
+    let value = leaf(element, path)?;
     Niss::parse(value, today).map_err(|e| {
         Fault::new(
             ReasonCode::InvalidSsin,
@@ -65,7 +111,7 @@ pub fn ssin(element: &Element, path: &str, today: NaiveDate) -> Result<Niss, Fau
 }
 
 pub fn cbe_number(element: &Element, path: &str) -> Result<EnterpriseNumber, Fault> {
-    let value = element.value();
+    let value = leaf(element, path)?;
     EnterpriseNumber::parse(value).map_err(|e| {
         Fault::new(
             ReasonCode::InvalidCbeNumber,
@@ -76,7 +122,7 @@ pub fn cbe_number(element: &Element, path: &str) -> Result<EnterpriseNumber, Fau
 }
 
 pub fn dossier_type(element: &Element, path: &str) -> Result<DossierTypeCode, Fault> {
-    let value = element.value();
+    let value = leaf(element, path)?;
     DossierTypeCode::parse(value).map_err(|e| {
         Fault::new(
             ReasonCode::InvalidDossierType,
@@ -88,7 +134,7 @@ pub fn dossier_type(element: &Element, path: &str) -> Result<DossierTypeCode, Fa
 
 /// An `xs:date` (a timezone suffix is accepted and ignored: dates are whole days).
 pub fn date(element: &Element, path: &str) -> Result<NaiveDate, Fault> {
-    let value = element.value();
+    let value = leaf(element, path)?;
     let day = value
         .strip_suffix('Z')
         .or_else(|| {
@@ -112,14 +158,14 @@ pub fn date(element: &Element, path: &str) -> Result<NaiveDate, Fault> {
 
 /// A `PeriodType`: beginDate and an optional endDate in `namespace`.
 pub fn period(element: &Element, namespace: &str, path: &str) -> Result<Period, Fault> {
+    container(element, path)?;
     let begin_path = format!("{path}/beginDate");
     let end_path = format!("{path}/endDate");
     let begin = date(
         required(element, namespace, "beginDate", &begin_path)?,
         &begin_path,
     )?;
-    let end = element
-        .child(namespace, "endDate")
+    let end = optional(element, namespace, "endDate", &end_path)?
         .map(|e| date(e, &end_path))
         .transpose()?;
     Period::new(begin, end).map_err(|e| {
@@ -156,6 +202,8 @@ mod tests {
             "0999-01-01",
             "2024-01-01+0100",
             "é",
+            "\u{a0}2024-01-31",
+            "2024-01-31\u{2003}",
         ] {
             let fault = date(&leaf(bad), "d").unwrap_err();
             assert_eq!(fault.reason, ReasonCode::InvalidDate, "{bad}");

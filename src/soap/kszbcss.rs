@@ -21,12 +21,8 @@ pub struct InformationCustomer {
 impl InformationCustomer {
     /// Reads `informationCustomer` (itself in the service's namespace) from a request.
     pub fn parse(request: &Element, service_ns: &str) -> Result<InformationCustomer, Fault> {
-        let info = required(
-            request,
-            service_ns,
-            "informationCustomer",
-            "informationCustomer",
-        )?;
+        let path = "informationCustomer";
+        let info = fields::container(required(request, service_ns, path, path)?, path)?;
         let ticket = required_text(info, COMMON_NS, "ticket", "informationCustomer/ticket", 36)?;
         let sent_path = "informationCustomer/timestampSent";
         let timestamp_sent = required_text(info, COMMON_NS, "timestampSent", sent_path, 64)?;
@@ -37,11 +33,15 @@ impl InformationCustomer {
             )
             .field(sent_path, timestamp_sent));
         }
-        let identification = required(
-            info,
-            COMMON_NS,
-            "customerIdentification",
-            "informationCustomer/customerIdentification",
+        let identification_path = "informationCustomer/customerIdentification";
+        let identification = fields::container(
+            required(
+                info,
+                COMMON_NS,
+                "customerIdentification",
+                identification_path,
+            )?,
+            identification_path,
         )?;
         let cbe_path = "informationCustomer/customerIdentification/cbeNumber";
         let cbe_number = fields::cbe_number(
@@ -69,9 +69,9 @@ impl InformationCustomer {
 
 /// The optional `legalContext`: why the data is asked.
 pub fn legal_context(request: &Element, service_ns: &str) -> Result<Option<String>, Fault> {
-    request
-        .child(service_ns, "legalContext")
-        .map(|e| fields::checked_text(e.value(), "legalContext", 64).map(str::to_owned))
+    let path = "legalContext";
+    fields::optional(request, service_ns, path, path)?
+        .map(|e| fields::checked_text(fields::leaf(e, path)?, path, 64).map(str::to_owned))
         .transpose()
 }
 

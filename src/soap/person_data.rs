@@ -4,6 +4,7 @@
 use chrono::NaiveDate;
 
 use super::fault::{Fault, ReasonCode};
+use super::fields;
 use crate::domain::identity_check::ClaimedIdentity;
 use crate::xml::person::{self, FieldError};
 use crate::xml::Element;
@@ -11,9 +12,10 @@ use crate::xml::Element;
 /// Reads `personData` (in the service's namespace `ns`); a refusal names
 /// `personData/<field>`.
 pub fn read(element: &Element, ns: &str, today: NaiveDate) -> Result<ClaimedIdentity, Fault> {
-    let child = |name: &str| element.child(ns, name);
+    fields::container(element, "personData")?;
+    let child = |name: &str| fields::optional(element, ns, name, &format!("personData/{name}"));
     let required = |name: &str| {
-        child(name).ok_or_else(|| {
+        child(name)?.ok_or_else(|| {
             Fault::new(
                 ReasonCode::MalformedRequest,
                 format!("the element personData/{name} is missing"),
@@ -34,11 +36,11 @@ pub fn read(element: &Element, ns: &str, today: NaiveDate) -> Result<ClaimedIden
         }
         Ok::<_, Refused>(ClaimedIdentity {
             last_name: person::read_name(required("lastName")?, "lastName")?,
-            first_name: child("firstName")
+            first_name: child("firstName")?
                 .map(|e| person::read_name(e, "firstName"))
                 .transpose()?,
             birth_date,
-            gender: child("gender")
+            gender: child("gender")?
                 .map(|e| person::read_gender(e, "gender"))
                 .transpose()?,
         })
@@ -50,9 +52,12 @@ pub fn read(element: &Element, ns: &str, today: NaiveDate) -> Result<ClaimedIden
 }
 
 /// A field refused by Person.xsd's rules as a fault naming it: dates get INVALID_DATE,
-/// numbers INVALID_SSIN, the rest INVALID_FIELD.
+/// numbers INVALID_SSIN, the rest INVALID_FIELD; a field given twice or holding an element
+/// makes the message MALFORMED_REQUEST.
 pub fn field_fault(error: FieldError) -> Fault {
-    let reason = if error.is_ssin {
+    let reason = if error.is_structural() {
+        ReasonCode::MalformedRequest
+    } else if error.is_ssin {
         ReasonCode::InvalidSsin
     } else if error.field.ends_with("Date") {
         ReasonCode::InvalidDate

@@ -9,7 +9,7 @@ use super::pipeline::{Exchange, Refusal, SoapService};
 use super::COMMON_NS;
 use crate::domain::{DossierTypeCode, Period};
 use crate::service::Services;
-use crate::xml::XmlOut;
+use crate::xml::{Element, XmlOut};
 
 pub const SERVICE: &str = "PersonRegisterService";
 pub const TYPES_NS: &str = "urn:be:raas:types:PersonRegister:v1";
@@ -61,8 +61,7 @@ impl SoapService for PersonRegister {
                 let ssin = exchange.ssin()?;
                 let code = dossier_type(exchange)?;
                 let period = fields::period(exchange.required("period")?, TYPES_NS, "period")?;
-                let claimed = exchange
-                    .optional("personData")
+                let claimed = optional(exchange, "personData")?
                     .map(|e| person_data::read(e, TYPES_NS, chrono::Utc::now().date_naive()))
                     .transpose()?;
                 let lines = services
@@ -96,8 +95,7 @@ impl SoapService for PersonRegister {
             }
             Operation::ConsultRegister => {
                 let ssin = exchange.ssin()?;
-                let code = exchange
-                    .optional("dossierType")
+                let code = optional(exchange, "dossierType")?
                     .map(|e| fields::dossier_type(e, "dossierType"))
                     .transpose()?;
                 let period = optional_period(exchange)?;
@@ -141,10 +139,14 @@ fn dossier_type(exchange: &Exchange<'_>) -> Result<DossierTypeCode, Fault> {
 }
 
 fn optional_period(exchange: &Exchange<'_>) -> Result<Option<Period>, Fault> {
-    exchange
-        .optional("period")
+    optional(exchange, "period")?
         .map(|p| fields::period(p, TYPES_NS, "period"))
         .transpose()
+}
+
+/// An optional child of the request, which may appear once.
+fn optional<'a>(exchange: &'a Exchange<'_>, name: &str) -> Result<Option<&'a Element>, Fault> {
+    fields::optional(exchange.request, TYPES_NS, name, name)
 }
 
 fn write_relation(out: &mut XmlOut, dossier_type: &str, period: &Period) {

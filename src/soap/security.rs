@@ -3,6 +3,7 @@
 //! the transport must therefore be TLS outside a test set-up.
 
 use super::fault::{Fault, ReasonCode};
+use super::fields;
 use crate::xml::Element;
 
 pub const WSSE_NS: &str =
@@ -29,23 +30,37 @@ impl std::fmt::Debug for UsernameToken {
 
 impl UsernameToken {
     /// Reads `wsse:Security/wsse:UsernameToken` from the SOAP header.
-    pub fn from_header(header: Option<&Element>) -> Result<UsernameToken, Fault> {
+    pub fn from_header<'a>(header: Option<&'a Element>) -> Result<UsernameToken, Fault> {
         let missing = || {
             Fault::new(
                 ReasonCode::NotAuthenticated,
                 "the request carries no WS-Security UsernameToken",
             )
         };
-        let token = header
-            .and_then(|h| h.child(WSSE_NS, "Security"))
-            .and_then(|s| s.child(WSSE_NS, "UsernameToken"))
-            .ok_or_else(missing)?;
-        let username = token
-            .child(WSSE_NS, "Username")
-            .map(|u| u.value().to_owned())
-            .filter(|u| !u.is_empty())
-            .ok_or_else(missing)?;
-        let password = token.child(WSSE_NS, "Password").ok_or_else(missing)?;
+        let single = |parent: &'a Element, name: &str, path: &str| {
+            fields::optional(parent, WSSE_NS, name, path)
+        };
+        let Some(security) = header
+            .map(|h| single(h, "Security", "Security"))
+            .transpose()?
+            .flatten()
+        else {
+            return Err(missing());
+        };
+        let path = "Security/UsernameToken";
+        let token = single(security, "UsernameToken", path)?.ok_or_else(missing)?;
+        let username_path = "Security/UsernameToken/Username";
+        let username = match single(token, "Username", username_path)? {
+            Some(u) => fields::leaf(u, username_path)?.to_owned(),
+            None => return Err(missing()),
+        };
+        if username.is_empty() {
+            return Err(missing());
+        }
+        let password_path = "Security/UsernameToken/Password";
+        let password = single(token, "Password", password_path)?.ok_or_else(missing)?;
+        // Text only (the value itself is taken untrimmed below).
+        fields::leaf(password, password_path)?;
         match password.attribute("Type") {
             None | Some(PASSWORD_TEXT) => {}
             Some(PASSWORD_DIGEST) => {

@@ -7,7 +7,7 @@
 
 use chrono::NaiveDate;
 
-use super::tree::Element;
+use super::tree::{Element, NotText};
 use super::writer::XmlOut;
 use crate::domain::{
     Address, Gender, Identity, IdentityChanges, IncompleteDate, Niss, Person, PersonStatus,
@@ -44,6 +44,12 @@ impl FieldError {
         }
     }
 
+    /// Whether the structure is wrong (a field given twice, an element inside a text field)
+    /// rather than a value: callers answer such a message as malformed.
+    pub fn is_structural(&self) -> bool {
+        self.reason == APPEARS_TWICE || self.reason.starts_with(NOT_TEXT)
+    }
+
     /// The same error with `prefix/` before the field path.
     pub fn under(mut self, prefix: &str) -> FieldError {
         self.field = format!("{prefix}/{}", self.field);
@@ -53,13 +59,21 @@ impl FieldError {
 
 type Read<T> = Result<T, FieldError>;
 
+/// The reason of a field given twice where Person.xsd allows it once.
+const APPEARS_TWICE: &str = "appears more than once";
+/// The start of the reason of an element found inside a text field.
+const NOT_TEXT: &str = "must hold text only";
+
 /// Reads a `PersonType`: number, status and identity data. `today` bounds birth dates.
 pub fn read_person(element: &Element, today: NaiveDate) -> Read<Person> {
     let ssin = read_ssin(required(element, "ssin")?, "ssin", today)?;
-    let replaced_by = optional(element, "replacedBy")
+    let replaced_by = single(element, "replacedBy")?
         .map(|e| read_ssin(e, "replacedBy", today))
         .transpose()?;
-    let status = match optional(element, "status").map(Element::value) {
+    let status = match single(element, "status")?
+        .map(|e| leaf(e, "status"))
+        .transpose()?
+    {
         None | Some("ACTIVE") if replaced_by.is_none() => PersonStatus::Active,
         Some("CANCELED") => PersonStatus::Canceled { replaced_by },
         Some(other) => {
@@ -159,7 +173,7 @@ fn read_fields(element: &Element, today: NaiveDate) -> Read<IdentityChanges> {
         .iter()
         .map(|e| read_name(e, "firstName"))
         .collect::<Read<Vec<String>>>()?;
-    let birth_date = optional(element, "birthDate")
+    let birth_date = single(element, "birthDate")?
         .map(|e| read_date(e, "birthDate"))
         .transpose()?;
     if let Some(date) = birth_date.filter(|d| d.is_after(today)) {
@@ -169,25 +183,25 @@ fn read_fields(element: &Element, today: NaiveDate) -> Read<IdentityChanges> {
             "is in the future",
         ));
     }
-    let decease_date = optional(element, "deceaseDate")
+    let decease_date = single(element, "deceaseDate")?
         .map(|e| read_date(e, "deceaseDate"))
         .transpose()?;
     Ok(IdentityChanges {
-        last_name: optional(element, "lastName")
+        last_name: single(element, "lastName")?
             .map(|e| read_name(e, "lastName"))
             .transpose()?,
         first_names: (!first_names.is_empty()).then_some(first_names),
         birth_date,
-        gender: optional(element, "gender")
+        gender: single(element, "gender")?
             .map(|e| read_gender(e, "gender"))
             .transpose()?,
-        nationality: optional(element, "nationality")
+        nationality: single(element, "nationality")?
             .map(|e| read_country(e, "nationality"))
             .transpose()?,
-        birth_place: optional(element, "birthPlace")
+        birth_place: single(element, "birthPlace")?
             .map(|e| read_text(e, "birthPlace"))
             .transpose()?,
-        address: optional(element, "address")
+        address: single(element, "address")?
             .map(read_address)
             .transpose()
             .map_err(|e| e.under("address"))?,
@@ -199,7 +213,7 @@ fn read_address(element: &Element) -> Read<Address> {
     Ok(Address {
         street: read_text(required(element, "street")?, "street")?,
         house_number: read_text(required(element, "houseNumber")?, "houseNumber")?,
-        post_box: optional(element, "box")
+        post_box: single(element, "box")?
             .map(|e| read_text(e, "box"))
             .transpose()?,
         postal_code: read_text(required(element, "postalCode")?, "postalCode")?,
@@ -209,16 +223,30 @@ fn read_address(element: &Element) -> Read<Address> {
 }
 
 fn required<'a>(element: &'a Element, name: &str) -> Read<&'a Element> {
-    optional(element, name).ok_or_else(|| FieldError::new(name, "", "is missing"))
+    single(element, name)?.ok_or_else(|| FieldError::new(name, "", "is missing"))
 }
 
-fn optional<'a>(element: &'a Element, name: &str) -> Option<&'a Element> {
-    element.child(PERSON_NS, name)
+/// A child that may appear once: a second one is refused, not ignored.
+fn single<'a>(element: &'a Element, name: &str) -> Read<Option<&'a Element>> {
+    element
+        .single_child(PERSON_NS, name)
+        .map_err(|_| FieldError::new(name, "", APPEARS_TWICE))
+}
+
+/// The text of a field holding text only: an element inside it is refused.
+fn leaf<'a>(element: &'a Element, field: &str) -> Read<&'a str> {
+    element.leaf_value().map_err(|NotText(child)| {
+        FieldError::new(
+            field,
+            &child.name,
+            format!("{NOT_TEXT}, not the element {}", child.expanded_name()),
+        )
+    })
 }
 
 /// A number, checked.
 pub fn read_ssin(element: &Element, field: &str, today: NaiveDate) -> Read<Niss> {
-    let value = element.value();
+    let value = leaf(element, field)?;
     Niss::parse(value, today).map_err(|e| FieldError {
         is_ssin: true,
         ..FieldError::new(field, value, format!("is not a valid NISS: {e}"))
@@ -227,7 +255,7 @@ pub fn read_ssin(element: &Element, field: &str, today: NaiveDate) -> Read<Niss>
 
 /// A date of Person.xsd: `yyyy-mm-dd` with `00` for an unknown month or day.
 pub fn read_date(element: &Element, field: &str) -> Read<IncompleteDate> {
-    let value = element.value();
+    let value = leaf(element, field)?;
     IncompleteDate::parse(value).ok_or_else(|| {
         FieldError::new(
             field,
@@ -239,7 +267,7 @@ pub fn read_date(element: &Element, field: &str) -> Read<IncompleteDate> {
 
 /// `M` or `F`.
 pub fn read_gender(element: &Element, field: &str) -> Read<Gender> {
-    match element.value() {
+    match leaf(element, field)? {
         "M" => Ok(Gender::Male),
         "F" => Ok(Gender::Female),
         other => Err(FieldError::new(field, other, "must be M or F")),
@@ -248,7 +276,7 @@ pub fn read_gender(element: &Element, field: &str) -> Read<Gender> {
 
 /// A name: letters, marks, spaces, apostrophes, dots and hyphens, 1 to 100 characters.
 pub fn read_name(element: &Element, field: &str) -> Read<String> {
-    let value = element.value();
+    let value = leaf(element, field)?;
     let allowed = |c: char| c.is_alphabetic() || matches!(c, ' ' | '\'' | '.' | '-') || is_mark(c);
     if value.is_empty() || value.chars().count() > MAX_TEXT_CHARS || !value.chars().all(allowed) {
         return Err(FieldError::new(
@@ -267,7 +295,7 @@ fn is_mark(c: char) -> bool {
 
 /// Free text without control characters, 1 to 100 characters.
 pub fn read_text(element: &Element, field: &str) -> Read<String> {
-    let value = element.value();
+    let value = leaf(element, field)?;
     if value.is_empty()
         || value.chars().count() > MAX_TEXT_CHARS
         || value.chars().any(char::is_control)
@@ -283,7 +311,7 @@ pub fn read_text(element: &Element, field: &str) -> Read<String> {
 
 /// An ISO 3166-1 alpha-2 code.
 pub fn read_country(element: &Element, field: &str) -> Read<String> {
-    let value = element.value();
+    let value = leaf(element, field)?;
     if value.len() != 2 || !value.bytes().all(|b| b.is_ascii_uppercase()) {
         return Err(FieldError::new(
             field,
@@ -398,6 +426,38 @@ mod tests {
         );
         let tree = parse(&xml, Limits::default()).unwrap();
         assert_eq!(read_person(&tree, today()).unwrap_err().field, "replacedBy");
+    }
+
+    #[test]
+    fn duplicates_elements_in_text_and_other_spaces_are_refused() {
+        let read = |inner: &str| {
+            let xml = format!(r#"<p:person xmlns:p="{PERSON_NS}">{inner}</p:person>"#);
+            read_person(&parse(&xml, Limits::default()).unwrap(), today())
+        };
+        let rest = "<p:lastName>A</p:lastName><p:firstName>B</p:firstName><p:birthDate>1985-07-30</p:birthDate>";
+        assert!(read(&format!("<p:ssin>\n 85073003328\t</p:ssin>{rest}")).is_ok());
+        let twice = read(&format!(
+            "<p:ssin>85073003328</p:ssin><p:ssin>75060898009</p:ssin>{rest}"
+        ))
+        .unwrap_err();
+        assert_eq!(
+            (twice.field.as_str(), twice.is_structural()),
+            ("ssin", true)
+        );
+        let mixed = read(&format!("<p:ssin>85073<p:b/>003328</p:ssin>{rest}")).unwrap_err();
+        assert_eq!((mixed.field.as_str(), mixed.value.as_str()), ("ssin", "b"));
+        assert!(mixed.is_structural());
+        let nbsp = read(&format!("<p:ssin>\u{a0}85073003328</p:ssin>{rest}")).unwrap_err();
+        assert_eq!((nbsp.field.as_str(), nbsp.is_ssin), ("ssin", true));
+        assert!(!nbsp.is_structural());
+        let name = read(&format!(
+            "<p:ssin>85073003328</p:ssin><p:lastName>A</p:lastName>{rest}"
+        ))
+        .unwrap_err();
+        assert_eq!(name.field, "lastName");
+        let date = rest.replace(">1985", ">\u{2007}1985");
+        let date = read(&format!("<p:ssin>85073003328</p:ssin>{date}")).unwrap_err();
+        assert_eq!(date.field, "birthDate");
     }
 
     #[test]

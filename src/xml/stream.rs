@@ -179,6 +179,39 @@ mod tests {
     }
 
     #[test]
+    fn refuses_what_is_not_xml_in_records() {
+        let not_xml = |xml: &str| match all(xml) {
+            Err(XmlError::NotXml { place, value, .. }) => (place, value),
+            other => panic!("{xml}: {other:?}"),
+        };
+        let place = |p: &str, v: &str| (p.to_string(), v.to_string());
+        assert_eq!(
+            not_xml("<r><i><n>a\u{0}b</n></i></r>"),
+            place("r/i/n", "U+0000")
+        );
+        assert_eq!(not_xml("<r><i>&#x7;</i></r>"), place("r/i", "&#x7;"));
+        assert_eq!(
+            not_xml("<r><i/><!-- a -- b --></r>"),
+            place("r", "<!-- a -- b -->")
+        );
+        assert_eq!(
+            not_xml("<r><?xml version=\"1.0\"?><i/></r>"),
+            place("r", "<?xml version=\"1.0\"?>")
+        );
+        assert_eq!(not_xml("<r><i a=\"<\"/></r>"), place("r/i/@a", "<"));
+        let latin1 = "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><r/>";
+        assert!(matches!(
+            stream(latin1).err(),
+            Some(XmlError::NotXml { place, .. }) if place == "(prolog)/@encoding"
+        ));
+        // A record with an element inside a text field is read as such: the record's
+        // reader refuses it (`Element::leaf_value`).
+        let items = all("<r><i><n>1<b/>2</n></i></r>").unwrap();
+        let n = &items[0].children[0];
+        assert_eq!(n.leaf_value().unwrap_err().0.name, "b");
+    }
+
+    #[test]
     fn stops_after_an_error() {
         let mut items = stream("<r><i/><i></r><i/>").unwrap();
         assert!(items.next().unwrap().is_ok());

@@ -4,9 +4,17 @@
 //! Anything such a document has no business carrying is refused: a DOCTYPE (and with it every
 //! entity definition), references to entities other than the five predefined ones, and trees
 //! deeper or larger than the limits.
+//!
+//! quick-xml tokenizes, but leaves most of XML 1.0's well-formedness rules to its user; the
+//! builder checks them itself ([`XmlError::NotXml`]): characters outside XML 1.0's `Char`
+//! (raw or as character references), `--` inside a comment, an XML declaration anywhere but
+//! at the very start or declaring an encoding other than UTF-8, processing instructions named
+//! `xml`, `<` in an attribute value, `]]>` in text, names that are not XML names or not
+//! namespace-well-formed QNames, attributes with the same expanded name, and character data
+//! or references outside the root element.
 
-use quick_xml::events::{BytesStart, Event};
-use quick_xml::name::{NamespaceResolver, ResolveResult};
+use quick_xml::events::{BytesDecl, BytesPI, BytesStart, Event};
+use quick_xml::name::{NamespaceResolver, PrefixDeclaration, ResolveResult};
 use quick_xml::NsReader;
 
 /// An element with its namespace, attributes, children and text.
@@ -25,9 +33,49 @@ impl Element {
         self.name == name && self.namespace.as_deref() == Some(namespace)
     }
 
-    /// The first child element with this namespace and name.
+    /// The first child element with this namespace and name (where several may occur, use
+    /// [`Element::children_named`]; where one may, [`Element::single_child`]).
     pub fn child(&self, namespace: &str, name: &str) -> Option<&Element> {
         self.children.iter().find(|c| c.is(namespace, name))
+    }
+
+    /// The child elements with this namespace and name.
+    pub fn children_named<'a>(
+        &'a self,
+        namespace: &'a str,
+        name: &'a str,
+    ) -> impl Iterator<Item = &'a Element> + 'a {
+        self.children.iter().filter(move |c| c.is(namespace, name))
+    }
+
+    /// The child with this namespace and name where the schema allows at most one: a second
+    /// one is refused ([`Duplicated`]) rather than silently ignored.
+    pub fn single_child(
+        &self,
+        namespace: &str,
+        name: &str,
+    ) -> Result<Option<&Element>, Duplicated> {
+        let mut found = self.children.iter().filter(|c| c.is(namespace, name));
+        match (found.next(), found.next()) {
+            (first, None) => Ok(first),
+            _ => Err(Duplicated),
+        }
+    }
+
+    /// The text of an element that may hold text only (a leaf field), with surrounding XML
+    /// white space removed: an element inside it is refused ([`NotText`] names it), so
+    /// `<ssin>00121<b/>130362</ssin>` is not read as `00121130362`.
+    pub fn leaf_value(&self) -> Result<&str, NotText<'_>> {
+        match self.children.first() {
+            None => Ok(self.value()),
+            Some(child) => Err(NotText(child)),
+        }
+    }
+
+    /// Whether the element holds only white space besides its child elements (a container
+    /// such as a SOAP Body).
+    pub fn has_no_text(&self) -> bool {
+        trim_xml_space(&self.text).is_empty()
     }
 
     /// An attribute without namespace, by local name.
@@ -46,9 +94,10 @@ impl Element {
             .map(|(_, _, value)| value.as_str())
     }
 
-    /// The text content with surrounding white space removed.
+    /// The text content with surrounding XML white space (space, tab, CR, LF) removed; other
+    /// spaces (a no-break space, …) are content and stay.
     pub fn value(&self) -> &str {
-        self.text.trim()
+        trim_xml_space(&self.text)
     }
 
     /// `{namespace}name`, for diagnostics.
@@ -58,6 +107,24 @@ impl Element {
             None => self.name.clone(),
         }
     }
+}
+
+/// A second child where at most one is allowed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Duplicated;
+
+/// An element found inside an element that may hold text only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NotText<'a>(pub &'a Element);
+
+/// XML white space: space, tab, CR and LF (XML 1.0 production `S`).
+pub fn is_xml_space(c: char) -> bool {
+    matches!(c, ' ' | '\t' | '\n' | '\r')
+}
+
+/// `text` without surrounding XML white space.
+pub fn trim_xml_space(text: &str) -> &str {
+    text.trim_matches(is_xml_space)
 }
 
 /// How much structure a message may have.
@@ -92,6 +159,16 @@ pub enum XmlError {
     TooManyElements(usize),
     #[error("the document has no root element")]
     Empty,
+    /// A well-formedness rule of XML 1.0 (or of its namespaces) is broken: `what` says
+    /// which, `place` is the path of the element where (local names from the root, `/@name`
+    /// for an attribute, `(prolog)` / `(epilog)` outside the root), `value` the offending
+    /// text (characters that cannot be written back in XML are given as `U+XXXX`).
+    #[error("the document is not well-formed XML: {what} (at {place})")]
+    NotXml {
+        what: String,
+        place: String,
+        value: String,
+    },
 }
 
 /// Parses a whole document into its root element.
@@ -158,6 +235,8 @@ pub(crate) struct TreeBuilder {
     limits: Limits,
     mode: Mode,
     place: Place,
+    /// Whether no event was read yet (an XML declaration may only come first).
+    at_start: bool,
     /// The open elements, the root first.
     stack: Vec<Element>,
     /// Elements opened in the current tree (the document, or the current record).
@@ -175,6 +254,7 @@ impl TreeBuilder {
             limits,
             mode,
             place: Place::Prolog,
+            at_start: true,
             stack: Vec::new(),
             count: 0,
             spare: Vec::new(),
@@ -197,13 +277,59 @@ impl TreeBuilder {
         resolver: &NamespaceResolver,
         event: Event<'_>,
     ) -> Result<Step, XmlError> {
+        // Every character of the document is in some event: one pass over each refuses
+        // what XML 1.0 does not allow anywhere.
+        if let Some(forbidden) = forbidden_char(&event) {
+            let what = format!(
+                "the character {} is not allowed in XML 1.0",
+                code(forbidden)
+            );
+            // In a start tag, the element is the place.
+            let tag = match &event {
+                Event::Start(start) => Some(start.local_name()),
+                _ => None,
+            };
+            let tag = tag.as_ref().map(|name| name.as_ref());
+            return Err(self.not_xml(what, tag, &code(forbidden)));
+        }
+        let at_start = std::mem::replace(&mut self.at_start, false);
+        match &event {
+            Event::Decl(decl) if at_start => self.check_decl(decl)?,
+            Event::Decl(decl) => {
+                return Err(self.not_xml(
+                    "an XML declaration may only open the document".into(),
+                    None,
+                    &format!("<?{}?>", &**decl),
+                ))
+            }
+            Event::PI(pi) => self.check_pi(pi)?,
+            Event::Comment(comment) => {
+                let text: &str = comment;
+                if text.contains("--") || text.ends_with('-') {
+                    return Err(self.not_xml(
+                        "a comment may not contain -- nor end with -".into(),
+                        None,
+                        &format!("<!--{text}-->"),
+                    ));
+                }
+            }
+            Event::Text(text) if text.contains("]]>") => {
+                return Err(self.not_xml("]]> may not appear in text".into(), None, "]]>"))
+            }
+            Event::CData(_) | Event::GeneralRef(_) if self.stack.is_empty() => {
+                return Err(XmlError::Malformed(
+                    "character data outside the root element".into(),
+                ))
+            }
+            _ => {}
+        }
         if self.place == Place::Epilog {
             // After the root element only comments, processing instructions and white space
             // may follow.
             return match event {
                 Event::Eof => Ok(Step::End),
                 Event::Comment(_) | Event::PI(_) => Ok(Step::Continue),
-                Event::Text(text) if text.xml10_content().trim().is_empty() => Ok(Step::Continue),
+                Event::Text(text) if is_blank(&text) => Ok(Step::Continue),
                 Event::DocType(_) => Err(XmlError::Doctype),
                 _ => Err(XmlError::Malformed("content after the root element".into())),
             };
@@ -255,7 +381,23 @@ impl TreeBuilder {
             Event::Text(text) => self.append_text(&text.xml10_content())?,
             Event::CData(data) => self.append_text(&data.xml10_content())?,
             Event::GeneralRef(reference) => {
-                match reference.resolve_char_ref().map_err(malformed)? {
+                let not_a_char = |builder: &Self| {
+                    builder.not_xml(
+                        format!(
+                            "the character reference &{}; names no character XML 1.0 allows",
+                            &*reference
+                        ),
+                        None,
+                        &format!("&{};", &*reference),
+                    )
+                };
+                let resolved = match reference.resolve_char_ref() {
+                    Ok(resolved) => resolved,
+                    Err(_) if reference.starts_with('#') => return Err(not_a_char(self)),
+                    Err(error) => return Err(malformed(error)),
+                };
+                match resolved {
+                    Some(ch) if !is_xml_char(ch) => return Err(not_a_char(self)),
                     Some(ch) => self.append_text(ch.encode_utf8(&mut [0; 4]))?,
                     None => {
                         let name = reference.xml10_content();
@@ -296,13 +438,144 @@ impl TreeBuilder {
         }
     }
 
+    /// A [`XmlError::NotXml`] at the current element, or at `below` it (a child element being
+    /// opened, or `@name` for an attribute).
+    fn not_xml(&self, what: String, below: Option<&str>, value: &str) -> XmlError {
+        let mut place = String::new();
+        for element in &self.stack {
+            if !place.is_empty() {
+                place.push('/');
+            }
+            place.push_str(&element.name);
+        }
+        match below {
+            Some(below) if place.is_empty() && !below.starts_with('@') => {}
+            _ if place.is_empty() => place.push_str(match self.place {
+                Place::Epilog => "(epilog)",
+                _ => "(prolog)",
+            }),
+            _ => {}
+        }
+        if let Some(below) = below {
+            if !place.is_empty() {
+                place.push('/');
+            }
+            place.push_str(below);
+        }
+        let value: String = value.chars().take(100).collect();
+        XmlError::NotXml { what, place, value }
+    }
+
+    /// The XML declaration, read strictly (quick-xml only looks its pseudo-attributes up):
+    /// `version` 1.x, then an optional `encoding` that must be UTF-8 (the bytes are read as
+    /// UTF-8, so any other declared encoding is a lie), then an optional `standalone` yes or
+    /// no, and nothing else.
+    fn check_decl(&self, decl: &BytesDecl<'_>) -> Result<(), XmlError> {
+        let content: &str = decl;
+        let refuse = |what: &str| {
+            self.not_xml(
+                format!("the XML declaration is malformed: {what}"),
+                None,
+                &format!("<?{content}?>"),
+            )
+        };
+        let mut rest = content
+            .strip_prefix("xml")
+            .ok_or_else(|| refuse("it must start with xml"))?;
+        let mut seen = Vec::new();
+        loop {
+            let trimmed = rest.trim_start_matches(is_xml_space);
+            if trimmed.is_empty() {
+                break;
+            }
+            if trimmed.len() == rest.len() {
+                return Err(refuse("white space must separate its parts"));
+            }
+            let (name, value, after) =
+                pseudo_attribute(trimmed).ok_or_else(|| refuse("expected name=\"value\""))?;
+            rest = after;
+            let expected = ["version", "encoding", "standalone"];
+            let position = expected.iter().position(|e| *e == name);
+            match position {
+                Some(p)
+                    if seen.last().is_none_or(|last| *last < p) && (p == 0) == seen.is_empty() =>
+                {
+                    seen.push(p)
+                }
+                _ => return Err(refuse("version, encoding and standalone, in this order")),
+            }
+            match name {
+                "version" => {
+                    let minor = value.strip_prefix("1.");
+                    if !minor
+                        .is_some_and(|m| !m.is_empty() && m.bytes().all(|b| b.is_ascii_digit()))
+                    {
+                        return Err(refuse("the version must be 1.0"));
+                    }
+                }
+                "encoding" if !value.eq_ignore_ascii_case("UTF-8") => {
+                    return Err(self.not_xml(
+                        format!(
+                            "the document declares the encoding {value}, but only UTF-8 is read"
+                        ),
+                        Some("@encoding"),
+                        value,
+                    ))
+                }
+                "standalone" if !matches!(value, "yes" | "no") => {
+                    return Err(refuse("standalone must be yes or no"))
+                }
+                _ => {}
+            }
+        }
+        if seen.is_empty() {
+            return Err(refuse("it must give the version"));
+        }
+        Ok(())
+    }
+
+    /// A processing instruction: its target is a name, and not `xml` in any case.
+    fn check_pi(&self, pi: &BytesPI<'_>) -> Result<(), XmlError> {
+        let target = pi.target();
+        if target.eq_ignore_ascii_case("xml") {
+            return Err(self.not_xml(
+                "a processing instruction may not be named xml (an XML declaration may only open the document)".into(),
+                None,
+                &format!("<?{}?>", &**pi),
+            ));
+        }
+        if !is_name(target) || target.contains(':') {
+            return Err(self.not_xml(
+                "a processing instruction must start with a name".into(),
+                None,
+                &format!("<?{}?>", &**pi),
+            ));
+        }
+        Ok(())
+    }
+
     fn open(
         &mut self,
         resolver: &NamespaceResolver,
         start: &BytesStart<'_>,
     ) -> Result<Element, XmlError> {
+        let qname = start.name();
+        if !is_qname(qname.as_ref()) {
+            return Err(self.not_xml(
+                "an element name must be an XML name with at most one colon".into(),
+                None,
+                qname.as_ref(),
+            ));
+        }
+        if !attributes_separated(start) {
+            return Err(self.not_xml(
+                "attributes must be separated by white space".into(),
+                Some(qname.as_ref()),
+                start,
+            ));
+        }
         let mut element = self.spare.pop().unwrap_or_default();
-        let (resolved, local) = resolver.resolve_element(start.name());
+        let (resolved, local) = resolver.resolve_element(qname);
         match bound(resolved)? {
             Some(ns) => {
                 let namespace = element.namespace.get_or_insert_with(String::new);
@@ -315,7 +588,31 @@ impl TreeBuilder {
         for attribute in start.attributes() {
             let attribute = attribute.map_err(malformed)?;
             let key = attribute.key;
-            if key.as_namespace_binding().is_some() {
+            if !is_qname(key.as_ref()) {
+                return Err(self.not_xml_in(
+                    element,
+                    "an attribute name must be an XML name with at most one colon",
+                    None,
+                    key.as_ref(),
+                ));
+            }
+            if attribute.value.contains('<') {
+                return Err(self.not_xml_in(
+                    element,
+                    "< is not allowed in an attribute value",
+                    Some(key.as_ref()),
+                    &attribute.value,
+                ));
+            }
+            if let Some(binding) = key.as_namespace_binding() {
+                if let Some(what) = wrong_binding(binding, &attribute.value) {
+                    return Err(self.not_xml_in(
+                        element,
+                        what,
+                        Some(key.as_ref()),
+                        &attribute.value,
+                    ));
+                }
                 continue;
             }
             let (resolved, local) = resolver.resolve_attribute(key);
@@ -323,6 +620,25 @@ impl TreeBuilder {
             let value = attribute
                 .normalized_value(quick_xml::XmlVersion::Implicit1_0)
                 .map_err(malformed)?;
+            if let Some(forbidden) = value.chars().find(|c| !is_xml_char(*c)) {
+                let what = format!(
+                    "the character {} is not allowed in XML 1.0",
+                    code(forbidden)
+                );
+                return Err(self.not_xml_in(element, &what, Some(key.as_ref()), &code(forbidden)));
+            }
+            if element
+                .attributes
+                .iter()
+                .any(|(n, l, _)| *n == ns && l == local.as_ref())
+            {
+                return Err(self.not_xml_in(
+                    element,
+                    "an attribute appears twice (the same namespace and name)",
+                    Some(key.as_ref()),
+                    "",
+                ));
+            }
             element
                 .attributes
                 .push((ns, local.as_ref().to_owned(), value.into_owned()));
@@ -330,12 +646,29 @@ impl TreeBuilder {
         Ok(element)
     }
 
+    /// [`TreeBuilder::not_xml`] at `element`, which is being opened.
+    fn not_xml_in(
+        &mut self,
+        element: Element,
+        what: &str,
+        attribute: Option<&str>,
+        value: &str,
+    ) -> XmlError {
+        self.stack.push(element);
+        let attribute = attribute.map(|name| format!("@{name}"));
+        let error = self.not_xml(what.into(), attribute.as_deref(), value);
+        if let Some(element) = self.stack.pop() {
+            self.recycle(element);
+        }
+        error
+    }
+
     fn append_text(&mut self, text: &str) -> Result<(), XmlError> {
         match (self.mode, self.stack.len()) {
-            (_, 0) if text.trim().is_empty() => Ok(()),
+            (_, 0) if is_blank(text) => Ok(()),
             (_, 0) => Err(XmlError::Malformed("text outside the root element".into())),
             // The root of a stream keeps no content: white space between records goes.
-            (Mode::Records, 1) if text.trim().is_empty() => Ok(()),
+            (Mode::Records, 1) if is_blank(text) => Ok(()),
             (Mode::Records, 1) => Err(XmlError::Malformed(
                 "text between the elements of the root".into(),
             )),
@@ -346,6 +679,131 @@ impl TreeBuilder {
                 Ok(())
             }
         }
+    }
+}
+
+const XML_NS: &str = "http://www.w3.org/XML/1998/namespace";
+const XMLNS_NS: &str = "http://www.w3.org/2000/xmlns/";
+
+/// What is wrong with a namespace declaration (Namespaces in XML 1.0, §3), if anything.
+fn wrong_binding(binding: PrefixDeclaration<'_>, value: &str) -> Option<&'static str> {
+    if value.contains(['&', '\t', '\n', '\r']) {
+        // quick-xml resolves prefixes to the namespace name as written, not normalized: one
+        // written with references, tabs or line breaks would not be the name it means.
+        return Some(
+            "a namespace name written with references, tabs or line breaks is not accepted",
+        );
+    }
+    match binding {
+        PrefixDeclaration::Named("xmlns") => Some("the prefix xmlns may not be declared"),
+        PrefixDeclaration::Named("xml") if value != XML_NS => {
+            Some("the prefix xml may only be bound to its own namespace")
+        }
+        PrefixDeclaration::Named("xml") => None,
+        PrefixDeclaration::Named(_) if value.is_empty() => {
+            Some("a prefix may not be bound to an empty namespace name")
+        }
+        _ if value == XML_NS || value == XMLNS_NS => {
+            Some("the namespaces of xml and xmlns may not be bound to another prefix")
+        }
+        _ => None,
+    }
+}
+
+/// `name = "value"` (or single quotes) at the start of `text`: name, value, what follows.
+fn pseudo_attribute(text: &str) -> Option<(&str, &str, &str)> {
+    let name_end = text.find(|c: char| !c.is_ascii_alphabetic())?;
+    let (name, rest) = text.split_at(name_end);
+    let rest = rest.trim_start_matches(is_xml_space).strip_prefix('=')?;
+    let rest = rest.trim_start_matches(is_xml_space);
+    let quote = rest.chars().next().filter(|q| matches!(q, '"' | '\''))?;
+    let rest = &rest[1..];
+    let end = rest.find(quote)?;
+    Some((name, &rest[..end], &rest[end + 1..]))
+}
+
+/// Whether, in the content of a start tag, every attribute value is followed by white
+/// space, `/` or the end of the tag (quick-xml reads `a="1"b="2"` as two attributes).
+fn attributes_separated(tag: &str) -> bool {
+    let bytes = tag.as_bytes();
+    let mut quote = None;
+    for (i, &b) in bytes.iter().enumerate() {
+        match quote {
+            Some(q) if b == q => {
+                quote = None;
+                let next = bytes.get(i + 1).copied().unwrap_or(b' ');
+                if !matches!(next, b' ' | b'\t' | b'\n' | b'\r' | b'/') {
+                    return false;
+                }
+            }
+            Some(_) => {}
+            None if b == b'"' || b == b'\'' => quote = Some(b),
+            None => {}
+        }
+    }
+    true
+}
+
+/// Whether `text` is XML white space only.
+fn is_blank(text: &str) -> bool {
+    text.bytes()
+        .all(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
+}
+
+/// XML 1.0 `Char`: #x9 | #xA | #xD | [#x20-#xD7FF] | [#xE000-#xFFFD] | [#x10000-#x10FFFF]
+/// (a Rust `char` is never a surrogate).
+pub fn is_xml_char(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r' | ' '..='\u{FFFD}' | '\u{10000}'..)
+}
+
+/// The first character of `text` that XML 1.0 does not allow, found on the bytes: a C0
+/// control other than tab, LF and CR, or U+FFFE / U+FFFF (EF BF BE / EF BF BF).
+fn forbidden_char(text: &str) -> Option<char> {
+    let bytes = text.as_bytes();
+    let at = bytes.iter().enumerate().position(|(i, &b)| {
+        (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r'))
+            || (b == 0xEF
+                && bytes.get(i + 1) == Some(&0xBF)
+                && matches!(bytes.get(i + 2), Some(0xBE | 0xBF)))
+    })?;
+    text[at..].chars().next()
+}
+
+/// `U+XXXX`, how a character that cannot be written in XML is named.
+fn code(c: char) -> String {
+    format!("U+{:04X}", u32::from(c))
+}
+
+/// XML 1.0 (fifth edition) `NameStartChar`.
+fn is_name_start(c: char) -> bool {
+    matches!(c,
+        ':' | 'A'..='Z' | '_' | 'a'..='z'
+        | '\u{C0}'..='\u{D6}' | '\u{D8}'..='\u{F6}' | '\u{F8}'..='\u{2FF}'
+        | '\u{370}'..='\u{37D}' | '\u{37F}'..='\u{1FFF}' | '\u{200C}'..='\u{200D}'
+        | '\u{2070}'..='\u{218F}' | '\u{2C00}'..='\u{2FEF}' | '\u{3001}'..='\u{D7FF}'
+        | '\u{F900}'..='\u{FDCF}' | '\u{FDF0}'..='\u{FFFD}' | '\u{10000}'..='\u{EFFFF}')
+}
+
+/// XML 1.0 (fifth edition) `NameChar`.
+fn is_name_char(c: char) -> bool {
+    is_name_start(c)
+        || matches!(c, '-' | '.' | '0'..='9' | '\u{B7}' | '\u{300}'..='\u{36F}' | '\u{203F}'..='\u{2040}')
+}
+
+/// An XML `Name`.
+fn is_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    chars.next().is_some_and(is_name_start) && chars.all(is_name_char)
+}
+
+/// A namespace-well-formed QName: a name with at most one colon, neither first nor last.
+fn is_qname(name: &str) -> bool {
+    let mut parts = name.splitn(2, ':');
+    let valid = |part: Option<&str>| part.is_some_and(|p| is_name(p) && !p.contains(':'));
+    let prefix = parts.next();
+    match parts.next() {
+        None => valid(prefix),
+        local => valid(prefix) && valid(local),
     }
 }
 
@@ -429,5 +887,178 @@ mod tests {
             ),
             Err(XmlError::TooManyElements(10))
         );
+    }
+
+    /// (what, place, value) of a refusal for breaking an XML 1.0 rule.
+    fn not_xml(xml: &str) -> (String, String, String) {
+        match parse_default(xml) {
+            Err(XmlError::NotXml { what, place, value }) => (what, place, value),
+            other => panic!("{xml}: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn refuses_characters_xml_does_not_allow() {
+        for (xml, place, value) in [
+            ("<r><t>a\u{0}b</t></r>", "r/t", "U+0000"),
+            ("<r><t>a\u{7}b</t></r>", "r/t", "U+0007"),
+            ("<r a=\"\u{1b}\"/>", "r", "U+001B"),
+            ("<r>\u{FFFE}</r>", "r", "U+FFFE"),
+            ("<r>\u{FFFF}</r>", "r", "U+FFFF"),
+            ("<r><!-- \u{1} --></r>", "r", "U+0001"),
+            ("\u{8}<r/>", "(prolog)", "U+0008"),
+            ("<r/><!-- \u{8} -->", "(epilog)", "U+0008"),
+        ] {
+            let (what, at, got) = not_xml(xml);
+            assert!(what.contains("not allowed in XML 1.0"), "{xml}: {what}");
+            assert_eq!((at.as_str(), got.as_str()), (place, value), "{xml}");
+        }
+        for (xml, place, value) in [
+            ("<r><t>&#x7;</t></r>", "r/t", "&#x7;"),
+            ("<r>&#xFFFE;</r>", "r", "&#xFFFE;"),
+            ("<r>&#1;</r>", "r", "&#1;"),
+        ] {
+            let (what, at, got) = not_xml(xml);
+            assert!(what.contains("names no character XML 1.0 allows"), "{what}");
+            assert_eq!((at.as_str(), got.as_str()), (place, value), "{xml}");
+        }
+        assert_eq!(not_xml("<r a=\"&#x7;\"/>").1, "r/@a");
+        for refused in [
+            "<r>&#0;</r>",
+            "<r>&#xD800;</r>",
+            "<r>&#x110000;</r>",
+            "<r>&#X41;</r>",
+            "<r>&#-1;</r>",
+        ] {
+            let (_, place, value) = not_xml(refused);
+            assert_eq!(place, "r", "{refused}");
+            assert_eq!(format!("<r>{value}</r>"), refused);
+        }
+        // Tab, CR, LF and everything from U+0020 on (but U+FFFE/F) are characters.
+        let root =
+            parse_default("<r a=\"&#9;\">\t\u{a0}\u{FFFD}\u{10FFFF}&#x1F600;&#10;</r>").unwrap();
+        assert_eq!(root.text, "\t\u{a0}\u{FFFD}\u{10FFFF}\u{1F600}\n");
+    }
+
+    #[test]
+    fn refuses_what_quick_xml_lets_through() {
+        let cases = [
+            ("<r><!-- a -- b --></r>", "r", "<!-- a -- b -->"),
+            ("<r><!-- a ---></r>", "r", "<!-- a --->"),
+            ("<!-- a -- b --><r/>", "(prolog)", "<!-- a -- b -->"),
+            (
+                "<r><?xml version=\"1.0\"?></r>",
+                "r",
+                "<?xml version=\"1.0\"?>",
+            ),
+            (
+                " <?xml version=\"1.0\"?><r/>",
+                "(prolog)",
+                "<?xml version=\"1.0\"?>",
+            ),
+            (
+                "<r/><?xml version=\"1.0\"?>",
+                "(epilog)",
+                "<?xml version=\"1.0\"?>",
+            ),
+            ("<r><?XML x?></r>", "r", "<?XML x?>"),
+            ("<r><b a=\"1\"c='2'/></r>", "r/b", "b a=\"1\"c='2'"),
+            ("<r xmlns:p=\"\"/>", "r/@xmlns:p", ""),
+            ("<r xmlns:p=\"urn:\ta\"/>", "r/@xmlns:p", "urn:\ta"),
+            ("<r><?Xml?></r>", "r", "<?Xml?>"),
+            ("<r a=\"<\"/>", "r/@a", "<"),
+            ("<r><b c='x<y'/></r>", "r/b/@c", "x<y"),
+            ("<r>a]]>b</r>", "r", "]]>"),
+            (
+                "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><r/>",
+                "(prolog)/@encoding",
+                "ISO-8859-1",
+            ),
+            (
+                "<?xml version=\"1.0\" encoding=\"UTF-16\"?><r/>",
+                "(prolog)/@encoding",
+                "UTF-16",
+            ),
+            (
+                "<?xml version=\"2.0\"?><r/>",
+                "(prolog)",
+                "<?xml version=\"2.0\"?>",
+            ),
+            (
+                "<?xml version=\"1.0\" standalone=\"maybe\"?><r/>",
+                "(prolog)",
+                "<?xml version=\"1.0\" standalone=\"maybe\"?>",
+            ),
+            (
+                "<?xml version=\"1.0\" e%ncoding=\"UTF-8\"?><r/>",
+                "(prolog)",
+                "<?xml version=\"1.0\" e%ncoding=\"UTF-8\"?>",
+            ),
+            (
+                "<?xml encoding=\"UTF-8\" version=\"1.0\"?><r/>",
+                "(prolog)",
+                "<?xml encoding=\"UTF-8\" version=\"1.0\"?>",
+            ),
+            (
+                "<?xml version=\"1.0\"encoding=\"UTF-8\"?><r/>",
+                "(prolog)",
+                "<?xml version=\"1.0\"encoding=\"UTF-8\"?>",
+            ),
+            ("<?xml?><r/>", "(prolog)", "<?xml?>"),
+            ("<r xmlns:p=\"urn:&amp;\"/>", "r/@xmlns:p", "urn:&amp;"),
+            ("<r><1a/></r>", "r", "1a"),
+            ("<r><a:b:c xmlns:a=\"urn:a\"/></r>", "r", "a:b:c"),
+            ("<r><:a/></r>", "r", ":a"),
+            ("<r -a=\"1\"/>", "r", "-a"),
+            (
+                "<r xmlns:p=\"urn:p\" xmlns:q=\"urn:p\" p:a=\"1\" q:a=\"2\"/>",
+                "r/@q:a",
+                "",
+            ),
+        ];
+        for (xml, place, value) in cases {
+            let (_, at, got) = not_xml(xml);
+            assert_eq!((at.as_str(), got.as_str()), (place, value), "{xml}");
+        }
+        for refused in ["<![CDATA[ ]]><r/>", "&#32;<r/>", "<r/>&#32;"] {
+            assert!(parse_default(refused).is_err(), "{refused}");
+        }
+        // What stays accepted: a declaration first (any case of UTF-8), other processing
+        // instructions, comments, `>` and `]]` in text, `-` inside a comment, names with
+        // dots, digits and non-ASCII letters.
+        for accepted in [
+            "<?xml version=\"1.0\" encoding=\"utf-8\" standalone=\"yes\"?><r/>",
+            "\u{feff}<?xml version=\"1.0\"?><r/>",
+            "<?xml version='1.0'?><!-- a - b --><?xml-stylesheet href=\"a\"?><r/>",
+            "<r>a > b ]] c<!--a-b--><é.1-x/></r>",
+            "<r a=\"x > y\" b='&lt;'/>",
+        ] {
+            assert!(
+                parse_default(accepted).is_ok(),
+                "{accepted}: {:?}",
+                parse_default(accepted)
+            );
+        }
+    }
+
+    #[test]
+    fn accessors_refuse_duplicates_and_elements_in_text() {
+        let root = parse_default("<r><a>1</a><a>2</a><b> 00121<x/>130362 </b><c>\u{a0}1 </c></r>")
+            .unwrap();
+        assert_eq!(root.single_child("", "a"), Ok(None));
+        let root = parse_default(
+            r#"<r xmlns="urn:r"><a>1</a><a>2</a><b> 00121<x/>130362 </b><c>&#xa0;1 </c></r>"#,
+        )
+        .unwrap();
+        assert_eq!(root.single_child("urn:r", "a"), Err(Duplicated));
+        assert_eq!(root.single_child("urn:r", "z"), Ok(None));
+        let b = root.single_child("urn:r", "b").unwrap().unwrap();
+        assert_eq!(b.leaf_value().unwrap_err().0.name, "x");
+        let c = root.single_child("urn:r", "c").unwrap().unwrap();
+        assert_eq!(c.leaf_value(), Ok("\u{a0}1"));
+        assert!(root.has_no_text());
+        assert!(!parse_default("<r>x<a/></r>").unwrap().has_no_text());
+        assert!(parse_default("<r>\n <a/>\t</r>").unwrap().has_no_text());
+        assert_eq!(root.children_named("urn:r", "a").count(), 2);
     }
 }
