@@ -1,0 +1,122 @@
+//! Keeping SQLite's write-ahead log small under unbroken load.
+//!
+//! Automatic checkpoints are off (`wal_autocheckpoint = 0`): one would run inside whichever
+//! commit crosses the threshold and stall every writer queued behind it. Instead one thread,
+//! off the request path, does two things:
+//!
+//! - every [`INTERVAL`] a PASSIVE checkpoint, which copies the committed frames that no reader
+//!   still needs into the database file without blocking anyone. It never lets the log start
+//!   again from its beginning while reads and writes overlap without pause, so on its own the
+//!   log grows for as long as the load lasts (gigabytes within a minute);
+//! - once the log holds more than [`RESTART_BYTES`], a TRUNCATE checkpoint with this process's
+//!   writers paused (they queue on the writer mutex of [`super::Database`], in order, instead of
+//!   sleeping in SQLite's busy handler): it copies the few frames committed since the last
+//!   PASSIVE one, waits for the readers still on the log (statements of microseconds), and
+//!   empties the file, so the next commit starts it again from the beginning. The pause is
+//!   that copy and its two `fsync`s; readers are never blocked.
+//!
+//! The log therefore stays near [`RESTART_BYTES`] plus what is written in one interval.
+
+use std::sync::{Arc, Mutex, Weak};
+use std::time::{Duration, Instant};
+
+use diesel::connection::SimpleConnection;
+use diesel::sql_types::Integer;
+use diesel::sqlite::SqliteConnection;
+use diesel::{QueryableByName, RunQueryDsl};
+
+use super::DbConnection;
+
+/// How often the log is looked at (and passively checkpointed).
+pub const INTERVAL: Duration = Duration::from_millis(100);
+
+/// The size of log past which it is emptied with the writers paused.
+pub const RESTART_BYTES: i64 = 16 * 1024 * 1024;
+
+/// How long the TRUNCATE checkpoint waits for readers before it gives up until the next
+/// interval (writers are paused meanwhile).
+const READERS_TIMEOUT_MS: u32 = 200;
+
+/// A pause of the writers longer than this is logged.
+const SLOW_PAUSE: Duration = Duration::from_millis(100);
+
+/// The row of `PRAGMA wal_checkpoint`.
+#[derive(QueryableByName)]
+struct Checkpointed {
+    /// 1 when the checkpoint could not complete (a reader or writer stood in the way).
+    #[diesel(sql_type = Integer)]
+    busy: i32,
+    /// Frames in the log (-1 when the database is not in WAL mode).
+    #[diesel(sql_type = Integer)]
+    log: i32,
+    /// Frames of the log copied into the database.
+    #[diesel(sql_type = Integer)]
+    checkpointed: i32,
+}
+
+fn checkpoint(conn: &mut SqliteConnection, mode: &str) -> diesel::QueryResult<Checkpointed> {
+    diesel::sql_query(format!("PRAGMA wal_checkpoint({mode})")).get_result(conn)
+}
+
+#[derive(QueryableByName)]
+struct PageSize {
+    #[diesel(sql_type = Integer)]
+    page_size: i32,
+}
+
+/// Starts the checkpoint thread on its own connection; it stops once `alive` is gone.
+/// `writers` is the mutex every writer of this process takes before `BEGIN IMMEDIATE`.
+pub fn spawn(conn: DbConnection, writers: Arc<Mutex<()>>, alive: Weak<()>) {
+    let DbConnection::Sqlite(conn) = conn else {
+        return;
+    };
+    let spawned = std::thread::Builder::new()
+        .name("sqlite-checkpoint".into())
+        .spawn(move || run(conn, &writers, &alive));
+    if let Err(e) = spawned {
+        tracing::error!(error = %e, "cannot start the WAL checkpoint thread");
+    }
+}
+
+fn run(mut conn: SqliteConnection, writers: &Mutex<()>, alive: &Weak<()>) {
+    if let Err(e) = conn.batch_execute(&format!("PRAGMA busy_timeout = {READERS_TIMEOUT_MS}")) {
+        tracing::warn!(error = %e, "cannot set the checkpoint's busy timeout");
+    }
+    let page_size = diesel::sql_query("PRAGMA page_size")
+        .get_result::<PageSize>(&mut conn)
+        .map(|p| i64::from(p.page_size))
+        .unwrap_or(4096);
+    let restart_frames = RESTART_BYTES / page_size.max(512);
+    while alive.upgrade().is_some() {
+        std::thread::sleep(INTERVAL);
+        match checkpoint(&mut conn, "PASSIVE") {
+            Ok(c) if i64::from(c.log) >= restart_frames => empty_log(&mut conn, writers),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "WAL checkpoint failed"),
+        }
+    }
+}
+
+/// Copies what is left of the log and empties it, with this process's writers paused.
+fn empty_log(conn: &mut SqliteConnection, writers: &Mutex<()>) {
+    let paused = writers
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let started = Instant::now();
+    let result = checkpoint(conn, "TRUNCATE");
+    let pause = started.elapsed();
+    drop(paused);
+    match result {
+        Ok(c) if c.busy != 0 => tracing::info!(
+            log_frames = c.log,
+            checkpointed = c.checkpointed,
+            "WAL not emptied: readers still on it; trying again"
+        ),
+        Ok(_) if pause > SLOW_PAUSE => tracing::warn!(
+            pause_ms = pause.as_millis() as u64,
+            "WAL emptied, writers paused longer than expected"
+        ),
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "WAL truncate checkpoint failed"),
+    }
+}
