@@ -2,6 +2,7 @@
 //! and registering without a pause, so that reads always overlap and the log never gets a
 //! quiet moment to start again by itself. Every call must still be answered and recorded.
 
+#[allow(unused_macros)] // backend_tests!: this test is about SQLite only
 mod common;
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
