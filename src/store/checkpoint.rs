@@ -116,7 +116,11 @@ fn empty_log(conn: &mut SqliteConnection, writers: &Mutex<()>) {
             pause_ms = pause.as_millis() as u64,
             "WAL emptied, writers paused longer than expected"
         ),
-        Ok(_) => {}
+        Ok(c) => tracing::debug!(
+            pause_us = pause.as_micros() as u64,
+            log_frames = c.log,
+            "WAL emptied"
+        ),
         Err(e) => tracing::warn!(error = %e, "WAL truncate checkpoint failed"),
     }
 }
