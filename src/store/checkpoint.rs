@@ -33,9 +33,13 @@ pub const INTERVAL: Duration = Duration::from_millis(100);
 /// The size of log past which it is emptied with the writers paused.
 pub const RESTART_BYTES: i64 = 16 * 1024 * 1024;
 
-/// How long the TRUNCATE checkpoint waits for readers before it gives up until the next
-/// interval (writers are paused meanwhile).
-const READERS_TIMEOUT_MS: u32 = 200;
+/// How long the TRUNCATE checkpoint waits for readers before it gives up (writers are paused
+/// meanwhile). This process's reads are single statements of microseconds; a reader that
+/// stays longer (another process's long export) makes the next attempts wait longer, from
+/// [`FIRST_BACKOFF`] doubling up to [`LAST_BACKOFF`], so it cannot keep the writers paused.
+const READERS_TIMEOUT_MS: u32 = 50;
+const FIRST_BACKOFF: Duration = Duration::from_millis(200);
+const LAST_BACKOFF: Duration = Duration::from_secs(5);
 
 /// A pause of the writers longer than this is logged.
 const SLOW_PAUSE: Duration = Duration::from_millis(100);
@@ -87,18 +91,28 @@ fn run(mut conn: SqliteConnection, writers: &Mutex<()>, alive: &Weak<()>) {
         .map(|p| i64::from(p.page_size))
         .unwrap_or(4096);
     let restart_frames = RESTART_BYTES / page_size.max(512);
+    let mut backoff = FIRST_BACKOFF;
+    let mut next_attempt = Instant::now();
     while alive.upgrade().is_some() {
         std::thread::sleep(INTERVAL);
         match checkpoint(&mut conn, "PASSIVE") {
-            Ok(c) if i64::from(c.log) >= restart_frames => empty_log(&mut conn, writers),
+            Ok(c) if i64::from(c.log) >= restart_frames && Instant::now() >= next_attempt => {
+                if empty_log(&mut conn, writers) {
+                    backoff = FIRST_BACKOFF;
+                } else {
+                    next_attempt = Instant::now() + backoff;
+                    backoff = (backoff * 2).min(LAST_BACKOFF);
+                }
+            }
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "WAL checkpoint failed"),
         }
     }
 }
 
-/// Copies what is left of the log and empties it, with this process's writers paused.
-fn empty_log(conn: &mut SqliteConnection, writers: &Mutex<()>) {
+/// Copies what is left of the log and empties it, with this process's writers paused; false
+/// when readers stood in the way or it failed.
+fn empty_log(conn: &mut SqliteConnection, writers: &Mutex<()>) -> bool {
     let paused = writers
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
@@ -107,20 +121,31 @@ fn empty_log(conn: &mut SqliteConnection, writers: &Mutex<()>) {
     let pause = started.elapsed();
     drop(paused);
     match result {
-        Ok(c) if c.busy != 0 => tracing::info!(
-            log_frames = c.log,
-            checkpointed = c.checkpointed,
-            "WAL not emptied: readers still on it; trying again"
-        ),
-        Ok(_) if pause > SLOW_PAUSE => tracing::warn!(
-            pause_ms = pause.as_millis() as u64,
-            "WAL emptied, writers paused longer than expected"
-        ),
-        Ok(c) => tracing::debug!(
-            pause_us = pause.as_micros() as u64,
-            log_frames = c.log,
-            "WAL emptied"
-        ),
-        Err(e) => tracing::warn!(error = %e, "WAL truncate checkpoint failed"),
+        Ok(c) if c.busy != 0 => {
+            tracing::info!(
+                log_frames = c.log,
+                checkpointed = c.checkpointed,
+                "WAL not emptied: readers still on it; trying again later"
+            );
+            false
+        }
+        Ok(c) => {
+            if pause > SLOW_PAUSE {
+                tracing::warn!(
+                    pause_ms = pause.as_millis() as u64,
+                    "WAL emptied, writers paused longer than expected"
+                );
+            }
+            tracing::debug!(
+                pause_us = pause.as_micros() as u64,
+                log_frames = c.log,
+                "WAL emptied"
+            );
+            true
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "WAL truncate checkpoint failed");
+            false
+        }
     }
 }
