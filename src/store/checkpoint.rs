@@ -37,7 +37,11 @@ pub const RESTART_BYTES: i64 = 16 * 1024 * 1024;
 /// meanwhile). This process's reads are single statements of microseconds; a reader that
 /// stays longer (another process's long export) makes the next attempts wait longer, from
 /// [`FIRST_BACKOFF`] doubling up to [`LAST_BACKOFF`], so it cannot keep the writers paused.
-const READERS_TIMEOUT_MS: u32 = 50;
+/// The wait is a loop of short sleeps rather than SQLite's busy handler, which sleeps 1, 2,
+/// 5, 10 … ms: a failed attempt has already copied the whole log, so the next one only tries
+/// the readers' locks again.
+const READERS_TIMEOUT: Duration = Duration::from_millis(50);
+const READERS_POLL: Duration = Duration::from_micros(100);
 const FIRST_BACKOFF: Duration = Duration::from_millis(200);
 const LAST_BACKOFF: Duration = Duration::from_secs(5);
 
@@ -83,7 +87,8 @@ pub fn spawn(conn: DbConnection, writers: Arc<Mutex<()>>, alive: Weak<()>) {
 }
 
 fn run(mut conn: SqliteConnection, writers: &Mutex<()>, alive: &Weak<()>) {
-    if let Err(e) = conn.batch_execute(&format!("PRAGMA busy_timeout = {READERS_TIMEOUT_MS}")) {
+    // Waits are this thread's own (see READERS_TIMEOUT): no busy handler.
+    if let Err(e) = conn.batch_execute("PRAGMA busy_timeout = 0") {
         tracing::warn!(error = %e, "cannot set the checkpoint's busy timeout");
     }
     let page_size = diesel::sql_query("PRAGMA page_size")
@@ -117,7 +122,20 @@ fn empty_log(conn: &mut SqliteConnection, writers: &Mutex<()>) -> bool {
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
     let started = Instant::now();
-    let result = checkpoint(conn, "TRUNCATE");
+    let result = loop {
+        match checkpoint(conn, "TRUNCATE") {
+            Ok(c) if c.busy != 0 && started.elapsed() < READERS_TIMEOUT => {
+                std::thread::sleep(READERS_POLL)
+            }
+            // SQLITE_BUSY from a lock another connection holds (busy_timeout 0).
+            Err(diesel::result::Error::DatabaseError(_, info))
+                if info.message().contains("locked") && started.elapsed() < READERS_TIMEOUT =>
+            {
+                std::thread::sleep(READERS_POLL)
+            }
+            other => break other,
+        }
+    };
     let pause = started.elapsed();
     drop(paused);
     match result {
