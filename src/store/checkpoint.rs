@@ -8,12 +8,13 @@
 //!   still needs into the database file without blocking anyone. It never lets the log start
 //!   again from its beginning while reads and writes overlap without pause, so on its own the
 //!   log grows for as long as the load lasts (gigabytes within a minute);
-//! - once the log holds more than [`RESTART_BYTES`], a TRUNCATE checkpoint with this process's
+//! - once the log holds more than [`RESTART_BYTES`], a RESTART checkpoint with this process's
 //!   writers paused (they queue on the writer mutex of [`super::Database`], in order, instead of
 //!   sleeping in SQLite's busy handler): it copies the few frames committed since the last
-//!   PASSIVE one, waits for the readers still on the log (statements of microseconds), and
-//!   empties the file, so the next commit starts it again from the beginning. The pause is
-//!   that copy and its two `fsync`s; readers are never blocked.
+//!   PASSIVE one, waits for the readers still on the log (statements of microseconds), so
+//!   the next commit writes the file again from its beginning (reused, not truncated: a
+//!   truncation waits for the file's pages under writeback, which doubled the pause). The
+//!   pause is that copy and its two `fsync`s; readers are never blocked.
 //!
 //! The log therefore stays near [`RESTART_BYTES`] plus what is written in one interval.
 
@@ -30,10 +31,15 @@ use super::DbConnection;
 /// How often the log is looked at (and passively checkpointed).
 pub const INTERVAL: Duration = Duration::from_millis(100);
 
-/// The size of log past which it is emptied with the writers paused.
+/// The size of log past which it is started again with the writers paused.
 pub const RESTART_BYTES: i64 = 16 * 1024 * 1024;
 
-/// How long the TRUNCATE checkpoint waits for readers before it gives up (writers are paused
+/// The size the log file is cut back to when it starts again (`journal_size_limit`): above
+/// what it reaches under load, so that the file is reused rather than truncated and grown again
+/// (a truncation waits for the file's pages under writeback).
+pub const JOURNAL_SIZE_LIMIT: i64 = 48 * 1024 * 1024;
+
+/// How long the RESTART checkpoint waits for readers before it gives up (writers are paused
 /// meanwhile). This process's reads are single statements of microseconds; a reader that
 /// stays longer (another process's long export) makes the next attempts wait longer, from
 /// [`FIRST_BACKOFF`] doubling up to [`LAST_BACKOFF`], so it cannot keep the writers paused.
@@ -115,7 +121,7 @@ fn run(mut conn: SqliteConnection, writers: &Mutex<()>, alive: &Weak<()>) {
     }
 }
 
-/// Copies what is left of the log and empties it, with this process's writers paused; false
+/// Copies what is left of the log and starts it again, with this process's writers paused; false
 /// when readers stood in the way or it failed.
 fn empty_log(conn: &mut SqliteConnection, writers: &Mutex<()>) -> bool {
     let paused = writers
@@ -123,7 +129,7 @@ fn empty_log(conn: &mut SqliteConnection, writers: &Mutex<()>) -> bool {
         .unwrap_or_else(|poisoned| poisoned.into_inner());
     let started = Instant::now();
     let result = loop {
-        match checkpoint(conn, "TRUNCATE") {
+        match checkpoint(conn, "RESTART") {
             Ok(c) if c.busy != 0 && started.elapsed() < READERS_TIMEOUT => {
                 std::thread::sleep(READERS_POLL)
             }
@@ -162,7 +168,7 @@ fn empty_log(conn: &mut SqliteConnection, writers: &Mutex<()>) -> bool {
             true
         }
         Err(e) => {
-            tracing::warn!(error = %e, "WAL truncate checkpoint failed");
+            tracing::warn!(error = %e, "WAL restart checkpoint failed");
             false
         }
     }

@@ -92,7 +92,7 @@ impl DatabaseUrl {
                     "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 10000; \
                      PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
                      PRAGMA wal_autocheckpoint = 0; PRAGMA journal_size_limit = {};",
-                    checkpoint::RESTART_BYTES
+                    checkpoint::JOURNAL_SIZE_LIMIT
                 ))
                 .map_err(|e| StoreError::Connect(format!("{path}: {e}")))?;
                 Ok(DbConnection::Sqlite(conn))
