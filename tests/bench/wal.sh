@@ -128,8 +128,8 @@ of {meta['lines']:,} for {result['seconds']:.0f} s without a pause, {meta['clien
 | good answers/s | {f(result['rps'], 0)} ({result['good']:,} answers, {audited:,} consultations audited) |
 | failed requests | {result['failures']} |
 | latency p50 / p99 / max | {f(lat['p50'], 2)} / {f(lat['p99'], 1)} / {f(lat['max'], 0)} ms |
-| log emptied (TRUNCATE) / not emptied (readers) | {len(pauses)} / {not_emptied} |
-| writers paused per emptying: p50 / p99 / max | {f(figures['writer_pause_ms']['p50'], 2)} / {f(figures['writer_pause_ms']['p99'], 2)} / {f(figures['writer_pause_ms']['max'], 2)} ms |
+| log started again (RESTART) / not (readers in the way) | {len(pauses)} / {not_emptied} |
+| writers paused per restart: p50 / p99 / max | {f(figures['writer_pause_ms']['p50'], 2)} / {f(figures['writer_pause_ms']['p99'], 2)} / {f(figures['writer_pause_ms']['max'], 2)} ms |
 | cores: client / server / other | {result['cpu']['client']:.2f} / {result['cpu']['server']:.2f} / {result['cpu']['other']:.2f} of {result['cpu']['cores']} |
 | met (no failure, WAL ≤ bound, every answer audited) | {'yes' if ok else '**NO**'} |
 """
