@@ -5,6 +5,7 @@
 
 pub mod applied_file;
 pub mod audit;
+pub mod checkpoint;
 pub mod credential;
 pub mod dossier_type;
 pub mod grant;
@@ -189,12 +190,14 @@ impl DatabaseUrl {
                     .map_err(|e| StoreError::Connect(format!("{path}: {e}")))?;
                 // WAL lets readers run beside the single writer; the busy timeout makes
                 // writers queue rather than fail; NORMAL sync is durable across process
-                // crashes in WAL mode.
-                conn.batch_execute(
+                // crashes in WAL mode. Checkpoints are the checkpoint thread's (checkpoint.rs);
+                // a log left larger than its threshold is cut back when it starts again.
+                conn.batch_execute(&format!(
                     "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 10000; \
                      PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
-                     PRAGMA wal_autocheckpoint = 0;",
-                )
+                     PRAGMA wal_autocheckpoint = 0; PRAGMA journal_size_limit = {};",
+                    checkpoint::JOURNAL_SIZE_LIMIT
+                ))
                 .map_err(|e| StoreError::Connect(format!("{path}: {e}")))?;
                 Ok(DbConnection::Sqlite(conn))
             }
@@ -273,9 +276,8 @@ impl Database {
         let mut conn = url.connect()?;
         run_migrations(&mut conn)?;
         let alive = Arc::new(());
-        if let DbConnection::Sqlite(_) = conn {
-            checkpoint_in_background(conn, Arc::downgrade(&alive));
-        }
+        let sqlite_writer = Arc::new(Mutex::new(()));
+        checkpoint::spawn(conn, sqlite_writer.clone(), Arc::downgrade(&alive));
         let pool = r2d2::Pool::builder()
             .max_size(max_connections)
             // The check-out test is `still_open`: no round trip, and a connection closed
@@ -286,7 +288,7 @@ impl Database {
         Ok(Database {
             pool,
             url,
-            sqlite_writer: Arc::new(Mutex::new(())),
+            sqlite_writer,
             checkout_timeout: CHECKOUT_TIMEOUT,
             _alive: alive,
         })
@@ -392,25 +394,6 @@ impl Database {
         let mut conn = self.connection()?;
         let _queued = self.queue_sqlite_writer();
         write_transaction(&mut conn, locks, f)
-    }
-}
-
-/// Copies the SQLite write-ahead log into the database once a second, off the writers' path:
-/// an automatic checkpoint would otherwise run inside whichever commit crosses the threshold
-/// and stall every writer queued behind it. PASSIVE never blocks readers or writers.
-fn checkpoint_in_background(mut conn: DbConnection, alive: std::sync::Weak<()>) {
-    let spawned = std::thread::Builder::new()
-        .name("sqlite-checkpoint".into())
-        .spawn(move || {
-            while alive.upgrade().is_some() {
-                std::thread::sleep(Duration::from_secs(1));
-                if let Err(e) = conn.batch_execute("PRAGMA wal_checkpoint(PASSIVE)") {
-                    tracing::warn!(error = %e, "WAL checkpoint failed");
-                }
-            }
-        });
-    if let Err(e) = spawned {
-        tracing::error!(error = %e, "cannot start the WAL checkpoint thread");
     }
 }
 

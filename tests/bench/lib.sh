@@ -36,6 +36,7 @@ bench_common_usage() {
                    else postgres://root@127.0.0.1:5432); the database raas_bench is dropped and
                    created again for every database the benchmark needs
   SERVER_ARGS      extra `raas serve` arguments, e.g. "--workers 2 --db-connections 16"
+  SERVER_LOG       the server's RUST_LOG                  (default warn)
   NO_BUILD=1       use target/release/raas as it is (default: cargo build --release first)
   RAAS_BIN         benchmark this raas binary instead (no build), e.g. to compare two builds
   KEEP_DB=1        keep the last databases after the run
@@ -179,7 +180,7 @@ bench_query() { # database_url sql
 
 start_server() { # database_url log
   # shellcheck disable=SC2086 # SERVER_ARGS are words
-  RUST_LOG=warn "$RAAS_BIN" --database-url "$1" serve --listen 127.0.0.1:0 $SERVER_ARGS >"$2" 2>&1 &
+  RUST_LOG=${SERVER_LOG:-warn} "$RAAS_BIN" --database-url "$1" serve --listen 127.0.0.1:0 $SERVER_ARGS >"$2" 2>&1 &
   SERVER_PID=$!
   local port=
   for _ in $(seq 300); do

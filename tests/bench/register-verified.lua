@@ -3,7 +3,7 @@
 -- sample.lua): thread t of BENCH_THREADS takes the persons t, t + BENCH_THREADS, … in turn,
 -- from a random one on, and registers each for one day: on its first pass through them day
 -- 2·BENCH_RUN·BENCH_PASSES after 2000-01-01, on its next pass two days later, and so on for
--- at most BENCH_PASSES passes (then requests repeat a registration and count as failed,
+-- at most BENCH_PASSES passes (then requests carry a refused number and count as failed,
 -- niss_exhausted). Two lines of a person are thus never contiguous and never merge, and runs
 -- with distinct BENCH_RUN never share a day. Every other request sends the last name in upper
 -- case, a difference the verification tolerates.
@@ -38,11 +38,15 @@ end
 
 function request()
   local pass = math.floor(sent / #own)
-  if pass >= passes then
-    exhausted = exhausted + 1 -- repeats the last pass: no longer an insert
-    pass = passes - 1
-  end
   local person = own[(start + sent) % #own + 1]
+  if pass >= passes then
+    -- Every pass is used up: a repeat would be answered OK without inserting anything, so a
+    -- number the service refuses is sent instead, and the answer counts as a failure.
+    exhausted = exhausted + 1
+    pass = passes - 1
+    person = { ssin = stats.EXHAUSTED_SSIN, last_name = person.last_name,
+      first_name = person.first_name, birth_date = person.birth_date, gender = person.gender }
+  end
   local day = os.date("!%Y-%m-%d", DAY_ZERO + (first_day + 2 * pass) * 86400)
   local claimed = person
   if sent % 2 == 1 then

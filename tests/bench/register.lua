@@ -1,7 +1,7 @@
 -- wrk script: registerPerson of NISS numbers never registered before, so that every request
 -- inserts a new line. Each wrk thread takes its own block of NISS indexes
--- [BENCH_NISS_BASE + thread·BENCH_NISS_BLOCK, … + BENCH_NISS_BLOCK); the orchestrator gives
--- every run fresh blocks above the seeded ones.
+-- [BENCH_NISS_BASE + thread·BENCH_NISS_BLOCK, … + BENCH_NISS_BLOCK), every one of them
+-- included; the orchestrator gives every run fresh blocks above the seeded ones.
 local dir = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"
 package.path = dir .. "?.lua;" .. package.path
 local envelope = require("envelope")
@@ -26,12 +26,16 @@ function init(args)
 end
 
 function request()
-  local index = next_index
-  if index < last_index then
-    next_index = index + 1
+  local ssin
+  if next_index <= last_index then
+    ssin = niss.of(next_index)
+    next_index = next_index + 1
   else
-    exhausted = exhausted + 1 -- repeats the last number: no longer an insert
+    -- The block is used up: a repeat would be answered OK without inserting anything, so a
+    -- number the service refuses is sent instead, and the answer counts as a failure.
+    exhausted = exhausted + 1
+    ssin = stats.EXHAUSTED_SSIN
   end
-  local body = client.register("bench-r" .. thread_index, niss.of(index), dossier_type, "2024-01-01")
+  local body = client.register("bench-r" .. thread_index, ssin, dossier_type, "2024-01-01")
   return wrk.format(nil, nil, nil, body)
 end

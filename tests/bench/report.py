@@ -2,8 +2,11 @@
 """Turns one benchmark run (RUN_DIR/meta.json, RUN_DIR/runs.jsonl, written by soap.sh or
 identity.sh) into RUN_DIR/results.md and RUN_DIR/results.json, and prints the markdown.
 
-Every figure is the median over the repetitions, with the range beside it: the machine is
-shared, so single runs are not to be trusted. Ratios between two measurements taken back to back
+Requests/s count good answers only (HTTP 200 with the expected status); failures are counted
+apart, and a target is met only when no request of the measurements it is judged on failed.
+Throughput and p50 are the median over the repetitions, with the range beside it (the machine is
+shared, so single runs are not to be trusted); p99 is the WORST of the repetitions' p99s, and
+the latency target is judged on it. Ratios between two measurements taken back to back
 (registerPerson/pgbench, consultRegister/livez) are the median of the per-repetition ratios;
 the size ratio compares medians.
 
@@ -22,14 +25,15 @@ TARGET_SIZE_SLOWDOWN = 0.10
 # A measurement during which other processes used this many cores (median) is marked noisy.
 NOISY_OTHER_CORES = 0.25
 
-OPS = ["register", "consult", "identify", "register-verified", "livez", "pgbench"]
+OPS = ["register", "consult", "identify", "register-verified", "livez", "pgbench", "pgbench-consult"]
 OP_NAMES = {
     "register": "registerPerson",
     "consult": "consultRegister",
     "identify": "identifyPerson",
     "register-verified": "registerPerson with personData",
     "livez": "GET /livez",
-    "pgbench": "pgbench (BEGIN; SELECT … FOR UPDATE; INSERT; COMMIT)",
+    "pgbench": "pgbench, a registration's SQL (locks, person and lines, line and audit inserts)",
+    "pgbench-consult": "pgbench, a consultation's SQL (person, lines, audit insert)",
 }
 # The SOAP operations, held to the latency target.
 SOAP_OPS = ["register", "consult", "identify", "register-verified"]
@@ -80,7 +84,8 @@ def summarise(runs):
             "rps": median([r["rps"] for r in group]),
             "rps_all": [r["rps"] for r in group],
             "p50_ms": median([l.get("p50") for l in latency]),
-            "p99_ms": median([l.get("p99") for l in latency]),
+            # The worst repetition: a tail that shows once is a tail users meet.
+            "p99_ms": max((l["p99"] for l in latency if l.get("p99") is not None), default=None),
             "p99_ms_all": [l.get("p99") for l in latency],
             "mean_ms": median([l.get("mean") for l in latency]),
             "max_ms": max((l.get("max") or 0) for l in latency) or None,
@@ -108,12 +113,17 @@ def paired_ratios(runs, numerator, denominator):
     return ratios
 
 
+def no_failures(summary, where, *ops):
+    """Whether no request failed in the measurements of these ops at (backend, size)."""
+    return all(summary.get(where + (op,), {}).get("failures", 0) == 0 for op in ops)
+
+
 def check(name, value, ok, shown, detail=""):
     return {
         "target": name,
         "value": value,
         "shown": shown,
-        "met": None if value is None else ok,
+        "met": None if value is None or ok is None else ok,
         "detail": detail,
     }
 
@@ -126,9 +136,19 @@ def targets(runs, summary, sizes, backends):
     for size in sizes if {"register", "pgbench"} <= measured else []:
         ratios = reg_pg.get(("postgres", size))
         value = median(ratios) if ratios else None
+        ok = value is not None and value >= TARGET_REGISTER_VS_PGBENCH
         rows.append(check(
-            f"registerPerson(PostgreSQL) / pgbench, {human(size)} — target ≥ {TARGET_REGISTER_VS_PGBENCH:.0%}",
-            value, value is not None and value >= TARGET_REGISTER_VS_PGBENCH,
+            f"registerPerson(PostgreSQL) / pgbench of the same SQL, {human(size)} — target ≥ {TARGET_REGISTER_VS_PGBENCH:.0%}",
+            value, ok and no_failures(summary, ("postgres", size), "register", "pgbench"),
+            "–" if value is None else f"{value:.0%}{spread([r * 100 for r in ratios or []])}"))
+    consult_pg = paired_ratios(runs, "consult", "pgbench-consult")
+    for size in sizes if {"consult", "pgbench-consult"} <= measured else []:
+        ratios = consult_pg.get(("postgres", size))
+        value = median(ratios) if ratios else None
+        rows.append(check(
+            f"consultRegister(PostgreSQL) / pgbench of the same SQL, {human(size)} — shown, no target "
+            "(the service commits audit entries in groups, pgbench one by one)",
+            value, None,
             "–" if value is None else f"{value:.0%}{spread([r * 100 for r in ratios or []])}"))
     consult_livez = paired_ratios(runs, "consult", "livez")
     for backend in backends if {"consult", "livez"} <= measured else []:
@@ -137,7 +157,8 @@ def targets(runs, summary, sizes, backends):
             value = median(ratios) if ratios else None
             rows.append(check(
                 f"consultRegister / livez, {backend} {human(size)} — target ≥ {TARGET_CONSULT_VS_LIVEZ:.0%}",
-                value, value is not None and value >= TARGET_CONSULT_VS_LIVEZ,
+                value, value is not None and value >= TARGET_CONSULT_VS_LIVEZ
+            and no_failures(summary, (backend, size), "consult", "livez"),
                 "–" if value is None else f"{value:.1%}{spread([r * 100 for r in ratios or []], 1)}"))
     for backend in backends:
         for size in sizes:
@@ -145,9 +166,10 @@ def targets(runs, summary, sizes, backends):
                 s = summary.get((backend, size, op))
                 value = s["p99_ms"] if s else None
                 rows.append(check(
-                    f"{OP_NAMES[op]} p99, {backend} {human(size)} — target < {TARGET_P99_MS:.0f} ms",
-                    value, value is not None and value < TARGET_P99_MS,
-                    "–" if value is None else f"{value:.1f} ms{spread(s['p99_ms_all'], 1)}"))
+                    f"{OP_NAMES[op]} worst p99, {backend} {human(size)} — target < {TARGET_P99_MS:.0f} ms, no failure",
+                    value, value is not None and value < TARGET_P99_MS and s["failures"] == 0,
+                    "–" if value is None else f"{value:.1f} ms{spread(s['p99_ms_all'], 1)}"
+                    + (f", **{s['failures']} failed**" if s["failures"] else "")))
     if len(sizes) >= 2:
         small, large = min(sizes), max(sizes)
         for backend in backends:
@@ -156,7 +178,8 @@ def targets(runs, summary, sizes, backends):
                 value = (1 - b["rps"] / a["rps"]) if a and b and a["rps"] else None
                 rows.append(check(
                     f"{OP_NAMES[op]} {human(large)} vs {human(small)} slowdown, {backend} — target ≤ {TARGET_SIZE_SLOWDOWN:.0%}",
-                    value, value is not None and value <= TARGET_SIZE_SLOWDOWN,
+                    value, value is not None and value <= TARGET_SIZE_SLOWDOWN
+                    and a["failures"] == 0 and b["failures"] == 0,
                     "–" if value is None else f"{value:+.1%} ({fmt(b['rps'])} vs {fmt(a['rps'])} req/s)"))
     return rows
 
@@ -208,9 +231,9 @@ def markdown(meta, summary, rows, sizes, backends, runs):
     out.append("")
     out.extend(population_line(meta))
     out.extend(imports_markdown(runs))
-    out.append("## Measurements (median over repetitions, range in brackets)")
+    out.append("## Measurements (good answers only; median over repetitions, range in brackets; p99: the worst repetition)")
     out.append("")
-    out.append(f"| backend | {SIZE_LABELS.get(benchmark, 'size')} | operation | req/s | p50 ms | p99 ms | max ms | failed | cores: client / server / db / other (irq) |")
+    out.append(f"| backend | {SIZE_LABELS.get(benchmark, 'size')} | operation | good answers/s | p50 ms | worst p99 ms | max ms | failed | cores: client / server / db / other (irq) |")
     out.append("|---|---|---|---:|---:|---:|---:|---:|---|")
     for backend in backends:
         for size in sizes:

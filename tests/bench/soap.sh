@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The SOAP benchmark: registerPerson and consultRegister through the real release server, on
 # SQLite and PostgreSQL, for registers of several sizes, beside the machine's own limits
-# (pgbench doing a registration's transaction, wrk on GET /livez). See README.md.
+# (pgbench running the SQL of a registration and of a consultation, wrk on GET /livez). See
+# README.md.
 #
 #   tests/bench/soap.sh              # full run (≈ 10 minutes on 2 cores, plus the build)
 #   tests/bench/soap.sh --quick      # smoke test (≈ 2 minutes), same as QUICK=1
@@ -54,17 +55,22 @@ NISS_CAPACITY=33499200
 
 bench_setup run wrk psql pgbench sqlite3 jq python3 curl pgrep flock /usr/bin/time
 
-run_pgbench() { # phase backend size rep seconds db_url
-  local phase=$1 backend=$2 size=$3 rep=$4 seconds=$5 db_url=$6
-  local tag=$RUN_DIR/$backend-$(human "$size")-pgbench-$phase-$rep
-  top_snapshot_later "$phase" "$rep" "$seconds" "$RUN_DIR/top-$backend-$(human "$size")-pgbench.txt"
+# pgbench running the SQL of one operation without the service: op pgbench (a registration's,
+# pgbench-register.sql) or pgbench-consult (a consultation's, pgbench-consult.sql).
+run_pgbench() { # phase backend size rep seconds db_url op
+  local phase=$1 backend=$2 size=$3 rep=$4 seconds=$5 db_url=$6 op=$7
+  local script=$HERE/pgbench-register.sql
+  [[ $op == pgbench ]] || script=$HERE/pgbench-${op#pgbench-}.sql
+  local tag=$RUN_DIR/$backend-$(human "$size")-$op-$phase-$rep
+  top_snapshot_later "$phase" "$rep" "$seconds" "$RUN_DIR/top-$backend-$(human "$size")-$op.txt"
   local org type before after
   read -r org type < <(psql -X -At -F' ' "$db_url" -c "SELECT organisation_id, id FROM dossier_types
     WHERE code = '$BENCH_DOSSIER_TYPE'")
   before=$(cpu_snapshot "$SERVER_PID")
   /usr/bin/time -f '%U %S' -o "$tag.time" \
-    pgbench -n -M prepared -c "$CLIENTS" -j "$THREADS" -T "$seconds" -f "$HERE/pgbench-register.sql" \
-    -D lines="$size" -D org="$org" -D type="$type" "$db_url" >"$tag.pgbench" 2>&1 ||
+    pgbench -n -M prepared -c "$CLIENTS" -j "$THREADS" -T "$seconds" -f "$script" \
+    -D lines="$size" -D persons="$persons" -D org="$org" -D type="$type" -D code="$BENCH_DOSSIER_TYPE" \
+    -D cbe="$BENCH_CBE" "$db_url" >"$tag.pgbench" 2>&1 ||
     { cat "$tag.pgbench" >&2; die "pgbench failed"; }
   after=$(cpu_snapshot "$SERVER_PID")
   [[ -z $TOP_PID ]] || wait "$TOP_PID" || true
@@ -77,7 +83,7 @@ run_pgbench() { # phase backend size rep seconds db_url
     --argjson latency "$latency" --argjson seconds "$seconds" \
     '{requests: $n, seconds: $seconds, rps: $tps, good: $n, failures: $failed,
       latency_ms: {mean: $latency}, first_failure: ""}')
-  record "$phase" "$backend" "$size" pgbench "$rep" "$result" \
+  record "$phase" "$backend" "$size" "$op" "$rep" "$result" \
     "$(cpu_json "$before" "$after" "$(awk 'END { print $1 + $2 }' "$tag.time")")"
 }
 
@@ -100,7 +106,9 @@ measure_op() { # phase op rep seconds
 
 after_round() { # rep
   if [[ $backend == postgres ]]; then
-    run_pgbench measure "$backend" "$size" "$1" "$DURATION" "$db_url"
+    run_pgbench measure "$backend" "$size" "$1" "$DURATION" "$db_url" pgbench
+    show "$LAST"
+    run_pgbench measure "$backend" "$size" "$1" "$DURATION" "$db_url" pgbench-consult
     show "$LAST"
   fi
 }
