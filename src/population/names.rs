@@ -165,7 +165,7 @@ static LAST: LazyLock<[LastNames; 3]> = LazyLock::new(|| {
     let dutch_lists = lists(Community::Dutch);
     let dutch_tail = tail::dutch(&dutch_lists.last, &dutch_lists.male);
     let french = lists(Community::French);
-    let french_tail = tail::french(&french.last, (&french.male, &french.female), &dutch_tail);
+    let french_tail = tail::french(&french.last, &french.male, &dutch_tail);
     [
         LastNames {
             coverage: coverage(Community::Dutch),

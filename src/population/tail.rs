@@ -362,7 +362,7 @@ pub fn dutch(last: &Weighted<&'static str>, first: &Weighted<&'static str>) -> W
 /// The French tail (`dutch_tail` lends it its Flemish names).
 pub fn french(
     last: &Weighted<&'static str>,
-    french_first: (&Weighted<&'static str>, &Weighted<&'static str>),
+    french_male: &Weighted<&'static str>,
     dutch_tail: &Weighted<Box<str>>,
 ) -> Weighted<Box<str>> {
     let mut taken: HashSet<String> = last.items().iter().map(|n| n.to_string()).collect();
@@ -380,8 +380,9 @@ pub fn french(
             without.push(format!("{particle}{noun}"));
         }
     }
-    // First names and their diminutives ("Jacquet", "Jacquot", "Colin", "Guillaume").
-    for list in [french_first.0, french_first.1] {
+    // Male first names and their diminutives ("Jacquet", "Jacquot", "Colin", "Guillaume").
+    {
+        let list = french_male;
         for name in list.items().iter().take(300) {
             if !is_plain_word(name) {
                 continue;
