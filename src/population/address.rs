@@ -26,6 +26,84 @@ pub enum Region {
     German,
 }
 
+/// Statbel, population by region on 1 January 2024: Belgium 11 763 650 inhabitants.
+pub const BELGIUM: f64 = 11_763_650.0;
+
+impl Region {
+    /// The four regions, in the order of [`Region::index`].
+    pub const ALL: [Region; 4] = [
+        Region::Flemish,
+        Region::Walloon,
+        Region::Brussels,
+        Region::German,
+    ];
+
+    /// 0 to 3: an index into per-region tables.
+    pub fn index(self) -> usize {
+        match self {
+            Region::Flemish => 0,
+            Region::Walloon => 1,
+            Region::Brussels => 2,
+            Region::German => 3,
+        }
+    }
+
+    /// Inhabitants (Statbel, 1 January 2024): Flemish Region 6 821 770, Walloon Region
+    /// 3 692 283 of which about 79 000 in the German-speaking community, Brussels-Capital
+    /// 1 249 597.
+    pub fn inhabitants(self) -> f64 {
+        match self {
+            Region::Flemish => 6_821_770.0,
+            Region::Walloon => 3_692_283.0 - 79_000.0,
+            Region::Brussels => 1_249_597.0,
+            Region::German => 79_000.0,
+        }
+    }
+
+    /// The share of the region's residents in each language community (by their names):
+    /// Brussels is mostly French-speaking with a Dutch minority, a few French speakers
+    /// live in Flanders (the facility municipalities) and Dutch speakers in Wallonia.
+    pub fn community_mix(self) -> [(Community, f64); 3] {
+        let (dutch, french, german) = match self {
+            Region::Flemish => (0.97, 0.03, 0.0),
+            Region::Walloon => (0.015, 0.985, 0.0),
+            Region::Brussels => (0.15, 0.85, 0.0),
+            Region::German => (0.0, 0.10, 0.90),
+        };
+        [
+            (Community::Dutch, dutch),
+            (Community::French, french),
+            (Community::German, german),
+        ]
+    }
+
+    /// The share of Belgians among the region's residents with a National Register
+    /// number. Statbel, 1 January 2023: 13.4 % of the inhabitants are not Belgian, about
+    /// a third of them in Brussels (where 36 % are foreigners), 10–11 % in Flanders and
+    /// Wallonia, about a fifth in the German-speaking community.
+    pub fn belgian_share(self) -> f64 {
+        match self {
+            Region::Flemish => 0.895,
+            Region::Walloon => 0.89,
+            Region::Brussels => 0.64,
+            Region::German => 0.80,
+        }
+    }
+}
+
+/// The share of the population in `community`: the regions' inhabitants spread over the
+/// communities by [`Region::community_mix`] (Dutch 58 %, French 41 %, German 0.6 %).
+pub fn community_share(community: Community) -> f64 {
+    Region::ALL
+        .iter()
+        .map(|region| {
+            let share = region.community_mix()[community.index()].1;
+            region.inhabitants() * share
+        })
+        .sum::<f64>()
+        / BELGIUM
+}
+
 /// A Belgian municipality or section of one.
 #[derive(Clone, Debug)]
 pub struct Municipality {
@@ -272,6 +350,8 @@ struct Places {
     municipalities: Vec<Municipality>,
     /// Municipalities (indices) for each community, weighted by size.
     by_community: [Weighted<usize>; 3],
+    /// Municipalities (indices) of each region, weighted by size.
+    by_region: [Weighted<usize>; 4],
 }
 
 static PLACES: LazyLock<Places> = LazyLock::new(|| {
@@ -312,9 +392,18 @@ static PLACES: LazyLock<Places> = LazyLock::new(|| {
         table(Community::French),
         table(Community::German),
     ];
+    let by_region = Region::ALL.map(|region| {
+        Weighted::new(
+            municipalities
+                .iter()
+                .enumerate()
+                .map(|(i, m)| (i, if m.region == region { size(m) } else { 0.0 })),
+        )
+    });
     Places {
         municipalities,
         by_community,
+        by_region,
     }
 });
 
@@ -560,6 +649,34 @@ pub fn post_box<R: Rng + ?Sized>(rng: &mut R) -> Option<String> {
     } else {
         rng.random_range(1..=20u32).to_string()
     })
+}
+
+/// A region of residence, with the regions' shares of the inhabitants.
+pub fn region_of_residence<R: Rng + ?Sized>(rng: &mut R) -> Region {
+    static REGIONS: LazyLock<Weighted<Region>> =
+        LazyLock::new(|| Weighted::new(Region::ALL.map(|r| (r, r.inhabitants()))));
+    *REGIONS.sample(rng)
+}
+
+/// The language community of a resident of `region`, by [`Region::community_mix`].
+pub fn community_in<R: Rng + ?Sized>(rng: &mut R, region: Region) -> Community {
+    static MIX: LazyLock<[Weighted<Community>; 4]> =
+        LazyLock::new(|| Region::ALL.map(|r| Weighted::new(r.community_mix())));
+    *MIX[region.index()].sample(rng)
+}
+
+/// A Belgian address in `region`, in a municipality drawn by size.
+pub fn address_in<R: Rng + ?Sized>(rng: &mut R, region: Region) -> Address {
+    let places = &*PLACES;
+    let municipality = &places.municipalities[*places.by_region[region.index()].sample(rng)];
+    Address {
+        street: street(rng, municipality.region),
+        house_number: house_number(rng),
+        post_box: post_box(rng),
+        postal_code: municipality.postal_code.to_string(),
+        municipality: municipality.name.to_string(),
+        country: "BE".to_string(),
+    }
 }
 
 /// A Belgian address of a person of `community`.

@@ -14,7 +14,7 @@ use rand_chacha::ChaCha8Rng;
 
 use super::address::{self, Country};
 use super::demography::deceased_probability;
-use super::names::{self, Community, Weighted};
+use super::names;
 use super::numbers::{self, Slot};
 use crate::domain::{Gender, Identity, IncompleteDate, Niss, NissKind, Person, PersonStatus};
 use crate::xml::person::{write_person, PERSON_NS};
@@ -28,9 +28,6 @@ pub const POPULATION_NS: &str = "urn:be:raas:types:Population:v1";
 /// The `source` attribute of a generated file.
 pub const SOURCE: &str = "raas generate population";
 
-/// Share of Belgians among the holders of a national register number (with the 4 % of
-/// BCSS numbers, mostly foreigners, about 87 % of the population).
-const BELGIAN_RN: f64 = 0.905;
 /// Share of Belgians among the holders of a BCSS number.
 const BELGIAN_BIS: f64 = 0.10;
 /// Share of BCSS number holders with a Belgian address.
@@ -49,7 +46,6 @@ pub struct Generator {
     serials: Vec<u16>,
     position: usize,
     rng: ChaCha8Rng,
-    communities: Weighted<Community>,
 }
 
 impl std::fmt::Debug for Generator {
@@ -80,7 +76,6 @@ impl Generator {
             serials: Vec::with_capacity(usize::from(numbers::SERIALS)),
             position: 0,
             rng: ChaCha8Rng::seed_from_u64(seed),
-            communities: Weighted::new(Community::ALL.map(|c| (c, c.share()))),
         })
     }
 
@@ -122,8 +117,15 @@ impl Generator {
         let age = u32::try_from(self.today.year() - year).unwrap_or(0);
         let bcss = slot.kind != NissKind::Rn;
 
-        let community = *self.communities.sample(rng);
-        let belgian = rng.random_bool(if bcss { BELGIAN_BIS } else { BELGIAN_RN });
+        // The region of residence first (Statbel's shares), then the language of the
+        // names and the nationality as they are in that region.
+        let region = address::region_of_residence(rng);
+        let community = address::community_in(rng, region);
+        let belgian = rng.random_bool(if bcss {
+            BELGIAN_BIS
+        } else {
+            region.belgian_share()
+        });
         let country: Option<&Country> =
             (!belgian).then(|| address::foreign_country(rng, community));
         let born_abroad = match country {
@@ -142,7 +144,7 @@ impl Generator {
         let last_name = names::last_name(rng, community);
         let first_names = names::first_names(rng, community, name_gender);
         let with_address = !bcss || rng.random_bool(BIS_WITH_ADDRESS);
-        let address = with_address.then(|| address::address(rng, community));
+        let address = with_address.then(|| address::address_in(rng, region));
         let deceased_probability = deceased_probability(age) * if bcss { 0.5 } else { 1.0 };
         let decease_date = if rng.random_bool(deceased_probability.clamp(0.0, 1.0)) {
             decease_date(rng, birth_date, self.today)

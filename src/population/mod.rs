@@ -3,6 +3,7 @@
 //!
 //! - [`names`]: the reference name lists (Statbel frequencies, embedded in the binary) and
 //!   weighted sampling;
+//! - [`tail`]: the long tail of last names below the frequent lists;
 //! - [`address`]: municipalities, streets, postal codes, birth places and nationalities;
 //! - [`demography`]: the age pyramid, deaths, gender ratio and the share of each kind of
 //!   number;
@@ -17,5 +18,6 @@ pub mod generate;
 pub mod import;
 pub mod names;
 pub mod numbers;
+pub mod tail;
 
 pub use generate::{write_population, GenerateError, Generator};

@@ -9,6 +9,8 @@ use std::sync::LazyLock;
 
 use rand::Rng;
 
+use super::tail;
+
 use crate::domain::Gender;
 
 /// A language community of Belgium: it decides the name lists, and the language of the
@@ -24,13 +26,10 @@ impl Community {
     /// The three communities, in the order of [`Community::index`].
     pub const ALL: [Community; 3] = [Community::Dutch, Community::French, Community::German];
 
-    /// The community's share of the generated population: 57 %, 42 %, 1 %.
+    /// The community's share of the generated population: 58 %, 41 %, 0.6 %
+    /// ([`super::address::community_share`]).
     pub fn share(self) -> f64 {
-        match self {
-            Community::Dutch => 0.57,
-            Community::French => 0.42,
-            Community::German => 0.01,
-        }
+        super::address::community_share(self)
     }
 
     /// 0, 1, 2: an index into per-community tables.
@@ -88,6 +87,13 @@ impl<T> Weighted<T> {
     /// The items, in their original order.
     pub fn items(&self) -> &[T] {
         &self.items
+    }
+
+    /// The weights, in the order of the items.
+    pub fn weights(&self) -> impl Iterator<Item = f64> + '_ {
+        self.cumulative
+            .iter()
+            .scan(0.0, |previous, &c| Some(c - std::mem::replace(previous, c)))
     }
 
     /// The sum of the weights.
@@ -148,17 +154,72 @@ pub fn lists(community: Community) -> &'static NameLists {
     &LISTS[community.index()]
 }
 
+/// The last names of a community: the frequent list, the share of the inhabitants it
+/// covers, and the long tail of the others ([`super::tail`]).
+struct LastNames {
+    coverage: f64,
+    tail: Option<Weighted<Box<str>>>,
+}
+
+static LAST: LazyLock<[LastNames; 3]> = LazyLock::new(|| {
+    let dutch_lists = lists(Community::Dutch);
+    let dutch_tail = tail::dutch(&dutch_lists.last, &dutch_lists.male);
+    let french = lists(Community::French);
+    let french_tail = tail::french(&french.last, &french.male, &dutch_tail);
+    [
+        LastNames {
+            coverage: coverage(Community::Dutch),
+            tail: Some(dutch_tail),
+        },
+        LastNames {
+            coverage: coverage(Community::French),
+            tail: Some(french_tail),
+        },
+        LastNames {
+            coverage: 1.0,
+            tail: None,
+        },
+    ]
+});
+
+/// The share of `community`'s inhabitants that bear a name of its frequent list: the
+/// list's total count over the community's inhabitants (Dutch about 23 %, French 15 %).
+/// The German list has no counts: it covers everyone.
+pub fn coverage(community: Community) -> f64 {
+    if !tail::has_tail(community) {
+        return 1.0;
+    }
+    let inhabitants = community.share() * super::address::BELGIUM;
+    (lists(community).last.total() / inhabitants).min(1.0)
+}
+
+/// The long tail of `community`'s last names, if it has one.
+pub fn tail_names(community: Community) -> Option<&'static Weighted<Box<str>>> {
+    LAST[community.index()].tail.as_ref()
+}
+
+/// One last name: of the frequent list with the probability of its coverage, otherwise of
+/// the tail.
+fn single_last_name<R: Rng + ?Sized>(rng: &mut R, community: Community) -> &'static str {
+    let last = &LAST[community.index()];
+    match &last.tail {
+        Some(tail) if !rng.random_bool(last.coverage) => tail.sample(rng),
+        _ => lists(community).last.sample(rng),
+    }
+}
+
 /// Share of double-barrelled last names ("Peeters-Janssens").
 const DOUBLE_BARRELLED: f64 = 0.015;
 
-/// A last name: one of the community's list by frequency (a quarter of the Flemish ones
-/// carry a particle: "De Smet", "Van Damme"), or for 1.5 % two of them joined by a hyphen.
+/// A last name: one of the community's frequent list for the share of the inhabitants
+/// the list covers, otherwise one of the long tail (a third of the Flemish ones carry a
+/// particle: "De Smet", "Van Damme", "Vandeberghe"), or for 1.5 % two of them joined by
+/// a hyphen.
 pub fn last_name<R: Rng + ?Sized>(rng: &mut R, community: Community) -> String {
-    let list = &lists(community).last;
-    let first = *list.sample(rng);
+    let first = single_last_name(rng, community);
     if rng.random_bool(DOUBLE_BARRELLED) {
         for _ in 0..4 {
-            let second = *list.sample(rng);
+            let second = single_last_name(rng, community);
             if second != first {
                 return format!("{first}-{second}");
             }
