@@ -74,6 +74,10 @@ fn assert_all(outcomes: &[&Outcome], allowed: &[&str], phase: &str) {
 /// A call sent this long before a stop may still be running when it takes effect.
 const IN_FLIGHT: Duration = Duration::from_millis(300);
 
+/// How long the server lets a caller wait for a database connection (its default
+/// `db_connect_timeout_seconds`).
+const CHECKOUT_WAIT: Duration = Duration::from_secs(2);
+
 const UNAVAILABLE: &str = "SERVICE_UNAVAILABLE (soapenv:Server)";
 
 #[test]
@@ -104,7 +108,7 @@ fn a_restarted_database_is_used_again_at_once() {
                 }
             });
         }
-        let run = || -> [Instant; 5] {
+        let run = || -> [Instant; 6] {
             thread::sleep(Duration::from_secs(2));
             let restarting = Instant::now();
             cluster.restart();
@@ -113,16 +117,24 @@ fn a_restarted_database_is_used_again_at_once() {
             cluster.stop();
             let stopped = Instant::now();
             thread::sleep(Duration::from_secs(5));
+            let starting = Instant::now();
             cluster.start_again();
             let started = Instant::now();
             thread::sleep(Duration::from_secs(3));
-            [restarting, restarted, stopped, started, Instant::now()]
+            [
+                restarting,
+                restarted,
+                stopped,
+                starting,
+                started,
+                Instant::now(),
+            ]
         };
         let marks = std::panic::catch_unwind(std::panic::AssertUnwindSafe(run));
         stop.store(true, Ordering::Relaxed);
         marks.unwrap_or_else(|e| std::panic::resume_unwind(e))
     });
-    let [restarting, restarted, stopped, started, end] = marks;
+    let [restarting, restarted, stopped, starting, started, end] = marks;
     let outcomes = outcomes.into_inner().unwrap();
 
     let slow: Vec<_> = outcomes.iter().filter(|o| o.took > ANSWER_WITHIN).collect();
@@ -156,16 +168,14 @@ fn a_restarted_database_is_used_again_at_once() {
         &["OK", UNAVAILABLE],
         "while the database stops",
     );
-    // Down: every call refused as unavailable, once the stop has taken effect.
-    let down = sent_between(&outcomes, stopped, started - Duration::from_millis(500));
+    // Down: every call refused as unavailable, once the stop has taken effect and until a
+    // caller's wait for a connection (2 s) could reach the start: a call sent later may
+    // wait for the database to come back and be answered.
+    let down = sent_between(&outcomes, stopped, starting - CHECKOUT_WAIT);
     assert!(down.len() >= CLIENTS, "{} calls while down", down.len());
     assert_all(&down, &[UNAVAILABLE], "while the database is down");
     assert_all(
-        &sent_between(
-            &outcomes,
-            started - Duration::from_millis(500),
-            started + BACK_WITHIN,
-        ),
+        &sent_between(&outcomes, starting - CHECKOUT_WAIT, started + BACK_WITHIN),
         &["OK", UNAVAILABLE],
         "while the database starts",
     );
