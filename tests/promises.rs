@@ -328,8 +328,8 @@ fn workers_are_started_as_asked(backend: Backend) {
     }
 }
 
-/// `--db-connections N`: under concurrent load the server never holds more than N
-/// connections to its PostgreSQL database.
+/// `--db-connections N`: under concurrent load the server never holds more than N pooled
+/// connections to its PostgreSQL database (and the audit writer's own one).
 #[test]
 fn db_connections_bound_the_server_s_connections_on_postgresql() {
     if !Backend::Postgres.available() {
@@ -387,8 +387,9 @@ fn db_connections_bound_the_server_s_connections_on_postgresql() {
             client.join().expect("a client");
         }
         assert!(most >= 1, "the server was seen connected");
+        // The pool's connections, and the audit writer's own one beside them.
         assert!(
-            most <= connections,
+            most <= connections + 1,
             "--db-connections {connections}: {most} connections seen"
         );
     }
