@@ -107,6 +107,8 @@ struct Remembered {
     credential_id: i32,
     /// The stored hash the secret was verified against.
     secret_hash: String,
+    /// Who the credential acts for (a credential never changes organisation).
+    caller: Caller,
     used: Instant,
 }
 
@@ -241,32 +243,33 @@ impl Authenticator {
         username: &str,
         digest: &[u8; 32],
     ) -> Result<Option<Caller>, ServiceError> {
-        let (credential_id, secret_hash) = {
+        let (credential_id, secret_hash, caller) = {
             let remembered = self.remembered();
             match remembered.get(username) {
                 Some(r) if r.digest == *digest && r.used.elapsed() < FORGET_AFTER => {
-                    (r.credential_id, r.secret_hash.clone())
+                    (r.credential_id, r.secret_hash.clone(), r.caller.clone())
                 }
                 _ => return Ok(None),
             }
         };
         let db = self.db.clone();
-        let name = username.to_owned();
-        let row = on_database(&self.db, move || {
+        // By primary key: the cheapest read there is, and one whose plan no statistics can
+        // change (SQLite re-prepares a statement whose bound value may change its plan).
+        let stored = on_database(&self.db, move || {
             let mut conn = db.connection()?;
-            Ok(credential::find_active(&mut conn, &name)?)
+            Ok(credential::active_secret_hash(&mut conn, credential_id)?)
         })
         .await?;
         let mut remembered = self.remembered();
-        match row {
-            Some(row) if row.id == credential_id && row.secret_hash == secret_hash => {
+        match stored {
+            Some(stored) if stored == secret_hash => {
                 if let Some(entry) = remembered.get_mut(username) {
                     if entry.digest == *digest {
                         entry.used = Instant::now();
                     }
                 }
                 self.count.remembered.fetch_add(1, Ordering::Relaxed);
-                Ok(Some(Caller::of(row)))
+                Ok(Some(caller))
             }
             // Revoked, or given a new secret: verified again (and refused if need be).
             _ => {
@@ -301,6 +304,7 @@ impl Authenticator {
                 digest,
                 credential_id: row.id,
                 secret_hash: row.secret_hash.clone(),
+                caller: Caller::of(row.clone()),
                 used: Instant::now(),
             },
         );

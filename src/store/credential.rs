@@ -40,6 +40,16 @@ pub fn find_active(conn: &mut DbConnection, username: &str) -> StoreResult<Optio
     ))
 }
 
+/// The secret hash of a credential that is not revoked, by its id.
+pub fn active_secret_hash(conn: &mut DbConnection, id: i32) -> StoreResult<Option<String>> {
+    Ok(credentials::table
+        .find(id)
+        .filter(credentials::revoked_at.is_null())
+        .select(credentials::secret_hash)
+        .first(conn)
+        .optional()?)
+}
+
 /// Adds a credential, or gives an existing username of the same organisation a new secret
 /// (and reactivates it). Returns false when the username belongs to another organisation.
 pub fn upsert(
