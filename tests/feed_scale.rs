@@ -6,9 +6,9 @@
 #[macro_use]
 mod common;
 
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
+use common::peak_memory::run_measuring_peak;
 use common::{Backend, TestApp};
 
 /// Enough to exceed the old per-person locks by far while keeping CI short: the 1 M-record
@@ -17,28 +17,6 @@ const RECORDS: u64 = 20_000;
 
 /// The most memory the import may take, whatever the size of the file.
 const MAX_PEAK_KB: u64 = 200 * 1024;
-
-/// Runs `command` and samples its peak resident set (VmHWM) until it exits.
-fn run_measured(command: &mut Command) -> (std::process::Output, u64) {
-    let mut child = command
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("raas starts");
-    let status = format!("/proc/{}/status", child.id());
-    let mut peak_kb = 0;
-    while child.try_wait().expect("the child's status").is_none() {
-        if let Ok(text) = std::fs::read_to_string(&status) {
-            let hwm = text
-                .lines()
-                .find_map(|l| l.strip_prefix("VmHWM:"))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok());
-            peak_kb = peak_kb.max(hwm.unwrap_or(0));
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    (child.wait_with_output().expect("the output"), peak_kb)
-}
 
 fn a_national_feed_applies_whole_in_bounded_memory(backend: Backend) {
     let app = TestApp::empty(backend);
@@ -76,7 +54,8 @@ fn a_national_feed_applies_whole_in_bounded_memory(backend: Backend) {
 
     let path = file.to_str().expect("UTF-8 path");
     let started = Instant::now();
-    let (output, peak_kb) = run_measured(app.command().args(["import", "nr-mutations", path]));
+    let (output, peak_kb) =
+        run_measuring_peak(app.command().args(["import", "nr-mutations", path]));
     let elapsed = started.elapsed();
     let out = String::from_utf8_lossy(&output.stdout);
     assert!(
@@ -116,7 +95,8 @@ fn a_national_feed_applies_whole_in_bounded_memory(backend: Backend) {
     assert_eq!(tables.applied_files.len(), 1);
     assert!(tables.journal.len() as u64 >= new_persons + replacements + cancellations);
 
-    let (again, peak_again) = run_measured(app.command().args(["import", "nr-mutations", path]));
+    let (again, peak_again) =
+        run_measuring_peak(app.command().args(["import", "nr-mutations", path]));
     assert!(again.status.success());
     assert_eq!(
         String::from_utf8_lossy(&again.stdout).trim(),

@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 
 use common::app::RAAS;
 use common::db::{query_i64, query_texts};
+use common::peak_memory::run_measuring_peak;
 use common::soap::IdentRequest;
 use common::{niss, org_a, Answer, Backend, Feed, Org, PersonData, Request, TestApp};
 
@@ -533,33 +534,17 @@ fn the_journal_is_read_in_commit_order_under_concurrent_writers(backend: Backend
 /// The largest resident set (`VmHWM`, kB) of `raas generate population --persons N`, read
 /// from /proc while it runs.
 fn peak_memory_kb(persons: u64, out: &std::path::Path) -> u64 {
-    let mut child = bare_command(out.parent().expect("a directory"))
-        .args(["generate", "population", "--persons", &persons.to_string()])
-        .args(["--seed", "3", "-o"])
-        .arg(out)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("raas generate starts");
-    let status = format!("/proc/{}/status", child.id());
-    let mut peak = 0;
-    loop {
-        if let Ok(text) = std::fs::read_to_string(&status) {
-            if let Some(kb) = text
-                .lines()
-                .find_map(|l| l.strip_prefix("VmHWM:"))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-            {
-                peak = peak.max(kb);
-            }
-        }
-        if let Some(exit) = child.try_wait().expect("waiting") {
-            assert!(exit.success(), "generate {persons}: {exit}");
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    assert!(peak > 0, "VmHWM was read");
+    let (output, peak) = run_measuring_peak(
+        bare_command(out.parent().expect("a directory"))
+            .args(["generate", "population", "--persons", &persons.to_string()])
+            .args(["--seed", "3", "-o"])
+            .arg(out),
+    );
+    assert!(
+        output.status.success(),
+        "generate {persons}: {}",
+        output.status
+    );
     peak
 }
 

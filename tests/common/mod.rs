@@ -5,6 +5,7 @@
 pub mod answer;
 pub mod app;
 pub mod db;
+pub mod peak_memory;
 pub mod private_postgres;
 pub mod refusal;
 pub mod soap;
