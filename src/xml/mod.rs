@@ -3,6 +3,7 @@
 
 pub mod person;
 pub mod stream;
+mod syntax;
 pub mod tree;
 pub mod writer;
 
