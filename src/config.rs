@@ -61,6 +61,21 @@ pub struct Config {
     /// `serve`: seconds a request's body may take to arrive. Used by the server's body
     /// deadline.
     pub body_timeout_seconds: u64,
+    /// The batch engine: the folder the daily files are written to (`<outbox>/<cbe>/`).
+    pub outbox: PathBuf,
+    /// The batch engine: the folder feed files are picked up from (`<inbox>/nr-mutations/`,
+    /// `<inbox>/dimona/`).
+    pub inbox: PathBuf,
+    /// The batch engine: the PEM (PKCS#8) Ed25519 key the vouchers are signed with.
+    pub signing_key: Option<PathBuf>,
+    /// The batch engine: the sender named in the files and vouchers.
+    pub batch_sender: String,
+    /// The batch engine: when `serve` makes the daily files (cron, seconds first).
+    pub daily_schedule: String,
+    /// The batch engine: when `serve` picks up the inbox (cron, seconds first).
+    pub inbox_schedule: String,
+    /// The batch engine: the time zone of reference dates and schedules.
+    pub time_zone: chrono_tz::Tz,
 }
 
 impl fmt::Debug for Config {
@@ -83,6 +98,13 @@ impl fmt::Debug for Config {
             .field("db_connections", &self.db_connections)
             .field("log_format", &self.log_format)
             .field("body_timeout_seconds", &self.body_timeout_seconds)
+            .field("outbox", &self.outbox)
+            .field("inbox", &self.inbox)
+            .field("signing_key", &self.signing_key)
+            .field("batch_sender", &self.batch_sender)
+            .field("daily_schedule", &self.daily_schedule)
+            .field("inbox_schedule", &self.inbox_schedule)
+            .field("time_zone", &self.time_zone)
             .finish()
     }
 }
@@ -223,6 +245,69 @@ pub const KEYS: &[Key] = &[
         help: "Seconds a request's body may take to arrive",
         scope: Scope::Serve,
         kind: Kind::Integer,
+    },
+    Key {
+        name: "outbox",
+        env: "RAAS_OUTBOX",
+        default: Some("outbox"),
+        value_name: "DIR",
+        help: "Folder of the daily files: <outbox>/<cbe>/<TYPE>_<cbe>_<YYYYMMDD>_<seq>.xml",
+        scope: Scope::Global,
+        kind: Kind::Text,
+    },
+    Key {
+        name: "inbox",
+        env: "RAAS_INBOX",
+        default: Some("inbox"),
+        value_name: "DIR",
+        help: "Folder feed files are picked up from: <inbox>/nr-mutations/, <inbox>/dimona/",
+        scope: Scope::Global,
+        kind: Kind::Text,
+    },
+    Key {
+        name: "signing_key",
+        env: "RAAS_SIGNING_KEY",
+        default: None,
+        value_name: "FILE",
+        help: "PEM Ed25519 private key signing the vouchers (made by `raas batch keygen`)",
+        scope: Scope::Global,
+        kind: Kind::Text,
+    },
+    Key {
+        name: "batch_sender",
+        env: "RAAS_BATCH_SENDER",
+        default: Some("raas"),
+        value_name: "NAME",
+        help: "Sender named in the daily files and their vouchers",
+        scope: Scope::Global,
+        kind: Kind::Text,
+    },
+    Key {
+        name: "daily_schedule",
+        env: "RAAS_DAILY_SCHEDULE",
+        default: Some("0 30 2 * * *"),
+        value_name: "CRON",
+        help: "When serve makes the daily files of the day before (cron: sec min hour day month weekday)",
+        scope: Scope::Global,
+        kind: Kind::Text,
+    },
+    Key {
+        name: "inbox_schedule",
+        env: "RAAS_INBOX_SCHEDULE",
+        default: Some("0 */5 * * * *"),
+        value_name: "CRON",
+        help: "When serve picks up the inbox's feed files (cron: sec min hour day month weekday)",
+        scope: Scope::Global,
+        kind: Kind::Text,
+    },
+    Key {
+        name: "time_zone",
+        env: "RAAS_TIME_ZONE",
+        default: Some("Europe/Brussels"),
+        value_name: "ZONE",
+        help: "Time zone of the reference dates and the schedules (IANA name)",
+        scope: Scope::Global,
+        kind: Kind::Text,
     },
 ];
 
@@ -384,6 +469,16 @@ impl Config {
             db_connections: layers.get("db_connections", positive)?,
             log_format: layers.get("log_format", LogFormat::from_str)?,
             body_timeout_seconds: layers.get("body_timeout_seconds", positive)?,
+            outbox: layers.get("outbox", |s| Ok::<_, String>(PathBuf::from(s)))?,
+            inbox: layers.get("inbox", |s| Ok::<_, String>(PathBuf::from(s)))?,
+            signing_key: layers.optional("signing_key", |s| Ok::<_, String>(PathBuf::from(s)))?,
+            batch_sender: layers.get("batch_sender", |s| Ok::<_, String>(s.to_owned()))?,
+            daily_schedule: layers.get("daily_schedule", |s| Ok::<_, String>(s.to_owned()))?,
+            inbox_schedule: layers.get("inbox_schedule", |s| Ok::<_, String>(s.to_owned()))?,
+            time_zone: layers.get("time_zone", |s| {
+                s.parse::<chrono_tz::Tz>()
+                    .map_err(|_| "an IANA time zone name (e.g. Europe/Brussels) is expected")
+            })?,
         };
         match (&config.tls_cert, &config.tls_key) {
             (Some(_), None) => Err(ConfigError(

@@ -3,8 +3,10 @@
 //! Layers (see ARCHITECTURE.md): `domain` (pure rules) ← `store` (SQL) ← `service`
 //! (use cases, authorisation, audit) ← `soap` (the web services) ← `server` (HTTP) and `cli`.
 
+pub mod batch;
 pub mod cli;
 pub mod config;
+pub mod dimona;
 pub mod domain;
 pub mod feed;
 pub mod metrics;

@@ -7,7 +7,7 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
-use raas::cli::{admin, demo, generate, import, niss_check};
+use raas::cli::{admin, batch, demo, generate, import, niss_check, voucher};
 use raas::config::{Config, Given, GlobalKeys, ServeKeys};
 use raas::server::{Application, ServerConfig, TlsFiles};
 use raas::service::Services;
@@ -54,6 +54,12 @@ enum Command {
     /// Loads the authentic source's files
     #[command(subcommand)]
     Import(import::ImportCommand),
+    /// The daily mutation files: runs on demand, their state, the signing key
+    #[command(subcommand)]
+    Batch(batch::BatchCommand),
+    /// For receivers of the daily files: checks the files against their signed vouchers
+    #[command(subcommand)]
+    Voucher(voucher::VoucherCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -115,6 +121,8 @@ fn run() -> anyhow::Result<()> {
         Command::Generate(command) => generate::run(command),
         Command::Import(command) => import::run(&config.database_url, command),
         Command::Serve { demo, .. } => serve(config, demo),
+        Command::Batch(command) => batch::run(&config, command),
+        Command::Voucher(command) => voucher::run(&config, command),
     }
 }
 

@@ -2,9 +2,14 @@
 //! operators' tools.
 
 pub mod admin;
+pub mod batch;
+pub mod batch_keys;
+pub mod batch_run;
 pub mod demo;
 pub mod generate;
 pub mod import;
+pub mod import_dimona;
 pub mod import_nr_mutations;
 pub mod import_persons;
 pub mod niss_check;
+pub mod voucher;

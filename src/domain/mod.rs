@@ -10,6 +10,7 @@ pub mod incomplete_date;
 pub mod niss;
 pub mod period;
 pub mod person;
+pub mod subscription;
 
 pub use dossier_type_code::{DossierTypeCode, DossierTypeCodeError};
 pub use enterprise_number::{EnterpriseNumber, EnterpriseNumberError};
@@ -18,3 +19,4 @@ pub use incomplete_date::IncompleteDate;
 pub use niss::{Gender, Niss, NissError, NissKind};
 pub use period::{Period, PeriodError};
 pub use person::{Address, FieldChange, Identity, IdentityChanges, Person, PersonStatus};
+pub use subscription::{Authorisation, FileType, Subscription};

@@ -5,12 +5,15 @@ pub mod admin;
 pub mod audit_trail;
 pub mod authentication;
 pub mod call;
+pub mod daily_run;
+pub mod dimona_import;
 pub mod error;
 mod execution;
 pub mod identification;
 pub mod identity_source;
 pub mod register;
 pub mod source_feed;
+pub mod subscription;
 pub mod throttle;
 
 pub use audit_trail::AuditTrail;

@@ -27,8 +27,11 @@ pub enum MutationKind {
     SsinReplaced,
     /// The number was canceled without a replacement.
     SsinCanceled,
-    /// An organisation's register lines of `ssin` moved to `new_ssin`.
+    /// An organisation's register lines of `ssin` moved to `new_ssin` (`changes`: the lines
+    /// moved and the lines of `new_ssin` after the merge, per dossier type).
     RegisterReplacement,
+    /// A Dimona declaration about the worker `ssin` was applied (`changes`: the declaration).
+    DimonaDeclared,
 }
 
 impl MutationKind {
@@ -40,6 +43,7 @@ impl MutationKind {
             MutationKind::SsinReplaced => "SSIN_REPLACED",
             MutationKind::SsinCanceled => "SSIN_CANCELED",
             MutationKind::RegisterReplacement => "REGISTER_REPLACEMENT",
+            MutationKind::DimonaDeclared => "DIMONA_DECLARED",
         }
     }
 }

@@ -5,8 +5,10 @@
 
 pub mod applied_file;
 pub mod audit;
+pub mod batch_run;
 pub mod checkpoint;
 pub mod credential;
+pub mod dimona;
 pub mod dossier_type;
 pub mod grant;
 pub mod journal;
@@ -16,6 +18,7 @@ pub mod person;
 pub mod person_load;
 pub mod relation;
 pub mod schema;
+pub mod subscription;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

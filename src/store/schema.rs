@@ -116,10 +116,110 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    subscriptions (id) {
+        id -> Integer,
+        organisation_id -> Integer,
+        file_type -> Text,
+        authorisation -> Nullable<Text>,
+        authorised_from -> Nullable<Date>,
+        authorised_to -> Nullable<Date>,
+        starts_on -> Date,
+        ends_on -> Nullable<Date>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    subscription_dossier_types (subscription_id, dossier_type_id) {
+        subscription_id -> Integer,
+        dossier_type_id -> Integer,
+    }
+}
+
+diesel::table! {
+    dimona_periods (period_id) {
+        period_id -> BigInt,
+        employer_cbe -> Nullable<Text>,
+        employer_nsso -> Nullable<Text>,
+        worker_ssin -> Text,
+        starts_on -> Date,
+        start_hour -> Nullable<Text>,
+        ends_on -> Nullable<Date>,
+        end_hour -> Nullable<Text>,
+        joint_committee -> Text,
+        worker_type -> Text,
+        using_employer_cbe -> Nullable<Text>,
+        planned_hours -> Nullable<Text>,
+        status -> Text,
+        version -> Integer,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    dimona_declarations (seq) {
+        seq -> BigInt,
+        recorded_at -> Timestamp,
+        file_id -> Text,
+        record_id -> Text,
+        kind -> Text,
+        period_id -> BigInt,
+        employer_cbe -> Nullable<Text>,
+        employer_nsso -> Nullable<Text>,
+        worker_ssin -> Text,
+        starts_on -> Date,
+        start_hour -> Nullable<Text>,
+        ends_on -> Nullable<Date>,
+        end_hour -> Nullable<Text>,
+        joint_committee -> Text,
+        worker_type -> Text,
+        using_employer_cbe -> Nullable<Text>,
+        planned_hours -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    batch_runs (reference_date) {
+        reference_date -> Date,
+        journal_after -> BigInt,
+        journal_upto -> BigInt,
+        dimona_after -> BigInt,
+        dimona_upto -> BigInt,
+        started_at -> Timestamp,
+        finished_at -> Nullable<Timestamp>,
+        files -> Integer,
+        records -> BigInt,
+        trigger_name -> Text,
+    }
+}
+
+diesel::table! {
+    batch_files (id) {
+        id -> Integer,
+        reference_date -> Date,
+        subscription_id -> Integer,
+        organisation_id -> Integer,
+        file_type -> Text,
+        sequence_number -> BigInt,
+        file_name -> Text,
+        server_ticket -> Text,
+        records -> Nullable<BigInt>,
+        size -> Nullable<BigInt>,
+        sha256 -> Nullable<Text>,
+        written_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(credentials -> organisations (organisation_id));
 diesel::joinable!(dossier_types -> organisations (organisation_id));
 diesel::joinable!(relations -> dossier_types (dossier_type_id));
 diesel::joinable!(grants -> organisations (organisation_id));
+diesel::joinable!(subscriptions -> organisations (organisation_id));
+diesel::joinable!(subscription_dossier_types -> subscriptions (subscription_id));
+diesel::joinable!(subscription_dossier_types -> dossier_types (dossier_type_id));
+diesel::joinable!(batch_files -> subscriptions (subscription_id));
+diesel::joinable!(batch_files -> batch_runs (reference_date));
 
 diesel::allow_tables_to_appear_in_same_query!(
     organisations,
@@ -131,4 +231,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     mutation_journal,
     grants,
     applied_files,
+    subscriptions,
+    subscription_dossier_types,
+    dimona_periods,
+    dimona_declarations,
+    batch_runs,
+    batch_files,
 );
