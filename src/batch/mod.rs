@@ -44,7 +44,9 @@ impl BatchSettings {
 
     /// Today in the configured time zone.
     pub fn today(&self) -> NaiveDate {
-        chrono::Utc::now().with_timezone(&self.time_zone).date_naive()
+        chrono::Utc::now()
+            .with_timezone(&self.time_zone)
+            .date_naive()
     }
 }
 
