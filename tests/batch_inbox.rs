@@ -7,7 +7,9 @@
 mod common;
 mod batch_support;
 
-use batch_support::{as_strs, metric, server_log, wait_until, EngineFiles};
+use batch_support::{
+    as_strs, count, dimona_file, dimona_in, metric, server_log, wait_until, EngineFiles,
+};
 use common::{Backend, Feed, PersonData, TestApp, NISS_1, NISS_2};
 
 const NR: &str = "nr-mutations";
@@ -175,7 +177,57 @@ fn without_a_key_the_inbox_is_not_swept(backend: Backend) {
     drop(app);
 }
 
+/// A Dimona IN of a worker the NR feed of the same sweep creates: the NR feeds go first, so
+/// both are applied; then an OUT of an unknown period is rejected naming its record.
+fn nr_feeds_go_before_dimona_files_and_a_bad_dimona_file_is_rejected(backend: Backend) {
+    let files = EngineFiles::new();
+    let worker = common::niss("920202", 21, false);
+    let person = PersonData::new(&worker, "Wouters", &["An"]);
+    files.drop_file(
+        "dimona",
+        "a-dimona.xml",
+        &dimona_file("DIMONA-1", &dimona_in("r1", 7001, &worker, "2026-11-02")),
+    );
+    files.drop_file(
+        NR,
+        "z-feed.xml",
+        &Feed::new("BEFORE-DIMONA").new_person(&person).xml(),
+    );
+    let app = sweeping(backend, &files);
+    let done = files.inbox_path("dimona", "done", "a-dimona.xml");
+    wait_until(20, "the Dimona file in done/", || done.exists());
+    assert!(files.inbox_path(NR, "done", "z-feed.xml").exists());
+    assert_eq!(count(&app, "dimona_periods"), 1);
+    let declarations = count(&app, "dimona_declarations");
+    let tables = app.source_tables();
+    files.drop_file(
+        "dimona",
+        "b-dimona.xml",
+        &dimona_file(
+            "DIMONA-2",
+            "<dimonaOut id=\"out-1\"><periodId>9999</periodId><endDate>2026-11-30</endDate></dimonaOut>",
+        ),
+    );
+    let rejected = files.inbox_path("dimona", "rejected", "b-dimona.xml");
+    wait_until(20, "the bad Dimona file in rejected/", || rejected.exists());
+    let error =
+        std::fs::read_to_string(files.inbox_path("dimona", "rejected", "b-dimona.xml.error"))
+            .expect("the .error file");
+    assert_eq!(error.lines().count(), 1, "{error:?}");
+    assert!(error.contains("out-1"), "{error:?}");
+    assert_eq!(count(&app, "dimona_declarations"), declarations);
+    assert_eq!(app.source_tables(), tables);
+    assert_eq!(
+        metric(
+            &app,
+            r#"raas_inbox_files_total{kind="dimona",outcome="rejected"}"#
+        ),
+        Some(1.0)
+    );
+}
+
 backend_tests!(
+    nr_feeds_go_before_dimona_files_and_a_bad_dimona_file_is_rejected,
     a_good_feed_is_applied_and_moved_to_done,
     a_bad_file_is_rejected_with_the_record_named_and_nothing_applied,
     files_are_applied_in_name_order,

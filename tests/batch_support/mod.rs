@@ -170,6 +170,40 @@ pub fn batch_runs(app: &TestApp) -> Vec<(String, String, bool)> {
         .collect()
 }
 
+/// The rows of `table` (a name of ours, not outside input).
+pub fn count(app: &TestApp, table: &str) -> i64 {
+    use diesel::{Connection, RunQueryDsl};
+    #[derive(diesel::QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let sql = format!("SELECT COUNT(*) AS n FROM {table}");
+    let url = app.database_url();
+    let rows: Vec<Count> = if url.starts_with("postgres") {
+        let mut conn = diesel::pg::PgConnection::establish(url).expect("the test database");
+        diesel::sql_query(&sql).load(&mut conn).expect("a count")
+    } else {
+        let mut conn = diesel::sqlite::SqliteConnection::establish(url).expect("the test database");
+        diesel::sql_query(&sql).load(&mut conn).expect("a count")
+    };
+    rows.first().map_or(0, |c| c.n)
+}
+
+/// A Dimona file (xsd/Dimona.xsd) of `records`.
+pub fn dimona_file(file_id: &str, records: &str) -> String {
+    format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?><dimona xmlns="urn:be:raas:types:Dimona:v1" fileId="{file_id}" createdAt="2026-11-21T06:00:00Z">{records}</dimona>"#
+    )
+}
+
+/// A Dimona IN of `worker` for the employer 0403019261, from `start`, open.
+pub fn dimona_in(id: &str, period_id: u64, worker: &str, start: &str) -> String {
+    format!(
+        "<dimonaIn id=\"{id}\"><periodId>{period_id}</periodId><employer><enterpriseNumber>0403019261</enterpriseNumber></employer><workerSsin>{worker}</workerSsin><startDate>{start}</startDate><jointCommittee>200</jointCommittee><workerType>OTH</workerType></dimonaIn>"
+    )
+}
+
 /// The server's log so far.
 pub fn server_log(app: &TestApp) -> String {
     std::fs::read_to_string(app.path("server.log")).expect("the server's log")
