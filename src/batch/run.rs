@@ -71,11 +71,7 @@ pub fn run_until(
     }
     let key = signing_key(settings)?;
     let days: Vec<NaiveDate> = match daily_run::last_run_date(db)? {
-        Some(last) if last < day => last
-            .iter_days()
-            .skip(1)
-            .take_while(|d| *d <= day)
-            .collect(),
+        Some(last) if last < day => last.iter_days().skip(1).take_while(|d| *d <= day).collect(),
         _ => vec![day],
     };
     let outbox = Outbox::open(&settings.outbox)?;
@@ -181,13 +177,15 @@ impl DayRun<'_> {
         &self,
         pending: &[&'p PlannedFile],
     ) -> Result<(Vec<Written>, Vec<Making<'p>>), BatchError> {
-        let public = PublicKey::from_pem(&self.key.public_key_pem())
-            .map_err(|e| BatchError::Refused(e.to_string()))?;
+        let public = self.key.public_key();
         let mut kept = Vec::new();
         let mut making = Vec::new();
         let mut removed = false;
         for file in pending {
-            let path = self.outbox.folder(&file.receiver)?.join(&file.row.file_name);
+            let path = self
+                .outbox
+                .folder(&file.receiver)?
+                .join(&file.row.file_name);
             let voucher = outbox::voucher_path(&path);
             let signature = outbox::signature_path(&path);
             for begun in [&path, &voucher, &signature] {
@@ -291,7 +289,12 @@ impl DayRun<'_> {
             let mut seqs: Vec<i64> = making
                 .iter()
                 .filter(|m| m.file.file_type == file_type)
-                .flat_map(|m| m.records.iter().filter(|(_, own)| own.is_none()).map(|(s, _)| *s))
+                .flat_map(|m| {
+                    m.records
+                        .iter()
+                        .filter(|(_, own)| own.is_none())
+                        .map(|(s, _)| *s)
+                })
                 .collect();
             seqs.sort_unstable();
             seqs.dedup();
@@ -337,9 +340,11 @@ impl DayRun<'_> {
         let mut vouchers = Vec::with_capacity(making.len());
         for m in making {
             let (root, namespace, spill) = match m.file.file_type {
-                FileType::PersonMutations => {
-                    (person_mutations::ROOT, person_mutations::NAMESPACE, &persons)
-                }
+                FileType::PersonMutations => (
+                    person_mutations::ROOT,
+                    person_mutations::NAMESPACE,
+                    &persons,
+                ),
                 FileType::DimonaMutations => (
                     dimona_mutations::ROOT,
                     dimona_mutations::NAMESPACE,
@@ -388,12 +393,16 @@ impl DayRun<'_> {
         }
         self.publish_wave(making, |m, _| m.path.clone(), None)?;
         let texts: Vec<String> = vouchers.iter().map(Voucher::to_xml).collect();
-        self.publish_wave(making, |m, _| outbox::voucher_path(&m.path), Some(&|i: usize| {
-            texts[i].as_bytes().to_vec()
-        }))?;
-        self.publish_wave(making, |m, _| outbox::signature_path(&m.path), Some(&|i: usize| {
-            self.key.sign(texts[i].as_bytes()).into_bytes()
-        }))?;
+        self.publish_wave(
+            making,
+            |m, _| outbox::voucher_path(&m.path),
+            Some(&|i: usize| texts[i].as_bytes().to_vec()),
+        )?;
+        self.publish_wave(
+            making,
+            |m, _| outbox::signature_path(&m.path),
+            Some(&|i: usize| self.key.sign(texts[i].as_bytes()).into_bytes()),
+        )?;
         for _ in making {
             self.progress.file_written();
         }

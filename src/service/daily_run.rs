@@ -13,7 +13,9 @@ use chrono::{NaiveDate, NaiveDateTime};
 
 use crate::domain::{FileType, Subscription};
 use crate::store::audit::{self, AuditEntry};
-use crate::store::batch_run::{self, DeclarationRow, FileRow, NewFile, Route, RunLock, RunRow, Written};
+use crate::store::batch_run::{
+    self, DeclarationRow, FileRow, NewFile, Route, RunLock, RunRow, Written,
+};
 use crate::store::journal::JournalEntry;
 use crate::store::{now, subscription, Database, StoreError};
 
@@ -179,7 +181,12 @@ pub fn person_routes(
     let mut after = run.journal_after;
     while after < run.journal_upto {
         let upto = (after + ROUTE_WINDOW).min(run.journal_upto);
-        f(&batch_run::person_routes(&mut conn, after, upto, run.reference_date)?);
+        f(&batch_run::person_routes(
+            &mut conn,
+            after,
+            upto,
+            run.reference_date,
+        )?);
         after = upto;
     }
     Ok(())

@@ -377,11 +377,7 @@ pub fn person_routes(
 
 /// For the declarations `after < seq ≤ upto`, every register line of the worker whose
 /// period overlaps the declared period.
-pub fn dimona_routes(
-    conn: &mut DbConnection,
-    after: i64,
-    upto: i64,
-) -> StoreResult<Vec<Route>> {
+pub fn dimona_routes(conn: &mut DbConnection, after: i64, upto: i64) -> StoreResult<Vec<Route>> {
     let rows: Vec<(i32, i64, i32)> = dimona_declarations::table
         .inner_join(relations::table.on(relations::ssin.eq(dimona_declarations::worker_ssin)))
         .filter(dimona_declarations::seq.gt(after))
