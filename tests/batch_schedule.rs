@@ -204,7 +204,35 @@ fn a_bad_cron_expression_refuses_the_start(backend: Backend) {
     }
 }
 
+/// A signing key that is missing or not a key refuses the start (not the night's run).
+fn an_unusable_signing_key_refuses_the_start(backend: Backend) {
+    let app = TestApp::empty(backend);
+    let not_a_key = app.path("not-a-key.pem");
+    std::fs::write(&not_a_key, "hello\n").expect("a file");
+    for (key, expected) in [
+        (
+            "missing.pem",
+            "error: signing_key: the key file missing.pem does not exist",
+        ),
+        (
+            "not-a-key.pem",
+            "error: signing_key: the key file not-a-key.pem",
+        ),
+    ] {
+        let output = app.run(
+            &["--signing-key", key, "serve", "--listen", "127.0.0.1:0"],
+            "",
+        );
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{stderr}");
+        assert!(output.stdout.is_empty());
+        let last = stderr.lines().last().unwrap_or_default();
+        assert!(last.starts_with(expected), "{stderr}");
+    }
+}
+
 backend_tests!(
+    an_unusable_signing_key_refuses_the_start,
     serve_catches_up_the_missed_days_in_order,
     a_first_start_makes_yesterday_and_waits_for_the_night,
     without_a_key_serve_starts_with_the_engine_off,

@@ -325,7 +325,7 @@ fn apply_nr_mutations(db: &Database, path: &Path, today: NaiveDate) -> Applied {
 
 /// A Dimona file, as `raas import dimona` applies it.
 fn apply_dimona(db: &Database, path: &Path, today: NaiveDate) -> Applied {
-    use crate::dimona::DimonaError;
+    use crate::service::dimona_import::DimonaError;
     if let Err(e) = File::open(path) {
         return unreadable(path, &e);
     }

@@ -54,6 +54,8 @@ pub enum ScheduleError {
         key: &'static str,
         expression: String,
     },
+    #[error("signing_key: {0}")]
+    Key(String),
     #[error("the scheduler cannot start: {0}")]
     Scheduler(String),
 }
@@ -108,8 +110,9 @@ where
     if !(6..=7).contains(&fields) {
         return Err(invalid(format!("{fields} fields")));
     }
-    Job::new_async_tz(expression, zone, move |_, _| Box::pin(work()))
-        .map_err(|_| invalid("a field is not a number, range, list, step or name it can hold".into()))
+    Job::new_async_tz(expression, zone, move |_, _| Box::pin(work())).map_err(|_| {
+        invalid("a field is not a number, range, list, step or name it can hold".into())
+    })
 }
 
 /// One job's runs in this process: never two at once; a firing during a run makes one more
@@ -364,10 +367,12 @@ pub async fn start(
     inbox: PathBuf,
     schedules: &Schedules,
 ) -> Result<(), ScheduleError> {
-    if settings.signing_key.is_none() {
+    let Some(key) = &settings.signing_key else {
         tracing::warn!("batch engine off: no signing_key configured");
         return Ok(());
-    }
+    };
+    // A key that cannot sign refuses the start, rather than every night's run.
+    super::signing::SigningKey::load(key).map_err(|e| ScheduleError::Key(e.to_string()))?;
     let engine = Arc::new(Engine {
         db,
         settings,

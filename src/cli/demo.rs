@@ -70,7 +70,7 @@ pub async fn seed(
         Some(key) => (key.clone(), false),
         None => demo_key(&config.database_url)?,
     };
-    subscribe(db)?;
+    subscribe(db, settings.today())?;
     let (year, month, day) = DEMO_REFERENCE_DAY;
     let today = NaiveDate::from_ymd_opt(year, month, day)
         .ok_or_else(|| anyhow::anyhow!("the demo reference day is not a date"))?;
@@ -119,34 +119,29 @@ fn demo_key(database_url: &str) -> anyhow::Result<(PathBuf, bool)> {
     if key.exists() {
         return Ok((key, false));
     }
-    crate::batch::signing::write_new_key(&key)
+    crate::batch::signing::SigningKey::generate_to(&key)
         .with_context(|| format!("cannot make the demo signing key {}", key.display()))?;
     Ok((key, true))
 }
 
-/// The demo organisation's PERSON_MUTATIONS subscription (every dossier type), from today,
+/// The demo organisation's PERSON_MUTATIONS subscription (every dossier type), from `today`,
 /// made once.
-fn subscribe(db: &crate::store::Database) -> anyhow::Result<()> {
+fn subscribe(db: &crate::store::Database, today: NaiveDate) -> anyhow::Result<()> {
     use crate::domain::FileType;
-    use crate::service::subscription;
+    use crate::service::subscription::{self, NewSubscription};
     let cbe = EnterpriseNumber::parse(DEMO_CBE)?;
-    let existing = subscription::list(db, &cbe)?;
-    if existing
-        .iter()
-        .any(|s| s.file_type == FileType::PersonMutations && s.ends_on.is_none())
-    {
-        return Ok(());
-    }
-    subscription::add(
-        db,
-        &subscription::NewSubscription {
-            cbe,
+    let subscribed = subscription::list(db, &cbe)?.iter().any(|view| {
+        view.subscription.file_type == FileType::PersonMutations
+            && view.subscription.ends_on.is_none_or(|end| end >= today)
+    });
+    if !subscribed {
+        let new = NewSubscription {
             file_type: FileType::PersonMutations,
             dossier_types: Vec::new(),
             authorisation: None,
-            starts_on: chrono::Utc::now().date_naive(),
-        },
-    )?;
+        };
+        subscription::add(db, &cbe, &new, today)?;
+    }
     Ok(())
 }
 
