@@ -259,9 +259,13 @@ fn a_file_waits_while_the_database_is_out_of_reach_on_postgres() {
             .batch_execute(sql)
             .expect("the statement runs");
     };
+    // Two statements, two transactions: the refusal is committed before the connections
+    // are ended, so none is opened again in between.
     on_server(&format!(
-        "ALTER DATABASE {name} WITH ALLOW_CONNECTIONS false; \
-         SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"
+        "ALTER DATABASE {name} WITH ALLOW_CONNECTIONS false"
+    ));
+    on_server(&format!(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"
     ));
     let feed = Feed::new("WAIT").identity_change(NISS_1, "<p:lastName>Peeters</p:lastName>");
     files.drop_file(NR, "wait.xml", &feed.xml());
