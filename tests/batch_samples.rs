@@ -36,12 +36,19 @@ fn data_files() -> Vec<PathBuf> {
     files
 }
 
+/// `<data file name>.voucher.xml`, `<data file name>.voucher.sig`.
+fn beside(data: &Path, suffix: &str) -> PathBuf {
+    let mut name = data.as_os_str().to_owned();
+    name.push(suffix);
+    PathBuf::from(name)
+}
+
 fn voucher_of(data: &Path) -> PathBuf {
-    data.with_extension("voucher.xml")
+    beside(data, ".voucher.xml")
 }
 
 fn signature_of(data: &Path) -> PathBuf {
-    data.with_extension("voucher.sig")
+    beside(data, ".voucher.sig")
 }
 
 fn schema_of(data: &Path) -> &'static str {
