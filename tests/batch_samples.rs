@@ -199,9 +199,12 @@ fn the_public_test_key_is_the_half_of_the_private_one() {
         .expect("openssl runs");
     assert!(output.status.success());
     let public = std::fs::read_to_string(samples().join("test-key.pub.pem")).expect("the key");
+    // The same PEM, whatever its line ends.
+    let lines =
+        |text: &str| -> Vec<String> { text.lines().map(|l| l.trim_end().to_owned()).collect() };
     assert_eq!(
-        String::from_utf8_lossy(&output.stdout).trim(),
-        public.trim()
+        lines(&String::from_utf8_lossy(&output.stdout)),
+        lines(&public)
     );
 }
 
