@@ -54,6 +54,9 @@ pub struct Demo {
     pub signing_key: PathBuf,
     /// Whether the demo made that key now.
     pub key_made: bool,
+    /// The options the batch commands need to work on the demo's data: the database (when
+    /// not the default) and the key.
+    pub batch_options: String,
 }
 
 /// Seeds the demo organisation (once), the population (when the source is empty) and gives
@@ -101,9 +104,27 @@ pub async fn seed(
                 (p.ssin.to_string(), name)
             })
             .collect(),
+        batch_options: batch_options(config, &signing_key),
         signing_key,
         key_made,
     })
+}
+
+/// `--database-url URL --signing-key FILE` (the URL only when not the default, its password
+/// hidden).
+fn batch_options(config: &Config, signing_key: &Path) -> String {
+    let default_url = crate::config::KEYS
+        .iter()
+        .find(|key| key.name == "database_url")
+        .and_then(|key| key.default);
+    let mut options = String::new();
+    if default_url != Some(config.database_url.as_str()) {
+        options = format!(
+            "--database-url {} ",
+            crate::store::redact_url(&config.database_url)
+        );
+    }
+    options + &format!("--signing-key {}", signing_key.display())
 }
 
 /// The demo's key: `raas-demo-key.pem` next to the database, made the first time.
@@ -223,13 +244,12 @@ pub fn describe(demo: &Demo, settings: &BatchSettings) -> String {
         text.push_str(&format!("\n  {ssin}  {name}"));
     }
     let today = settings.today();
+    let options = &demo.batch_options;
     text.push_str(&format!(
-        "\nbatch engine: on; signing key {}{}\n  subscription: PERSON_MUTATIONS for {DEMO_CBE} (every dossier type)\n  a file of today's changes: raas batch run --date {today} --signing-key {}\n  files and vouchers: {}/{DEMO_CBE}/\n  the public key for receivers: raas batch public-key --signing-key {}",
+        "\nbatch engine: on; signing key {}{}\n  subscription: PERSON_MUTATIONS for {DEMO_CBE} (every dossier type)\n  a file of today's changes now: raas {options} batch run --date {today}\n  files and vouchers: {}/{DEMO_CBE}/\n  the public key for receivers: raas {options} batch public-key",
         demo.signing_key.display(),
         if demo.key_made { " (made now)" } else { "" },
-        demo.signing_key.display(),
         settings.outbox.display(),
-        demo.signing_key.display(),
     ));
     text
 }
