@@ -231,7 +231,109 @@ fn an_unusable_signing_key_refuses_the_start(backend: Backend) {
     }
 }
 
+/// `serve --demo` until it printed its batch lines: those lines, then the server is stopped.
+fn demo_batch_lines(app: &TestApp) -> Vec<String> {
+    use std::io::BufRead;
+    let mut child = app
+        .command()
+        .args([
+            "serve",
+            "--demo",
+            "--listen",
+            "127.0.0.1:0",
+            "--workers",
+            "1",
+        ])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("raas serve starts");
+    let stdout = std::io::BufReader::new(child.stdout.take().expect("piped stdout"));
+    let mut lines = Vec::new();
+    let mut batch = false;
+    for line in stdout.lines() {
+        let line = line.expect("a line");
+        batch |= line.starts_with("batch engine:");
+        if batch {
+            lines.push(line.clone());
+        }
+        if line.starts_with("  the public key for receivers:") {
+            break;
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    lines
+}
+
+/// `serve --demo` makes a key (once) and a PERSON_MUTATIONS subscription (once), and the
+/// command it prints makes today's file.
+fn serve_demo_turns_the_engine_on_and_prints_how_to_see_a_file(backend: Backend) {
+    let app = TestApp::empty(backend);
+    let today = yesterday().succ_opt().expect("today");
+    let lines = demo_batch_lines(&app);
+    assert_eq!(lines.len(), 5, "{lines:?}");
+    let key = app.path("raas-demo-key.pem");
+    assert!(key.is_file(), "{lines:?}");
+    assert!(
+        lines[0].starts_with("batch engine: on; signing key ") && lines[0].ends_with(" (made now)"),
+        "{lines:?}"
+    );
+    assert_eq!(
+        lines[1],
+        "  subscription: PERSON_MUTATIONS for 0202239951 (every dossier type)"
+    );
+    let command = lines[2]
+        .strip_prefix("  a file of today's changes now: raas ")
+        .unwrap_or_else(|| panic!("{lines:?}"));
+    assert!(
+        command.ends_with(&format!(" batch run --date {today}")),
+        "{command}"
+    );
+    assert_eq!(lines[3], "  files and vouchers: outbox/0202239951/");
+
+    // Started again: the same key, still one subscription.
+    let key_pem = std::fs::read(&key).expect("the key");
+    let again = demo_batch_lines(&app);
+    assert_eq!(again.len(), 5, "{again:?}");
+    assert!(!again[0].contains("made now"), "{again:?}");
+    assert_eq!(std::fs::read(&key).expect("the key"), key_pem);
+    let subscriptions = app.admin(&["subscription", "list", "--cbe", "0202239951"], "");
+    assert_eq!(subscriptions.lines().count(), 1, "{subscriptions}");
+    assert!(
+        subscriptions.contains("PERSON_MUTATIONS"),
+        "{subscriptions}"
+    );
+
+    // The printed command (its options after the test's own --database-url).
+    let mut args: Vec<&str> = command.split(' ').collect();
+    if args[0] == "--database-url" {
+        args.drain(..2);
+    }
+    args.push("--quiet");
+    let ran = app.run(&args, "");
+    assert!(
+        ran.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&ran.stderr)
+    );
+    let name = format!(
+        "PERSON_MUTATIONS_0202239951_{}_000001.xml",
+        today.format("%Y%m%d")
+    );
+    let folder = app.path("outbox").join("0202239951");
+    for file in [
+        name.clone(),
+        format!("{name}.voucher.xml"),
+        format!("{name}.voucher.sig"),
+    ] {
+        assert!(folder.join(&file).is_file(), "{file}");
+    }
+}
+
 backend_tests!(
+    serve_demo_turns_the_engine_on_and_prints_how_to_see_a_file,
     an_unusable_signing_key_refuses_the_start,
     serve_catches_up_the_missed_days_in_order,
     a_first_start_makes_yesterday_and_waits_for_the_night,
