@@ -201,7 +201,11 @@ fn dimona(
         counts.outs,
         counts.updates,
         counts.cancels,
-        if output == "-" { String::new() } else { format!(" written to {output}") }
+        if output == "-" {
+            String::new()
+        } else {
+            format!(" written to {output}")
+        }
     );
     Ok(())
 }

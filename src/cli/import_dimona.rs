@@ -20,8 +20,7 @@ pub fn run(database_url: &str, file: &Path) -> anyhow::Result<()> {
         Ok(report) => report,
         // The database failing is not the file's fault: it may apply later.
         Err(e @ (DimonaError::Storage(_) | DimonaError::Unreadable { .. })) => {
-            return Err(anyhow::Error::new(e)
-                .context(format!("{} was not applied", file.display())))
+            return Err(anyhow::Error::new(e).context(format!("{} was not applied", file.display())))
         }
         Err(e) => {
             return Err(anyhow::Error::new(e).context(format!(
@@ -35,12 +34,7 @@ pub fn run(database_url: &str, file: &Path) -> anyhow::Result<()> {
     } else {
         println!(
             "{}: applied {} declarations: {} IN, {} OUT, {} UPDATE, {} CANCEL",
-            report.file_id,
-            report.records,
-            report.ins,
-            report.outs,
-            report.updates,
-            report.cancels
+            report.file_id, report.records, report.ins, report.outs, report.updates, report.cancels
         );
     }
     Ok(())

@@ -397,10 +397,7 @@ fn declare_in(
         start_hour = Hour::new(hours, minutes);
         xml.leaf("startHour", &hour(hours, minutes))
             .leaf("endDate", &start.to_string())
-            .leaf(
-                "endHour",
-                &hour(hours + rng.random_range(3..7u16), minutes),
-            );
+            .leaf("endHour", &hour(hours + rng.random_range(3..7u16), minutes));
         end = Some(start);
     } else if let Some(days) = &profile.days {
         let end_date = start + Days::new(rng.random_range(days.clone()));
@@ -443,8 +440,15 @@ mod tests {
 
     fn generate(declarations: u64, seed: u64) -> (Vec<u8>, DimonaCounts) {
         let mut out = Vec::new();
-        let counts =
-            write_dimona(&mut out, "GEN", declarations, seed, &workers(), created_at()).unwrap();
+        let counts = write_dimona(
+            &mut out,
+            "GEN",
+            declarations,
+            seed,
+            &workers(),
+            created_at(),
+        )
+        .unwrap();
         (out, counts)
     }
 

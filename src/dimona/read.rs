@@ -286,16 +286,13 @@ impl<'a> Fields<'a> {
         let valid = (1..=12).contains(&value.len())
             && value.bytes().all(|b| b.is_ascii_digit())
             && !value.starts_with('0');
-        valid
-            .then(|| value.parse().ok())
-            .flatten()
-            .ok_or_else(|| {
-                field_error(
-                    "periodId",
-                    value,
-                    "must be 1 to 12 digits without a leading zero",
-                )
-            })
+        valid.then(|| value.parse().ok()).flatten().ok_or_else(|| {
+            field_error(
+                "periodId",
+                value,
+                "must be 1 to 12 digits without a leading zero",
+            )
+        })
     }
 
     fn date(&self, name: &str) -> Field<Option<NaiveDate>> {
@@ -305,8 +302,9 @@ impl<'a> Fields<'a> {
     fn hour(&self, name: &str) -> Field<Option<Hour>> {
         self.text(name)?
             .map(|value| {
-                Hour::parse(value)
-                    .ok_or_else(|| field_error(name, value, "must be an hour HH:MM (00:00 to 23:59)"))
+                Hour::parse(value).ok_or_else(|| {
+                    field_error(name, value, "must be an hour HH:MM (00:00 to 23:59)")
+                })
             })
             .transpose()
     }
@@ -316,9 +314,9 @@ impl<'a> Fields<'a> {
             .map(|value| {
                 let valid = value == "XXX"
                     || (value.len() == 3 && value.bytes().all(|b| b.is_ascii_digit()));
-                valid.then(|| value.to_string()).ok_or_else(|| {
-                    field_error("jointCommittee", value, "must be 3 digits or XXX")
-                })
+                valid
+                    .then(|| value.to_string())
+                    .ok_or_else(|| field_error("jointCommittee", value, "must be 3 digits or XXX"))
             })
             .transpose()
     }
@@ -364,7 +362,11 @@ impl<'a> Fields<'a> {
     fn enterprise_number(&self, element: &Element, name: &str) -> Field<EnterpriseNumber> {
         let value = leaf(element, name)?;
         EnterpriseNumber::parse(value).map_err(|e| {
-            field_error(name, value, format!("is not a valid enterprise number: {e}"))
+            field_error(
+                name,
+                value,
+                format!("is not a valid enterprise number: {e}"),
+            )
         })
     }
 
@@ -435,7 +437,10 @@ fn leaf<'a>(element: &'a Element, field: &str) -> Field<&'a str> {
         field_error(
             field,
             &child.name,
-            format!("must hold text only, not the element {}", child.expanded_name()),
+            format!(
+                "must hold text only, not the element {}",
+                child.expanded_name()
+            ),
         )
     })
 }
@@ -617,8 +622,14 @@ mod tests {
             "startDate: must be a date",
         );
         refused(&IN.replace("17:30", "25:00"), "endHour: must be an hour");
-        refused(&IN.replace(">302<", ">30<"), "jointCommittee: must be 3 digits");
-        refused(&IN.replace(">STU<", ">stu<"), "workerType: must be 3 capital");
+        refused(
+            &IN.replace(">302<", ">30<"),
+            "jointCommittee: must be 3 digits",
+        );
+        refused(
+            &IN.replace(">STU<", ">stu<"),
+            "workerType: must be 3 capital",
+        );
         refused(&IN.replace(">7.5<", ">7.555<"), "plannedHours: must be");
         refused(
             &IN.replace("123456789012", "0123"),
@@ -629,7 +640,10 @@ mod tests {
             "the period would end (2026-12-01 07:30) before it starts (2026-12-01 08:00)",
         );
         refused(
-            &IN.replace("<startDate>", "<startDate>2026-12-01</startDate><startDate>"),
+            &IN.replace(
+                "<startDate>",
+                "<startDate>2026-12-01</startDate><startDate>",
+            ),
             "startDate: appears more than once",
         );
         refused(

@@ -196,7 +196,10 @@ pub fn save_periods(
 ) -> StoreResult<()> {
     use dimona_periods::dsl as p;
     for chunk in periods.chunks(CHUNK) {
-        let rows: Vec<PeriodRow> = chunk.iter().map(|s| PeriodRow::new(s, updated_at)).collect();
+        let rows: Vec<PeriodRow> = chunk
+            .iter()
+            .map(|s| PeriodRow::new(s, updated_at))
+            .collect();
         let columns = (
             p::employer_cbe.eq(excluded(p::employer_cbe)),
             p::employer_nsso.eq(excluded(p::employer_nsso)),
