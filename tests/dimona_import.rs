@@ -417,7 +417,7 @@ fn hostile_files_are_refused_cleanly(backend: Backend) {
             "does not belong here",
         ),
         (
-            good[..good.len() / 2].as_bytes().to_vec(),
+            good.as_bytes()[..good.len() / 2].to_vec(),
             "not well-formed",
         ),
         (vec![0xff, 0xfe, 0x00, 0x3c], "not well-formed"),
