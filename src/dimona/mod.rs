@@ -21,9 +21,6 @@ use crate::store::Database;
 /// The namespace of Dimona.xsd.
 pub const DIMONA_NS: &str = "urn:be:raas:types:Dimona:v1";
 
-/// The largest period id: 12 digits.
-pub const MAX_PERIOD_ID: i64 = 999_999_999_999;
-
 /// One record, with what names it in errors.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Record {

@@ -103,6 +103,7 @@ pub fn apply<R: BufRead>(
             }
             None => {}
         }
+        store::plan_per_statement(conn)?;
         let mut batch = Batch {
             conn: &mut *conn,
             journal_lock: &journal_lock,
