@@ -402,15 +402,10 @@ fn a_subscription_ended_before_today_leaves_room_for_a_new_one(backend: Backend)
 
 /// Moves a subscription's first day (what the CLI cannot do).
 fn set_starts_on(url: &str, id: i64, day: &str) {
-    use diesel::{Connection, RunQueryDsl};
-    let sql = format!("UPDATE subscriptions SET starts_on = '{day}' WHERE id = {id}");
-    if url.starts_with("postgres") {
-        let mut conn = diesel::pg::PgConnection::establish(url).unwrap();
-        diesel::sql_query(sql).execute(&mut conn).unwrap();
-    } else {
-        let mut conn = diesel::sqlite::SqliteConnection::establish(url).unwrap();
-        diesel::sql_query(sql).execute(&mut conn).unwrap();
-    }
+    execute(
+        url,
+        &format!("UPDATE subscriptions SET starts_on = '{day}' WHERE id = {id}"),
+    );
 }
 
 fn the_time_zone_decides_today(backend: Backend) {
@@ -453,7 +448,98 @@ fn the_time_zone_decides_today(backend: Backend) {
     assert_eq!(line["active_today"], false, "{line}");
 }
 
+/// Runs `sql` on the test database.
+fn execute(url: &str, sql: &str) {
+    use diesel::{Connection, RunQueryDsl};
+    if url.starts_with("postgres") {
+        let mut conn = diesel::pg::PgConnection::establish(url).unwrap();
+        diesel::sql_query(sql).execute(&mut conn).unwrap();
+    } else {
+        let mut conn = diesel::sqlite::SqliteConnection::establish(url).unwrap();
+        diesel::sql_query(sql).execute(&mut conn).unwrap();
+    }
+}
+
+/// What the daily run reads: `store::subscription::active_on`, every organisation's
+/// subscriptions of a day with their dossier types.
+fn the_daily_run_reads_the_subscriptions_of_a_day(backend: Backend) {
+    use raas::domain::FileType;
+    let app = app(backend);
+    let a = org_a().cbe;
+    let b = org_b().cbe;
+    let person_a = add(
+        &app,
+        &[
+            "--cbe",
+            &a,
+            "--type",
+            "PERSON_MUTATIONS",
+            "--dossier-type",
+            "EMPLOYEE",
+            "--dossier-type",
+            "BENEFICIARY",
+        ],
+    );
+    let dimona_a = add(
+        &app,
+        &[
+            "--cbe",
+            &a,
+            "--type",
+            "DIMONA_MUTATIONS",
+            "--authorisation",
+            "REF-9",
+            "--valid-from",
+            "2026-01-01",
+            "--valid-to",
+            "2026-12-31",
+            "--dossier-type",
+            "EMPLOYEE",
+        ],
+    );
+    let person_b = add(&app, &["--cbe", &b, "--type", "PERSON_MUTATIONS"]);
+    let url = app.database_url();
+    execute(url, "UPDATE subscriptions SET starts_on = '2026-03-01'");
+    execute(
+        url,
+        &format!("UPDATE subscriptions SET ends_on = '2026-06-30' WHERE id = {person_b}"),
+    );
+    let db = raas::store::Database::open_existing(url, 1).unwrap();
+    let mut conn = db.connection().unwrap();
+    let day = |text: &str| chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d").unwrap();
+    let active = |on: &str, conn: &mut raas::store::DbConnection| {
+        raas::store::subscription::active_on(conn, day(on)).unwrap()
+    };
+    assert!(active("2026-02-28", &mut conn).is_empty());
+    let first_day = active("2026-03-01", &mut conn);
+    let ids: Vec<i64> = first_day.iter().map(|s| i64::from(s.id)).collect();
+    assert_eq!(ids, vec![person_a, dimona_a, person_b]);
+    assert_eq!(first_day[0].file_type, FileType::PersonMutations);
+    assert_eq!(first_day[0].dossier_type_ids.len(), 2);
+    assert!(first_day[0]
+        .dossier_type_ids
+        .windows(2)
+        .all(|w| w[0] < w[1]));
+    assert_eq!(first_day[1].dossier_type_ids.len(), 1);
+    assert!(first_day[0]
+        .dossier_type_ids
+        .contains(&first_day[1].dossier_type_ids[0]));
+    assert!(first_day[2].dossier_type_ids.is_empty());
+    assert_ne!(first_day[0].organisation_id, first_day[2].organisation_id);
+    let authorisation = first_day[1].authorisation.as_ref().unwrap();
+    assert_eq!(authorisation.reference, "REF-9");
+    assert_eq!(authorisation.valid_to, Some(day("2026-12-31")));
+    assert!(first_day[1].dimona_authorised_on(day("2026-03-01")));
+    // B's last day is 2026-06-30.
+    assert_eq!(active("2026-06-30", &mut conn).len(), 3);
+    let after = active("2026-07-01", &mut conn);
+    let ids: Vec<i64> = after.iter().map(|s| i64::from(s.id)).collect();
+    assert_eq!(ids, vec![person_a, dimona_a]);
+    assert_eq!(after[0].dossier_type_ids, first_day[0].dossier_type_ids);
+}
+
 backend_tests!(
+    the_daily_run_reads_the_subscriptions_of_a_day,
     adds_lists_and_ends,
     refusals_change_nothing,
     a_subscription_ended_before_today_leaves_room_for_a_new_one,
