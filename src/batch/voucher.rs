@@ -175,13 +175,7 @@ impl Voucher {
         if text.contains("<!DOCTYPE") || text.contains("<!ENTITY") {
             return Err("the voucher has a DOCTYPE, which a voucher never has".into());
         }
-        let root = root_element(text)?;
-        if root != ("Voucher", NAMESPACE) {
-            return Err(format!(
-                "the document is not a voucher: its root is {{{}}}{}, not {{{NAMESPACE}}}Voucher",
-                root.1, root.0
-            ));
-        }
+        check_structure(text)?;
         let d: Document = yaserde::de::from_str(text)
             .map_err(|e| format!("the voucher is not well-formed XML: {e}"))?;
         let receiver = required(d.receiver, "receiver")?;
@@ -224,27 +218,89 @@ impl Voucher {
     }
 }
 
-/// The local name and namespace of the document's root element (yaserde alone does not
-/// check which element the document is).
-fn root_element(text: &str) -> Result<(&'static str, &'static str), String> {
+/// The voucher's fields, in their order.
+const FIELDS: [&str; 12] = [
+    "sender",
+    "receiver",
+    "serverTicket",
+    "fileName",
+    "fileType",
+    "schemaVersion",
+    "fileSequenceNumber",
+    "referenceDate",
+    "createdAt",
+    "recordCount",
+    "fileSize",
+    "sha256",
+];
+
+/// Checks the document's shape, which yaserde alone does not: the root is
+/// `{urn:be:raas:batch:Voucher:v1}Voucher`, its children are fields of the voucher in the
+/// schema's order, each at most once, with text only. (A missing field is told by
+/// `required`.)
+fn check_structure(text: &str) -> Result<(), String> {
     use quick_xml::events::Event;
     use quick_xml::name::ResolveResult;
     let mut reader = quick_xml::NsReader::from_str(text);
+    let mut depth = 0usize;
+    let mut last: Option<usize> = None;
+    let mut root_seen = false;
     loop {
-        match reader.read_resolved_event() {
-            Ok((ns, Event::Start(e) | Event::Empty(e))) => {
-                let is_voucher = e.local_name().as_ref() == "Voucher";
-                let in_namespace = matches!(ns, ResolveResult::Bound(n) if n.0 == NAMESPACE);
-                return Ok(match (is_voucher, in_namespace) {
-                    (true, true) => ("Voucher", NAMESPACE),
-                    (true, false) => ("Voucher", "another namespace"),
-                    (false, true) => ("another element", NAMESPACE),
-                    (false, false) => ("another element", "another namespace"),
-                });
+        let (ns, event) = reader
+            .read_resolved_event()
+            .map_err(|e| format!("the voucher is not well-formed XML: {e}"))?;
+        let in_namespace = matches!(ns, ResolveResult::Bound(n) if n.0 == NAMESPACE);
+        match event {
+            Event::Start(ref e) | Event::Empty(ref e) => {
+                let name = e.local_name();
+                let name: &str = name.as_ref();
+                match depth {
+                    0 if root_seen => return Err("the voucher has two root elements".into()),
+                    0 if name == "Voucher" && in_namespace => root_seen = true,
+                    0 => {
+                        return Err(format!(
+                            "the document is not a voucher: its root is not \
+                             {{{NAMESPACE}}}Voucher"
+                        ))
+                    }
+                    1 => {
+                        let index = FIELDS
+                            .iter()
+                            .position(|f| *f == name)
+                            .filter(|_| in_namespace)
+                            .ok_or_else(|| {
+                                format!("the voucher has an element {name} it does not define")
+                            })?;
+                        match last {
+                            Some(before) if before == index => {
+                                return Err(format!("the voucher has more than one {name}"))
+                            }
+                            Some(before) if before > index => {
+                                return Err(format!(
+                                    "the voucher's {name} comes after its {}: the fields are \
+                                     in the order {}",
+                                    FIELDS[before],
+                                    FIELDS.join(", ")
+                                ))
+                            }
+                            _ => last = Some(index),
+                        }
+                    }
+                    _ => {
+                        return Err(format!(
+                            "the voucher's {} has an element inside",
+                            last.map_or("root", |i| FIELDS[i])
+                        ))
+                    }
+                }
+                if matches!(event, Event::Start(_)) {
+                    depth += 1;
+                }
             }
-            Ok((_, Event::Eof)) => return Err("the voucher is empty".into()),
-            Ok(_) => {}
-            Err(e) => return Err(format!("the voucher is not well-formed XML: {e}")),
+            Event::End(_) => depth = depth.saturating_sub(1),
+            Event::Eof if root_seen => return Ok(()),
+            Event::Eof => return Err("the voucher is empty".into()),
+            _ => {}
         }
     }
 }
@@ -329,6 +385,40 @@ mod tests {
         let mut bad = sample();
         bad.sha256 = "A".repeat(64);
         assert!(!validate(&bad.to_xml()).status.success());
+    }
+
+    #[test]
+    fn reads_a_prefixed_voucher_and_refuses_a_field_twice() {
+        let xml = sample()
+            .to_xml()
+            .replace("<Voucher xmlns=", "<v:Voucher xmlns:v=")
+            .replace("</Voucher>", "</v:Voucher>")
+            .replace("  <", "  <v:")
+            .replace("</", "</v:")
+            .replace("</v:v:", "</v:");
+        assert_eq!(Voucher::from_xml(&xml), Ok(sample()), "{xml}");
+        let xml = sample().to_xml();
+        let refused = |from: &str, to: &str| Voucher::from_xml(&xml.replace(from, to)).unwrap_err();
+        assert_eq!(
+            refused(
+                "<sender>raas</sender>",
+                "<sender>raas</sender><sender>x</sender>"
+            ),
+            "the voucher has more than one sender"
+        );
+        assert_eq!(
+            refused(
+                "<sender>raas</sender>",
+                "<sender>raas</sender><note>x</note>"
+            ),
+            "the voucher has an element note it does not define"
+        );
+        assert_eq!(
+            refused("<sender>raas</sender>", "<sender><b>raas</b></sender>"),
+            "the voucher's sender has an element inside"
+        );
+        assert!(refused("<sha256>", "<sender>x</sender><sha256>")
+            .starts_with("the voucher's sender comes after its fileSize"));
     }
 
     #[test]
