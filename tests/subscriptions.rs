@@ -229,6 +229,10 @@ fn refusals_change_nothing(backend: Backend) {
             "--valid-from needs --authorisation".into(),
         ),
         (
+            dimona(&["--valid-to", "2026-01-01"]),
+            "--valid-to needs --authorisation".into(),
+        ),
+        (
             dimona(&["--authorisation", "REF-1", "--valid-from", "2026-02-30"]),
             "--valid-from 2026-02-30 is not a date (YYYY-MM-DD)".into(),
         ),
