@@ -135,28 +135,31 @@ fn utc_timestamp(value: Option<String>, name: &str) -> Result<String, String> {
 
 impl Voucher {
     /// The voucher as an XML document (declaration, UTF-8, indented, a final line feed).
+    /// A character XML 1.0 cannot carry (a control character) is written as U+FFFD, so
+    /// the document is always well-formed.
     pub fn to_xml(&self) -> String {
+        let text = |value: &str| Some(xml_text(value));
         let document = Document {
-            sender: Some(self.sender.clone()),
-            receiver: Some(self.receiver.clone()),
-            server_ticket: Some(self.server_ticket.clone()),
-            file_name: Some(self.file_name.clone()),
-            file_type: Some(self.file_type.clone()),
-            schema_version: Some(self.schema_version.clone()),
+            sender: text(&self.sender),
+            receiver: text(&self.receiver),
+            server_ticket: text(&self.server_ticket),
+            file_name: text(&self.file_name),
+            file_type: text(&self.file_type),
+            schema_version: text(&self.schema_version),
             file_sequence_number: Some(self.file_sequence_number.to_string()),
-            reference_date: Some(self.reference_date.clone()),
-            created_at: Some(self.created_at.clone()),
+            reference_date: text(&self.reference_date),
+            created_at: text(&self.created_at),
             record_count: Some(self.record_count.to_string()),
             file_size: Some(self.file_size.to_string()),
-            sha256: Some(self.sha256.clone()),
+            sha256: text(&self.sha256),
         };
         let config = yaserde::ser::Config {
             perform_indent: true,
             write_document_declaration: false,
             indent_string: Some("  ".to_owned()),
         };
-        // Serialising plain strings into memory cannot fail; were it to, the voucher would
-        // be empty and refused by every check (no signature is made over an empty text).
+        // Serialising XML text into memory does not fail; were it to, the voucher would have
+        // no root element and be refused by every reader.
         let body = yaserde::ser::to_string_with_config(&document, &config).unwrap_or_default();
         format!(
             "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n{}\n",
@@ -216,6 +219,19 @@ impl Voucher {
             sha256,
         })
     }
+}
+
+/// `value` with each character XML 1.0 forbids replaced by U+FFFD.
+fn xml_text(value: &str) -> String {
+    value
+        .chars()
+        .map(|c| match c {
+            '\t' | '\n' | '\r' => c,
+            '\u{0}'..='\u{1f}' => '\u{fffd}',
+            '\u{fffe}' | '\u{ffff}' => '\u{fffd}',
+            c => c,
+        })
+        .collect()
 }
 
 /// The voucher's fields, in their order.
@@ -345,6 +361,21 @@ mod tests {
         let xml = voucher.to_xml();
         assert!(xml.contains("R&amp;D &lt;raas&gt;"), "{xml}");
         assert_eq!(Voucher::from_xml(&xml), Ok(voucher));
+    }
+
+    #[test]
+    fn a_control_character_still_gives_a_well_formed_voucher() {
+        let mut voucher = sample();
+        voucher.sender = "ra\u{1}as\u{0}".into();
+        let xml = voucher.to_xml();
+        assert!(
+            xml.contains("<sender>ra\u{fffd}as\u{fffd}</sender>"),
+            "{xml}"
+        );
+        assert_eq!(
+            Voucher::from_xml(&xml).map(|v| v.sender),
+            Ok("ra\u{fffd}as\u{fffd}".to_owned())
+        );
     }
 
     #[test]
