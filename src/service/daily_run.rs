@@ -11,7 +11,7 @@ use std::collections::HashMap;
 
 use chrono::{NaiveDate, NaiveDateTime};
 
-use crate::domain::{FileType, Subscription};
+use crate::domain::{FileName, FileType, Subscription};
 use crate::store::audit::{self, AuditEntry};
 use crate::store::batch_run::{
     self, DeclarationRow, FileRow, NewFile, Route, RunLock, RunRow, Written,
@@ -163,14 +163,14 @@ pub fn plan(
 }
 
 /// `<TYPE>_<cbe>_<YYYYMMDD>_<sequence, 6 digits>.xml`
-pub fn file_name(file_type: FileType, receiver: &str, day: NaiveDate, sequence: i64) -> String {
-    format!(
-        "{}_{}_{}_{:06}.xml",
-        file_type.as_str(),
-        receiver,
-        day.format("%Y%m%d"),
-        sequence
-    )
+fn file_name(file_type: FileType, receiver: &str, day: NaiveDate, sequence: i64) -> String {
+    FileName {
+        file_type,
+        cbe: receiver.to_owned(),
+        reference_date: day,
+        sequence: sequence as u64,
+    }
+    .to_string()
 }
 
 /// How many sequence numbers one routing statement covers.
