@@ -31,6 +31,9 @@ pub fn run(config: &Config, date: Option<&str>, quiet: bool) -> anyhow::Result<(
             .with_context(|| format!("--date {text:?}: a date YYYY-MM-DD is expected"))?,
         None => settings.today().pred_opt().context("no day before today")?,
     };
+    if std::env::var_os("RUST_LOG").is_some() {
+        crate::telemetry::init(config.log_format);
+    }
     let db = open(config)?;
     let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
     if quiet {

@@ -11,7 +11,7 @@ use std::collections::HashMap;
 
 use chrono::{NaiveDate, NaiveDateTime};
 
-use crate::domain::{FileType, Subscription};
+use crate::domain::{FileName, FileType, Subscription};
 use crate::store::audit::{self, AuditEntry};
 use crate::store::batch_run::{
     self, DeclarationRow, FileRow, NewFile, Route, RunLock, RunRow, Written,
@@ -48,6 +48,8 @@ pub struct PlannedFile {
 pub struct Plan {
     pub run: RunRow,
     pub files: Vec<PlannedFile>,
+    /// The plan was made by an earlier run (which may have begun its files).
+    pub resumed: bool,
 }
 
 impl Plan {
@@ -76,9 +78,9 @@ pub fn plan(
     until: NaiveDateTime,
     trigger: &str,
 ) -> Result<Plan, RunError> {
-    db.write(|conn| -> Result<(), RunError> {
+    let made = db.write(|conn| -> Result<bool, RunError> {
         if batch_run::find(conn, day)?.is_some() {
-            return Ok(());
+            return Ok(false);
         }
         let latest = batch_run::latest(conn)?;
         if let Some(latest) = &latest {
@@ -129,7 +131,7 @@ pub fn plan(
             });
         }
         batch_run::insert(conn, &run, &files)?;
-        Ok(())
+        Ok(true)
     })?;
     let mut conn = db.connection()?;
     let run = batch_run::find(&mut conn, day)?
@@ -153,18 +155,22 @@ pub fn plan(
             row,
         });
     }
-    Ok(Plan { run, files })
+    Ok(Plan {
+        run,
+        files,
+        resumed: !made,
+    })
 }
 
 /// `<TYPE>_<cbe>_<YYYYMMDD>_<sequence, 6 digits>.xml`
-pub fn file_name(file_type: FileType, receiver: &str, day: NaiveDate, sequence: i64) -> String {
-    format!(
-        "{}_{}_{}_{:06}.xml",
-        file_type.as_str(),
-        receiver,
-        day.format("%Y%m%d"),
-        sequence
-    )
+fn file_name(file_type: FileType, receiver: &str, day: NaiveDate, sequence: i64) -> String {
+    FileName {
+        file_type,
+        cbe: receiver.to_owned(),
+        reference_date: day,
+        sequence: sequence as u64,
+    }
+    .to_string()
 }
 
 /// How many sequence numbers one routing statement covers.
