@@ -239,3 +239,27 @@ fn the_schedule_file_holds_the_defaults_and_loads() {
         String::from_utf8_lossy(&output.stderr)
     );
 }
+
+/// The receivers' own check of the samples passes.
+#[test]
+fn raas_voucher_verify_accepts_the_samples() {
+    let output = Command::new(RAAS)
+        .env_remove("RAAS_CONFIG")
+        .arg("voucher")
+        .arg("verify")
+        .arg("--public-key")
+        .arg(samples().join("test-key.pub.pem"))
+        .args(data_files())
+        .output()
+        .expect("raas runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        stdout.contains("2 of 2 files verified, 0 failed"),
+        "{stdout}"
+    );
+}
