@@ -285,3 +285,78 @@ fn a_file_waits_while_the_database_is_out_of_reach_on_postgres() {
     });
     assert!(journal_sources(&app).contains(&"nr-mutations:WAIT:r1".to_owned()));
 }
+
+/// Two services on one PostgreSQL sweep the same inbox: every file is applied once and ends
+/// in done/, none is rejected, whichever process took it.
+#[test]
+fn two_services_sweep_one_inbox_and_apply_each_file_once_on_postgres() {
+    use std::io::BufRead;
+    if !Backend::Postgres.available() {
+        return;
+    }
+    let files = EngineFiles::new();
+    let app = sweeping(Backend::Postgres, &files);
+    let args = files.serve_args(&["--inbox-schedule", EVERY_SECOND]);
+    let log = app.path("second-server.log");
+    let mut second = app
+        .command()
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .args(&args)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::fs::File::create(&log).expect("a log file"))
+        .spawn()
+        .expect("a second raas serve starts");
+    let mut stdout = std::io::BufReader::new(second.stdout.take().expect("piped stdout"));
+    let mut first = String::new();
+    stdout.read_line(&mut first).expect("its first line");
+    assert!(first.starts_with("raas listening on "), "{first:?}");
+    let names: Vec<String> = (1..=12).map(|i| format!("feed-{i:02}.xml")).collect();
+    for (i, name) in names.iter().enumerate() {
+        let ssin = if i % 2 == 0 { NISS_1 } else { NISS_2 };
+        let feed = Feed::new(&format!("BOTH-{i:02}")).identity_change(
+            ssin,
+            &format!(
+                "<p:lastName>Name-{}</p:lastName>",
+                char::from(b'a' + i as u8)
+            ),
+        );
+        files.drop_file(NR, name, &feed.xml());
+    }
+    let all_done = (0..300).any(|_| {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        names
+            .iter()
+            .all(|name| files.inbox_path(NR, "done", name).exists())
+    });
+    let _ = second.kill();
+    let _ = second.wait();
+    if !all_done {
+        panic!(
+            "not all files in done/: {:?}\n--- second server ---\n{}",
+            std::fs::read_dir(files.inbox().join(NR))
+                .map(|d| d
+                    .filter_map(|e| e.ok())
+                    .map(|e| e.file_name())
+                    .collect::<Vec<_>>())
+                .unwrap_or_default(),
+            std::fs::read_to_string(&log).unwrap_or_default()
+        );
+    }
+    let sources = journal_sources(&app);
+    for i in 0..names.len() {
+        let source = format!("nr-mutations:BOTH-{i:02}:r1");
+        assert_eq!(
+            sources.iter().filter(|s| **s == source).count(),
+            1,
+            "{source}"
+        );
+    }
+    let rejected = std::fs::read_dir(files.inbox().join(NR).join("rejected"))
+        .expect("rejected/")
+        .count();
+    assert_eq!(rejected, 0);
+    let logs = server_log(&app) + &std::fs::read_to_string(&log).expect("the second log");
+    assert!(!logs.contains("inbox file rejected"), "{logs}");
+    assert!(!logs.contains(" ERROR "), "{logs}");
+}
