@@ -239,34 +239,12 @@ backend_tests!(
 /// applied once the database is back.
 #[test]
 fn a_file_waits_while_the_database_is_out_of_reach_on_postgres() {
-    use diesel::connection::SimpleConnection;
-    use diesel::Connection;
     if !Backend::Postgres.available() {
         return;
     }
     let files = EngineFiles::new();
     let app = sweeping(Backend::Postgres, &files);
-    let name = app
-        .database_url()
-        .rsplit('/')
-        .next()
-        .expect("a database name")
-        .to_owned();
-    let on_server = |sql: &str| {
-        let server = common::db::postgres_server().expect("TEST_DATABASE_URL is set");
-        diesel::pg::PgConnection::establish(&server)
-            .expect("a PostgreSQL connection")
-            .batch_execute(sql)
-            .expect("the statement runs");
-    };
-    // Two statements, two transactions: the refusal is committed before the connections
-    // are ended, so none is opened again in between.
-    on_server(&format!(
-        "ALTER DATABASE {name} WITH ALLOW_CONNECTIONS false"
-    ));
-    on_server(&format!(
-        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"
-    ));
+    let refusing = batch_support::Refusing::start(&app);
     let feed = Feed::new("WAIT").identity_change(NISS_1, "<p:lastName>Peeters</p:lastName>");
     files.drop_file(NR, "wait.xml", &feed.xml());
     let waiting = files.inbox().join(NR).join("wait.xml");
@@ -274,9 +252,7 @@ fn a_file_waits_while_the_database_is_out_of_reach_on_postgres() {
         server_log(&app).contains("inbox file left for the next sweep")
     });
     let still_there = waiting.exists();
-    on_server(&format!(
-        "ALTER DATABASE {name} WITH ALLOW_CONNECTIONS true"
-    ));
+    drop(refusing);
     assert!(still_there);
     assert!(!files.inbox_path(NR, "rejected", "wait.xml").exists());
     let done = files.inbox_path(NR, "done", "wait.xml");

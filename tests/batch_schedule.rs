@@ -340,3 +340,37 @@ backend_tests!(
     without_a_key_serve_starts_with_the_engine_off,
     a_bad_cron_expression_refuses_the_start,
 );
+
+/// The database out of reach: `/readyz` (JSON) is 503 and says why, the engine's state is
+/// still reported (without the last run, which is read from the database), and `/metrics`
+/// leaves the age of the last run out rather than show a stale one.
+#[test]
+fn readyz_json_reports_the_database_and_the_engine_while_postgres_refuses_on_postgres() {
+    if !Backend::Postgres.available() {
+        return;
+    }
+    let files = EngineFiles::new();
+    let app = TestApp::start_with(Backend::Postgres, &as_strs(&files.serve_args(&[])));
+    wait_until(60, "yesterday's run", || batch_runs(&app).len() == 1);
+    wait_until(20, "the age of the last run", || {
+        metric(&app, "raas_batch_last_success_age_seconds").is_some()
+    });
+    let refusing = batch_support::Refusing::start(&app);
+    let (status, ready) = readyz_json(&app);
+    let age = metric(&app, "raas_batch_last_success_age_seconds");
+    drop(refusing);
+    assert_eq!(status, 503, "{ready}");
+    assert_eq!(ready["status"], "not ready");
+    assert_eq!(ready["database"], "unreachable");
+    assert_eq!(ready["batch"]["engine"], "on");
+    assert!(ready["batch"]["last_successful_run"].is_null(), "{ready}");
+    assert!(ready["batch"]["next_daily_run"].is_string(), "{ready}");
+    assert_eq!(age, None);
+    // Back: the last run again.
+    wait_until(20, "ready again", || readyz_json(&app).0 == 200);
+    let (_, ready) = readyz_json(&app);
+    assert_eq!(
+        ready["batch"]["last_successful_run"],
+        yesterday().to_string()
+    );
+}

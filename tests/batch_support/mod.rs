@@ -208,3 +208,48 @@ pub fn dimona_in(id: &str, period_id: u64, worker: &str, start: &str) -> String 
 pub fn server_log(app: &TestApp) -> String {
     std::fs::read_to_string(app.path("server.log")).expect("the server's log")
 }
+
+/// PostgreSQL refusing the connections to the test's database (its open ones ended), until
+/// dropped.
+pub struct Refusing {
+    name: String,
+}
+
+fn on_postgres_server(sql: &str) {
+    use diesel::connection::SimpleConnection;
+    use diesel::Connection;
+    let server = crate::common::db::postgres_server().expect("TEST_DATABASE_URL is set");
+    diesel::pg::PgConnection::establish(&server)
+        .expect("a PostgreSQL connection")
+        .batch_execute(sql)
+        .expect("the statement runs");
+}
+
+impl Refusing {
+    pub fn start(app: &TestApp) -> Refusing {
+        let name = app
+            .database_url()
+            .rsplit('/')
+            .next()
+            .expect("a database name")
+            .to_owned();
+        // Two statements, two transactions: the refusal is committed before the connections
+        // are ended, so none is opened again in between.
+        on_postgres_server(&format!(
+            "ALTER DATABASE {name} WITH ALLOW_CONNECTIONS false"
+        ));
+        on_postgres_server(&format!(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"
+        ));
+        Refusing { name }
+    }
+}
+
+impl Drop for Refusing {
+    fn drop(&mut self) {
+        on_postgres_server(&format!(
+            "ALTER DATABASE {} WITH ALLOW_CONNECTIONS true",
+            self.name
+        ));
+    }
+}
