@@ -16,8 +16,8 @@ use diesel::prelude::*;
 
 use super::journal::{JournalEntry, MutationKind};
 use super::schema::{
-    batch_files, batch_runs, dimona_declarations, dossier_types, mutation_journal, organisations,
-    relations,
+    batch_files, batch_runs, batch_sequences, dimona_declarations, dossier_types, mutation_journal,
+    organisations, relations,
 };
 use super::{Database, DatabaseUrl, DbConnection, StoreError, StoreResult};
 
@@ -198,17 +198,16 @@ pub fn dimona_cutoff(
 
 /// The last sequence number of every receiver and file type that has files.
 pub fn last_sequences(conn: &mut DbConnection) -> StoreResult<HashMap<(i32, String), i64>> {
-    let rows: Vec<(i32, String, Option<i64>)> = batch_files::table
-        .group_by((batch_files::organisation_id, batch_files::file_type))
+    let rows: Vec<(i32, String, i64)> = batch_sequences::table
         .select((
-            batch_files::organisation_id,
-            batch_files::file_type,
-            max(batch_files::sequence_number),
+            batch_sequences::organisation_id,
+            batch_sequences::file_type,
+            batch_sequences::last_sequence,
         ))
         .load(conn)?;
     Ok(rows
         .into_iter()
-        .filter_map(|(org, file_type, seq)| seq.map(|s| ((org, file_type), s)))
+        .map(|(org, file_type, seq)| ((org, file_type), seq))
         .collect())
 }
 
@@ -228,11 +227,55 @@ pub fn dossier_type_codes(conn: &mut DbConnection) -> StoreResult<HashMap<i32, S
     Ok(rows.into_iter().collect())
 }
 
-/// Records a run and the files it is to make (in the caller's transaction).
+/// Records a run and the files it is to make, and moves each receiver's last sequence
+/// number to its new file's (in the caller's transaction).
 pub fn insert(conn: &mut DbConnection, run: &RunRow, files: &[NewFile]) -> StoreResult<()> {
     diesel::insert_into(batch_runs::table)
         .values(run)
         .execute(conn)?;
+    let mut by_type: HashMap<&str, Vec<i32>> = HashMap::new();
+    for file in files {
+        by_type
+            .entry(file.file_type.as_str())
+            .or_default()
+            .push(file.organisation_id);
+    }
+    for (file_type, organisations) in by_type {
+        for chunk in organisations.chunks(1000) {
+            diesel::delete(
+                batch_sequences::table
+                    .filter(batch_sequences::file_type.eq(file_type))
+                    .filter(batch_sequences::organisation_id.eq_any(chunk)),
+            )
+            .execute(conn)?;
+        }
+    }
+    let sequences: Vec<_> = files
+        .iter()
+        .map(|f| {
+            (
+                batch_sequences::organisation_id.eq(f.organisation_id),
+                batch_sequences::file_type.eq(&f.file_type),
+                batch_sequences::last_sequence.eq(f.sequence_number),
+            )
+        })
+        .collect();
+    match conn {
+        DbConnection::Postgres(pg) => {
+            for chunk in sequences.chunks(500) {
+                diesel::insert_into(batch_sequences::table)
+                    .values(chunk)
+                    .execute(pg)?;
+            }
+        }
+        _ => {
+            for row in sequences {
+                diesel::insert_into(batch_sequences::table)
+                    .values(row)
+                    .execute(conn)?;
+            }
+        }
+    }
     match conn {
         DbConnection::Postgres(pg) => {
             for chunk in files.chunks(500) {
