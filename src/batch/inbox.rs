@@ -337,3 +337,41 @@ fn apply_dimona(db: &Database, path: &Path, today: NaiveDate) -> Applied {
         Err(e) => Applied::Refused(e.to_string()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_visible_xml_files_wait_in_name_order() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        for name in ["b.xml", "a.xml", ".c.xml", "d.xml.part", "e.txt", "10.xml"] {
+            std::fs::write(dir.path().join(name), "x").expect("a file");
+        }
+        std::fs::create_dir(dir.path().join("f.xml")).expect("a folder");
+        assert_eq!(
+            waiting(dir.path()).expect("listed"),
+            ["10.xml", "a.xml", "b.xml"]
+        );
+    }
+
+    #[test]
+    fn a_reason_is_one_line() {
+        assert_eq!(
+            one_line("record r2:\n  the NISS\tis unknown\r\n"),
+            "record r2: the NISS is unknown"
+        );
+    }
+
+    #[test]
+    fn a_move_of_a_file_another_process_moved_is_taken() {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let done = dir.path().join("done");
+        std::fs::create_dir(&done).expect("done/");
+        let file = dir.path().join("a.xml");
+        std::fs::write(&file, "x").expect("a file");
+        assert!(matches!(move_to(&file, &done, "a.xml"), Moved::Yes));
+        assert!(done.join("a.xml").is_file());
+        assert!(matches!(move_to(&file, &done, "a.xml"), Moved::Taken));
+    }
+}

@@ -490,3 +490,58 @@ async fn follow_offset(status: BatchStatus, schedules: Schedules) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_firing_during_a_run_makes_one_more_run_after_it() {
+        let serial = Serial::default();
+        assert!(serial.enter());
+        assert!(serial.running());
+        // Two firings meanwhile: one more run.
+        assert!(!serial.enter());
+        assert!(!serial.enter());
+        assert!(serial.again());
+        assert!(serial.running());
+        assert!(!serial.again());
+        assert!(!serial.running());
+        assert!(serial.enter());
+    }
+
+    fn job(expression: &str) -> Result<Job, ScheduleError> {
+        cron_job(
+            "daily_schedule",
+            expression,
+            chrono_tz::Europe::Brussels,
+            || async {},
+        )
+    }
+
+    #[test]
+    fn six_or_seven_fields_are_taken_and_five_are_refused_naming_the_key() {
+        assert!(job("0 30 2 * * *").is_ok());
+        assert!(job("0 30 2 * * * 2030").is_ok());
+        let refused = job("30 2 * * *").err().expect("refused").to_string();
+        assert!(
+            refused.starts_with("daily_schedule: invalid cron expression \"30 2 * * *\": 5 fields"),
+            "{refused}"
+        );
+        let refused = job("0 30 25 * * *").err().expect("refused").to_string();
+        assert!(
+            refused.starts_with("daily_schedule: invalid cron expression"),
+            "{refused}"
+        );
+    }
+
+    #[test]
+    fn the_next_daily_firing_is_in_the_zone_s_time() {
+        let mut daily = job("0 30 2 * * *").expect("a job");
+        let next = daily.job_data().expect("its data").next_tick;
+        let next = DateTime::from_timestamp(next as i64, 0).expect("a time");
+        let local = next.with_timezone(&chrono_tz::Europe::Brussels);
+        assert_eq!(local.format("%H:%M:%S").to_string(), "02:30:00");
+        assert!(next > Utc::now());
+    }
+}
