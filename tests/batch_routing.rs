@@ -195,7 +195,7 @@ fn dimona_declarations_reach_authorised_registers_whose_line_overlaps(backend: B
         "DIM-1",
         &[in_1.clone(), late_2, in_2.clone(), other_type],
     ));
-    app.apply_dimona(&DimonaFile::new("DIM-2", &[out_1.clone()]));
+    app.apply_dimona(&DimonaFile::new("DIM-2", std::slice::from_ref(&out_1)));
 
     batch.run_ok(d);
     batch.check_all();

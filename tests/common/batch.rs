@@ -1201,3 +1201,33 @@ impl Drop for Twin {
         }
     }
 }
+
+/// What must hold of an outbox at any moment, even right after a crash: every voucher
+/// present describes a complete data file beside it (size and SHA-256 match), and every
+/// signature present is valid over its voucher. (Temporary files are not looked at.)
+#[track_caller]
+pub fn check_complete_so_far(outbox: &Path, public_key: &Path) {
+    for name in snapshot(outbox).into_keys() {
+        let path = outbox.join(&name);
+        if let Some(stem) = name.strip_suffix(VOUCHER_SUFFIX) {
+            let data = outbox.join(format!("{stem}.xml"));
+            let bytes = std::fs::read(&data)
+                .unwrap_or_else(|e| panic!("{name} is there, its data file not: {e}"));
+            let fields = voucher_fields(&path);
+            assert_eq!(
+                fields.get("fileSize"),
+                Some(&bytes.len().to_string()),
+                "{name}: the data file is not complete"
+            );
+            assert_eq!(
+                fields.get("sha256").map(|s| s.to_ascii_lowercase()),
+                Some(sha256_hex(&bytes)),
+                "{name}: the data file is not the one the voucher describes"
+            );
+        } else if let Some(stem) = name.strip_suffix(SIGNATURE_SUFFIX) {
+            let voucher = outbox.join(format!("{stem}{VOUCHER_SUFFIX}"));
+            assert!(voucher.exists(), "{name} is there, its voucher not");
+            assert_signature_valid(&voucher, &path, public_key);
+        }
+    }
+}

@@ -1,0 +1,194 @@
+//! Exactly once through crashes: `raas batch run` killed with SIGKILL at moments spread over a
+//! run of some hundreds of files, or aborted by the `RAAS_BATCH_ABORT_AFTER_STEPS` hook after
+//! each of its write steps in turn, then run again: the outbox ends as after a clean run of
+//! the same state (same file names, same records, same sequence numbers), every voucher and
+//! signature valid, nothing else left — and at every moment in between, a voucher present
+//! means its data file is complete.
+//!
+//! The clean run and each crashed one start from identical copies of one database (a copied
+//! SQLite file, or a PostgreSQL database made from it as a template).
+
+#[macro_use]
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::batch::{
+    assert_same_outbox, check_complete_so_far, data_files, days_before, enterprise_number, today,
+    BatchCli, Server, Twin, PERSON_MUTATIONS,
+};
+use common::source::standard_feed;
+use common::{Backend, Feed, Org, TestApp, NISS_1, NISS_2, NISS_3, NISS_BIS_20};
+
+fn org(n: u32) -> Org {
+    Org::new(
+        &enterprise_number(100 + n),
+        &format!("Org {n}"),
+        &format!("user{n}"),
+    )
+}
+
+/// `orgs` organisations subscribed to PERSON_MUTATIONS since yesterday (so a run of today
+/// makes two days), the first `with_lines` of them with register lines of the persons a feed
+/// then renames, declares deceased and replaces.
+fn crash_state(backend: Backend, orgs: u32, with_lines: u32) -> (TestApp, BatchCli) {
+    let app = TestApp::empty(backend);
+    let batch = app.batch();
+    app.apply_feed(&standard_feed());
+    for n in 0..orgs {
+        let org = org(n);
+        if n < with_lines {
+            app.add_org_with_types(&org, &["EMPLOYEE"]);
+        } else {
+            app.admin(&["org", "add", "--cbe", &org.cbe, "--name", &org.name], "");
+        }
+        app.subscribe(&org.cbe, PERSON_MUTATIONS, &[], &[]);
+    }
+    let server = Server::start(&app);
+    for n in 0..with_lines {
+        server.register_line(&org(n), NISS_1, "EMPLOYEE", "2020-01-01..");
+        if n % 2 == 0 {
+            server.register_line(&org(n), NISS_2, "EMPLOYEE", "2021-01-01..");
+        }
+        if n % 3 == 0 {
+            server.register_line(&org(n), NISS_BIS_20, "EMPLOYEE", "2019-01-01..2019-12-31");
+        }
+    }
+    server.stop();
+    app.apply_feed(
+        &Feed::new("F-CRASH")
+            .identity_change(NISS_1, "<p:lastName>Vandenberghe</p:lastName>")
+            .decease(NISS_2, "2026-11-28")
+            .replacement(NISS_BIS_20, NISS_3),
+    );
+    app.backdate_subscriptions(days_before(today(), 1));
+    (app, batch)
+}
+
+/// The clean run of the state, on a copy: gives the copy (kept while its outbox is compared
+/// against), the commands on it, and how long the run took.
+fn clean_run(app: &TestApp, batch: &BatchCli, files: usize) -> (Twin, BatchCli, Duration) {
+    let twin = Twin::of(app, "clean");
+    let clean = batch
+        .on_database(&twin.url)
+        .with_outbox(&app.path("outbox-clean"));
+    let started = Instant::now();
+    let summary = clean.run_ok(today());
+    let took = started.elapsed();
+    clean.check_all();
+    assert_eq!(clean.data_files().len(), files, "{summary}");
+    (twin, clean, took)
+}
+
+/// After the crash, a run without one completes; the outbox then equals the clean one, and a
+/// further run makes nothing.
+#[track_caller]
+fn resume_and_compare(crashing: &BatchCli, clean: &BatchCli, context: &str) {
+    check_complete_so_far(&crashing.outbox, &crashing.public_key);
+    crashing.run_ok(today());
+    crashing.check_all();
+    assert_same_outbox(&clean.outbox, &crashing.outbox, context);
+    let again = crashing.run_ok(today());
+    assert_eq!(
+        again["files"], 0,
+        "{context}: a run after the resume: {again}"
+    );
+}
+
+const ORGS: u32 = 200;
+const KILLS: u32 = 6;
+
+fn a_kill_at_any_moment_then_a_rerun_ends_as_a_clean_run(backend: Backend) {
+    let (app, batch) = crash_state(backend, ORGS, 12);
+    let files = 2 * ORGS as usize;
+    let (_clean_db, clean, took) = clean_run(&app, &batch, files);
+    eprintln!("a clean run of {files} files took {took:?}");
+    let mut killed_while_running = 0;
+    // The first kill right after the start; the others once a share of the files is written.
+    for k in 0..KILLS {
+        let twin = Twin::of(&app, &format!("kill{k}"));
+        let crashing = batch
+            .on_database(&twin.url)
+            .with_outbox(&app.path(&format!("outbox-kill{k}")));
+        let target = files * k as usize / KILLS as usize;
+        let mut child = crashing.spawn_run(today(), &[]);
+        let deadline = Instant::now() + took * 3 + Duration::from_secs(10);
+        let running = loop {
+            if child.try_wait().expect("the run's state").is_some() {
+                break false;
+            }
+            if data_files(&crashing.outbox).len() >= target || Instant::now() > deadline {
+                break child.try_wait().expect("the run's state").is_none();
+            }
+            std::thread::sleep(Duration::from_millis(2));
+        };
+        child.kill().expect("SIGKILL");
+        let status = child.wait().expect("the killed run");
+        let written = data_files(&crashing.outbox).len();
+        eprintln!("kill {k}: at {written} of {files} files (running: {running}, {status:?})");
+        if running {
+            killed_while_running += 1;
+        }
+        resume_and_compare(
+            &crashing,
+            &clean,
+            &format!("killed at {written} of {files} files"),
+        );
+    }
+    assert!(
+        killed_while_running >= KILLS - 1,
+        "only {killed_while_running} of {KILLS} kills hit a running run"
+    );
+}
+
+fn an_abort_after_each_write_step_resumes_to_the_clean_outbox(backend: Backend) {
+    let (app, batch) = crash_state(backend, 4, 4);
+    let (_clean_db, clean, _) = clean_run(&app, &batch, 8);
+    for steps in 1u32.. {
+        assert!(steps <= 1000, "a run still aborted after {steps} steps");
+        let twin = Twin::of(&app, &format!("abort{steps}"));
+        let crashing = batch
+            .on_database(&twin.url)
+            .with_outbox(&app.path(&format!("outbox-abort{steps}")));
+        let n = steps.to_string();
+        let hook = [("RAAS_BATCH_ABORT_AFTER_STEPS", n.as_str())];
+        let output = crashing
+            .spawn_run(today(), &hook)
+            .wait_with_output()
+            .expect("the run");
+        if output.status.success() {
+            assert!(
+                steps > 1,
+                "RAAS_BATCH_ABORT_AFTER_STEPS=1 did not abort the run: the hook is missing"
+            );
+            crashing.check_all();
+            assert_same_outbox(&clean.outbox, &crashing.outbox, "a run without abort");
+            eprintln!("a run has {} write steps", steps - 1);
+            break;
+        }
+        let context = format!("aborted after {steps} steps");
+        assert_eq!(
+            output.status.code(),
+            None,
+            "{context}: the run failed instead of aborting: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        // A crash while resuming too, then a resume without one.
+        check_complete_so_far(&crashing.outbox, &crashing.public_key);
+        let second = crashing
+            .spawn_run(today(), &hook)
+            .wait_with_output()
+            .expect("the run");
+        assert!(
+            second.status.success() || second.status.code().is_none(),
+            "{context}, the resume failed: {}",
+            String::from_utf8_lossy(&second.stderr)
+        );
+        resume_and_compare(&crashing, &clean, &context);
+    }
+}
+
+backend_tests!(
+    a_kill_at_any_moment_then_a_rerun_ends_as_a_clean_run,
+    an_abort_after_each_write_step_resumes_to_the_clean_outbox,
+);
