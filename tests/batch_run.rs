@@ -182,44 +182,23 @@ fn without_a_signing_key_nothing_is_written(backend: Backend) {
     assert_eq!(batch.file(&org_b().cbe, PERSON_MUTATIONS, d).sequence, 1);
 }
 
-/// The reference dates of the runs `raas batch status` lists (the lines naming a date and no
-/// sequence number), in its order.
+/// The reference dates of the runs `raas batch status` lists (its lines `{"run": D, …}`), in
+/// its order.
 fn runs_in_status(batch: &BatchCli) -> Vec<String> {
     batch
         .status()
         .iter()
-        .filter(|line| sequence_of(line).is_none())
-        .filter_map(|line| {
-            line.as_object()?.iter().find_map(|(key, value)| {
-                let date = value.as_str()?;
-                (key.to_ascii_lowercase().contains("date") && date.len() == 10)
-                    .then(|| date.to_owned())
-            })
-        })
+        .filter_map(|line| Some(line.get("run")?.as_str()?.to_owned()))
         .collect()
 }
 
-/// The last sequence number a status line tells (a key naming a sequence).
-fn sequence_of(line: &serde_json::Value) -> Option<i64> {
-    line.as_object()?.iter().find_map(|(key, value)| {
-        key.to_ascii_lowercase()
-            .contains("sequence")
-            .then(|| value.as_i64())
-            .flatten()
-    })
-}
-
-/// Whether a status line is about the subscription `id` (a key naming a subscription, or
-/// `id`, with that value).
-fn is_about_subscription(line: &serde_json::Value, id: &str) -> bool {
-    line.as_object().is_some_and(|object| {
-        object.iter().any(|(key, value)| {
-            let key = key.to_ascii_lowercase();
-            (key == "id" || key.contains("subscription"))
-                && (value.as_i64().map(|n| n.to_string()).as_deref() == Some(id)
-                    || value.as_str() == Some(id))
-        })
-    })
+/// The lines of `raas batch status` about the subscription `id` (`{"subscription": id, …}`).
+fn subscription_status(status: &[serde_json::Value], id: &str) -> Vec<serde_json::Value> {
+    status
+        .iter()
+        .filter(|line| line.get("subscription").map(|s| s.to_string()).as_deref() == Some(id))
+        .cloned()
+        .collect()
 }
 
 fn status_tells_the_runs_and_the_last_sequences(backend: Backend) {
@@ -230,21 +209,30 @@ fn status_tells_the_runs_and_the_last_sequences(backend: Backend) {
     rename(&app, "F-1", NISS_1, "Vandenberghe");
     batch.run_ok(d);
     let status = batch.status();
-    let mut runs = runs_in_status(&batch);
-    runs.sort();
-    assert_eq!(runs, [iso(days_before(d, 1)), iso(d)], "{status:?}");
-    for id in &ids {
-        let lines: Vec<&serde_json::Value> = status
-            .iter()
-            .filter(|line| sequence_of(line).is_some() && is_about_subscription(line, id))
-            .collect();
+    assert_eq!(
+        runs_in_status(&batch),
+        [iso(d), iso(days_before(d, 1))],
+        "{status:?}"
+    );
+    for (id, org) in ids.iter().zip([org_a(), org_b()]) {
+        let lines = subscription_status(&status, id);
         assert_eq!(lines.len(), 1, "subscription {id}: {status:?}");
+        let line = &lines[0];
+        assert_eq!(line["last_sequence"], 2, "{line}");
+        assert_eq!(line["file_type"], PERSON_MUTATIONS, "{line}");
+        assert_eq!(line["reference_date"], iso(d), "{line}");
         assert_eq!(
-            sequence_of(lines[0]),
-            Some(2),
-            "subscription {id}: {status:?}"
+            line["last_file"],
+            format!("PERSON_MUTATIONS_{}_{}_000002.xml", org.cbe, compact(d)),
+            "{line}"
         );
     }
+    // The runs: newest first, with what they made.
+    let runs: Vec<&serde_json::Value> = status.iter().filter(|l| l.get("run").is_some()).collect();
+    assert_eq!(runs[0]["files"], 2, "{status:?}");
+    assert_eq!(runs[0]["records"], 1, "{status:?}");
+    assert_eq!(runs[1]["records"], 0, "{status:?}");
+    assert_eq!(runs[0]["trigger"], "command", "{status:?}");
 }
 
 fn a_run_catches_up_the_missing_days_in_order(backend: Backend) {
@@ -302,9 +290,7 @@ fn a_run_catches_up_the_missing_days_in_order(backend: Backend) {
         w1.iter().max() <= w0.iter().min(),
         "D-1's vouchers {w1:?} were not all written before D's {w0:?}"
     );
-    let mut runs = runs_in_status(&batch);
-    runs.sort();
-    assert_eq!(runs, [iso(d2), iso(d1), iso(d)]);
+    assert_eq!(runs_in_status(&batch), [iso(d), iso(d1), iso(d2)]);
 }
 
 backend_tests!(

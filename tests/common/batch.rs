@@ -117,10 +117,11 @@ impl TestApp {
                 "raas batch public-key",
                 &self.run(&["--signing-key", key_arg, "batch", "public-key"], ""),
             );
+            let lines: Vec<&str> = pem.lines().map(str::trim_end).collect();
             assert!(
-                pem.starts_with("-----BEGIN PUBLIC KEY-----\n")
-                    && pem.trim_end().ends_with("-----END PUBLIC KEY-----"),
-                "not a PEM public key: {pem}"
+                lines.first() == Some(&"-----BEGIN PUBLIC KEY-----")
+                    && lines.last() == Some(&"-----END PUBLIC KEY-----"),
+                "not a PEM public key: {pem:?}"
             );
             std::fs::write(&public_key, pem).expect("the public key is written");
         }
@@ -424,21 +425,20 @@ pub fn data_files(dir: &Path) -> Vec<PathBuf> {
 pub const VOUCHER_SUFFIX: &str = ".voucher.xml";
 pub const SIGNATURE_SUFFIX: &str = ".voucher.sig";
 
-/// `TYPE_cbe_YYYYMMDD_seq.xml` → `TYPE_cbe_YYYYMMDD_seq`.
-fn stem(data_name: &str) -> &str {
-    data_name.strip_suffix(".xml").unwrap_or(data_name)
-}
-
-/// The voucher beside a data file.
+/// The voucher beside a data file: its whole name, then `.voucher.xml`.
 pub fn voucher_path(data: &Path) -> PathBuf {
-    let name = data.file_name().expect("a file name").to_string_lossy();
-    data.with_file_name(format!("{}{VOUCHER_SUFFIX}", stem(&name)))
+    with_suffix(data, VOUCHER_SUFFIX)
 }
 
-/// The signature beside a data file.
+/// The signature beside a data file: its whole name, then `.voucher.sig`.
 pub fn signature_path(data: &Path) -> PathBuf {
-    let name = data.file_name().expect("a file name").to_string_lossy();
-    data.with_file_name(format!("{}{SIGNATURE_SUFFIX}", stem(&name)))
+    with_suffix(data, SIGNATURE_SUFFIX)
+}
+
+fn with_suffix(data: &Path, suffix: &str) -> PathBuf {
+    let mut name = data.as_os_str().to_owned();
+    name.push(suffix);
+    PathBuf::from(name)
 }
 
 /// What a data file's name says: type, receiver, date, sequence number.
@@ -769,8 +769,8 @@ pub fn check_outbox(outbox: &Path, public_key: &Path) {
         let data_name = file
             .strip_suffix(VOUCHER_SUFFIX)
             .or_else(|| file.strip_suffix(SIGNATURE_SUFFIX))
-            .map(|stem| format!("{stem}.xml"))
-            .unwrap_or_else(|| file.to_owned());
+            .unwrap_or(file)
+            .to_owned();
         let parsed = FileName::parse(&data_name)
             .unwrap_or_else(|| panic!("not a data file, voucher or signature: {name}"));
         assert_eq!(
@@ -1209,8 +1209,8 @@ impl Drop for Twin {
 pub fn check_complete_so_far(outbox: &Path, public_key: &Path) {
     for name in snapshot(outbox).into_keys() {
         let path = outbox.join(&name);
-        if let Some(stem) = name.strip_suffix(VOUCHER_SUFFIX) {
-            let data = outbox.join(format!("{stem}.xml"));
+        if let Some(data_name) = name.strip_suffix(VOUCHER_SUFFIX) {
+            let data = outbox.join(data_name);
             let bytes = std::fs::read(&data)
                 .unwrap_or_else(|e| panic!("{name} is there, its data file not: {e}"));
             let fields = voucher_fields(&path);
@@ -1224,8 +1224,8 @@ pub fn check_complete_so_far(outbox: &Path, public_key: &Path) {
                 Some(sha256_hex(&bytes)),
                 "{name}: the data file is not the one the voucher describes"
             );
-        } else if let Some(stem) = name.strip_suffix(SIGNATURE_SUFFIX) {
-            let voucher = outbox.join(format!("{stem}{VOUCHER_SUFFIX}"));
+        } else if let Some(data_name) = name.strip_suffix(SIGNATURE_SUFFIX) {
+            let voucher = outbox.join(format!("{data_name}{VOUCHER_SUFFIX}"));
             assert!(voucher.exists(), "{name} is there, its voucher not");
             assert_signature_valid(&voucher, &path, public_key);
         }
