@@ -14,8 +14,8 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::batch::{
-    assert_same_outbox, check_complete_so_far, data_files, days_before, enterprise_number, today,
-    BatchCli, Server, Twin, PERSON_MUTATIONS,
+    assert_same_outbox, check_complete_so_far, data_files, days_before, enterprise_number,
+    snapshot, today, BatchCli, Server, Twin, PERSON_MUTATIONS,
 };
 use common::source::standard_feed;
 use common::{Backend, Feed, Org, TestApp, NISS_1, NISS_2, NISS_3, NISS_BIS_20};
@@ -28,9 +28,10 @@ fn org(n: u32) -> Org {
     )
 }
 
-/// `orgs` organisations subscribed to PERSON_MUTATIONS since yesterday (so a run of today
-/// makes two days), the first `with_lines` of them with register lines of the persons a feed
-/// then renames, declares deceased and replaces.
+/// `orgs` organisations subscribed to PERSON_MUTATIONS since two days ago, with a run of that
+/// day made (its files in the outbox `outbox-seed`, so a run of today makes two days), the
+/// first `with_lines` of them with register lines of the persons a feed then renames,
+/// declares deceased and replaces.
 fn crash_state(backend: Backend, orgs: u32, with_lines: u32) -> (TestApp, BatchCli) {
     let app = TestApp::empty(backend);
     let batch = app.batch();
@@ -61,23 +62,35 @@ fn crash_state(backend: Backend, orgs: u32, with_lines: u32) -> (TestApp, BatchC
             .decease(NISS_2, "2026-11-28")
             .replacement(NISS_BIS_20, NISS_3),
     );
-    app.backdate_subscriptions(days_before(today(), 1));
-    (app, batch)
+    app.backdate_subscriptions(days_before(today(), 2));
+    let seed = batch.with_outbox(&app.path("outbox-seed"));
+    seed.run_ok(days_before(today(), 2));
+    (app, seed)
 }
 
 /// The clean run of the state, on a copy: gives the copy (kept while its outbox is compared
 /// against), the commands on it, and how long the run took.
-fn clean_run(app: &TestApp, batch: &BatchCli, files: usize) -> (Twin, BatchCli, Duration) {
-    let twin = Twin::of(app, "clean");
-    let clean = batch
-        .on_database(&twin.url)
-        .with_outbox(&app.path("outbox-clean"));
+fn clean_run(app: &TestApp, seed: &BatchCli, files: usize) -> (Twin, BatchCli, Duration) {
+    let (twin, clean) = trial(app, seed, "clean");
     let started = Instant::now();
     let summary = clean.run_ok(today());
     let took = started.elapsed();
     clean.check_all();
     assert_eq!(clean.data_files().len(), files, "{summary}");
     (twin, clean, took)
+}
+
+/// A copy of the seed database and of its outbox, and the commands on them.
+fn trial(app: &TestApp, seed: &BatchCli, name: &str) -> (Twin, BatchCli) {
+    let twin = Twin::of(app, name);
+    let outbox = app.path(&format!("outbox-{name}"));
+    for (file, bytes) in snapshot(&seed.outbox) {
+        let path = outbox.join(file);
+        std::fs::create_dir_all(path.parent().expect("a folder")).expect("a folder");
+        std::fs::write(path, bytes).expect("a copy");
+    }
+    let commands = seed.on_database(&twin.url).with_outbox(&outbox);
+    (twin, commands)
 }
 
 /// After the crash, a run without one completes; the outbox then equals the clean one, and a
@@ -101,16 +114,13 @@ const KILLS: u32 = 6;
 fn a_kill_at_any_moment_then_a_rerun_ends_as_a_clean_run(backend: Backend) {
     let (app, batch) = crash_state(backend, ORGS, 12);
     let files = 2 * ORGS as usize;
-    let (_clean_db, clean, took) = clean_run(&app, &batch, files);
+    let (_clean_db, clean, took) = clean_run(&app, &batch, files + ORGS as usize);
     eprintln!("a clean run of {files} files took {took:?}");
     let mut killed_while_running = 0;
     // The first kill right after the start; the others once a share of the files is written.
     for k in 0..KILLS {
-        let twin = Twin::of(&app, &format!("kill{k}"));
-        let crashing = batch
-            .on_database(&twin.url)
-            .with_outbox(&app.path(&format!("outbox-kill{k}")));
-        let target = files * k as usize / KILLS as usize;
+        let (_twin, crashing) = trial(&app, &batch, &format!("kill{k}"));
+        let target = ORGS as usize + files * k as usize / KILLS as usize;
         let mut child = crashing.spawn_run(today(), &[]);
         let deadline = Instant::now() + took * 3 + Duration::from_secs(10);
         let running = loop {
@@ -124,7 +134,7 @@ fn a_kill_at_any_moment_then_a_rerun_ends_as_a_clean_run(backend: Backend) {
         };
         child.kill().expect("SIGKILL");
         let status = child.wait().expect("the killed run");
-        let written = data_files(&crashing.outbox).len();
+        let written = data_files(&crashing.outbox).len() - ORGS as usize;
         eprintln!("kill {k}: at {written} of {files} files (running: {running}, {status:?})");
         if running {
             killed_while_running += 1;
@@ -143,13 +153,10 @@ fn a_kill_at_any_moment_then_a_rerun_ends_as_a_clean_run(backend: Backend) {
 
 fn an_abort_after_each_write_step_resumes_to_the_clean_outbox(backend: Backend) {
     let (app, batch) = crash_state(backend, 4, 4);
-    let (_clean_db, clean, _) = clean_run(&app, &batch, 8);
+    let (_clean_db, clean, _) = clean_run(&app, &batch, 12);
     for steps in 1u32.. {
         assert!(steps <= 1000, "a run still aborted after {steps} steps");
-        let twin = Twin::of(&app, &format!("abort{steps}"));
-        let crashing = batch
-            .on_database(&twin.url)
-            .with_outbox(&app.path(&format!("outbox-abort{steps}")));
+        let (_twin, crashing) = trial(&app, &batch, &format!("abort{steps}"));
         let n = steps.to_string();
         let hook = [("RAAS_BATCH_ABORT_AFTER_STEPS", n.as_str())];
         let output = crashing
