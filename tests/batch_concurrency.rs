@@ -67,6 +67,16 @@ fn two_runs_at_once_make_one_set_of_files(backend: Backend) {
     );
 }
 
+/// A last name for the n-th rename (letters only: `Name-b-a` for 10).
+fn name(n: u32) -> String {
+    let letters: String = n
+        .to_string()
+        .bytes()
+        .map(|d| format!("-{}", char::from(b'a' + (d - b'0'))))
+        .collect();
+    format!("Name{letters}")
+}
+
 /// While the run is made, a client registers and unregisters lines and a feed renames NISS_1
 /// again and again: A's file holds the first renames in order, each one's before the previous
 /// one's after, with no journal entry skipped before the last one it holds.
@@ -79,7 +89,7 @@ fn a_run_while_the_service_changes_registers_is_consistent(backend: Backend) {
     let rename = |app: &TestApp, n: u32| {
         app.apply_feed(
             &Feed::new(&format!("F-{n}"))
-                .identity_change(NISS_1, &format!("<p:lastName>Name{n}</p:lastName>")),
+                .identity_change(NISS_1, &format!("<p:lastName>{}</p:lastName>", name(n))),
         );
     };
     rename(&app, 0);
@@ -138,9 +148,12 @@ fn a_run_while_the_service_changes_registers_is_consistent(backend: Backend) {
     for (n, record) in file.texts().iter().enumerate() {
         assert_eq!(
             record,
-            &format!("identityChange {NISS_1} lastName:{before}>Name{n}")
+            &format!(
+                "identityChange {NISS_1} lastName:{before}>{}",
+                name(n as u32)
+            )
         );
-        before = format!("Name{n}");
+        before = name(n as u32);
     }
     assert_eq!(
         batch.file(&org_b().cbe, PERSON_MUTATIONS, today()).records,
