@@ -14,8 +14,8 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::batch::{
-    assert_same_outbox, check_complete_so_far, data_files, days_before, enterprise_number,
-    snapshot, today, BatchCli, Server, Twin, PERSON_MUTATIONS,
+    assert_same_outbox, check_complete_so_far, days_before, enterprise_number, names, snapshot,
+    today, BatchCli, Server, Twin, PERSON_MUTATIONS,
 };
 use common::source::standard_feed;
 use common::{Backend, Feed, Org, TestApp, NISS_1, NISS_2, NISS_3, NISS_BIS_20};
@@ -28,11 +28,20 @@ fn org(n: u32) -> Org {
     )
 }
 
-/// `orgs` organisations subscribed to PERSON_MUTATIONS since two days ago, with a run of that
-/// day made (its files in the outbox `outbox-seed`, so a run of today makes two days), the
-/// first `with_lines` of them with register lines of the persons a feed then renames,
-/// declares deceased and replaces.
-fn crash_state(backend: Backend, orgs: u32, with_lines: u32) -> (TestApp, BatchCli) {
+/// How much a run of today makes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Days {
+    /// Today only: nothing was run before.
+    One,
+    /// Yesterday and today: the subscriptions began two days ago, and that day was run.
+    CatchUp,
+}
+
+/// `orgs` organisations subscribed to PERSON_MUTATIONS, the first `with_lines` of them with
+/// register lines of the persons a feed then renames, declares deceased and replaces; for
+/// [`Days::CatchUp`], with the run of two days ago made (its files in the outbox
+/// `outbox-seed`).
+fn crash_state(backend: Backend, orgs: u32, with_lines: u32, days: Days) -> (TestApp, BatchCli) {
     let app = TestApp::empty(backend);
     let batch = app.batch();
     app.apply_feed(&standard_feed());
@@ -62,9 +71,11 @@ fn crash_state(backend: Backend, orgs: u32, with_lines: u32) -> (TestApp, BatchC
             .decease(NISS_2, "2026-11-28")
             .replacement(NISS_BIS_20, NISS_3),
     );
-    app.backdate_subscriptions(days_before(today(), 2));
     let seed = batch.with_outbox(&app.path("outbox-seed"));
-    seed.run_ok(days_before(today(), 2));
+    if days == Days::CatchUp {
+        app.backdate_subscriptions(days_before(today(), 2));
+        seed.run_ok(days_before(today(), 2));
+    }
     (app, seed)
 }
 
@@ -111,38 +122,53 @@ fn resume_and_compare(crashing: &BatchCli, clean: &BatchCli, context: &str) {
 const ORGS: u32 = 200;
 const KILLS: u32 = 6;
 
-fn a_kill_at_any_moment_then_a_rerun_ends_as_a_clean_run(backend: Backend) {
-    let (app, batch) = crash_state(backend, ORGS, 12);
-    let files = 2 * ORGS as usize;
-    let (_clean_db, clean, took) = clean_run(&app, &batch, files + ORGS as usize);
+/// Kills runs with SIGKILL, the first right after its start, the others once a share of its
+/// files is written; after each, a resume must give the clean outbox.
+fn kill_at_moments(backend: Backend, days: Days) {
+    let (app, batch) = crash_state(backend, ORGS, 12, days);
+    // The files the run makes, and those of the seed run before.
+    let (files, before) = match days {
+        Days::One => (ORGS as usize, 0),
+        Days::CatchUp => (2 * ORGS as usize, ORGS as usize),
+    };
+    let (_clean_db, clean, took) = clean_run(&app, &batch, files + before);
     eprintln!("a clean run of {files} files took {took:?}");
     let mut killed_while_running = 0;
-    // The first kill right after the start; the others once a share of the files is written.
+    // The first kill right after the start; the others once a share of the files, vouchers
+    // and signatures (three names a file) is in the outbox.
+    let published = |outbox: &std::path::Path| {
+        names(outbox)
+            .iter()
+            .filter(|name| !name.rsplit('/').next().unwrap_or_default().starts_with('.'))
+            .count()
+            - 3 * before
+    };
     for k in 0..KILLS {
         let (_twin, crashing) = trial(&app, &batch, &format!("kill{k}"));
-        let target = ORGS as usize + files * k as usize / KILLS as usize;
+        let target = 3 * files * k as usize / KILLS as usize;
         let mut child = crashing.spawn_run(today(), &[]);
         let deadline = Instant::now() + took * 3 + Duration::from_secs(10);
         let running = loop {
             if child.try_wait().expect("the run's state").is_some() {
                 break false;
             }
-            if data_files(&crashing.outbox).len() >= target || Instant::now() > deadline {
+            if published(&crashing.outbox) >= target || Instant::now() > deadline {
                 break child.try_wait().expect("the run's state").is_none();
             }
             std::thread::sleep(Duration::from_millis(2));
         };
         child.kill().expect("SIGKILL");
         let status = child.wait().expect("the killed run");
-        let written = data_files(&crashing.outbox).len() - ORGS as usize;
-        eprintln!("kill {k}: at {written} of {files} files (running: {running}, {status:?})");
+        let written = published(&crashing.outbox);
+        let all = 3 * files;
+        eprintln!("kill {k}: at {written} of {all} names (running: {running}, {status:?})");
         if running {
             killed_while_running += 1;
         }
         resume_and_compare(
             &crashing,
             &clean,
-            &format!("killed at {written} of {files} files"),
+            &format!("killed at {written} of {all} names"),
         );
     }
     assert!(
@@ -151,9 +177,16 @@ fn a_kill_at_any_moment_then_a_rerun_ends_as_a_clean_run(backend: Backend) {
     );
 }
 
-fn an_abort_after_each_write_step_resumes_to_the_clean_outbox(backend: Backend) {
-    let (app, batch) = crash_state(backend, 4, 4);
-    let (_clean_db, clean, _) = clean_run(&app, &batch, 12);
+/// Aborts a run after 1, 2, 3, … write steps (`RAAS_BATCH_ABORT_AFTER_STEPS`), and its
+/// resume after as many, until a run completes without aborting; after each, a resume
+/// without the hook must give the clean outbox.
+fn abort_after_each_step(backend: Backend, days: Days) {
+    let (app, batch) = crash_state(backend, 4, 4, days);
+    let files = match days {
+        Days::One => 4,
+        Days::CatchUp => 12,
+    };
+    let (_clean_db, clean, _) = clean_run(&app, &batch, files);
     for steps in 1u32.. {
         assert!(steps <= 1000, "a run still aborted after {steps} steps");
         let (_twin, crashing) = trial(&app, &batch, &format!("abort{steps}"));
@@ -195,7 +228,25 @@ fn an_abort_after_each_write_step_resumes_to_the_clean_outbox(backend: Backend) 
     }
 }
 
+fn a_kill_at_any_moment_of_a_day_then_a_rerun_ends_as_a_clean_run(backend: Backend) {
+    kill_at_moments(backend, Days::One);
+}
+
+fn a_kill_at_any_moment_of_a_catch_up_then_a_rerun_ends_as_a_clean_run(backend: Backend) {
+    kill_at_moments(backend, Days::CatchUp);
+}
+
+fn an_abort_after_each_write_step_of_a_day_resumes_to_the_clean_outbox(backend: Backend) {
+    abort_after_each_step(backend, Days::One);
+}
+
+fn an_abort_after_each_write_step_of_a_catch_up_resumes_to_the_clean_outbox(backend: Backend) {
+    abort_after_each_step(backend, Days::CatchUp);
+}
+
 backend_tests!(
-    a_kill_at_any_moment_then_a_rerun_ends_as_a_clean_run,
-    an_abort_after_each_write_step_resumes_to_the_clean_outbox,
+    a_kill_at_any_moment_of_a_day_then_a_rerun_ends_as_a_clean_run,
+    a_kill_at_any_moment_of_a_catch_up_then_a_rerun_ends_as_a_clean_run,
+    an_abort_after_each_write_step_of_a_day_resumes_to_the_clean_outbox,
+    an_abort_after_each_write_step_of_a_catch_up_resumes_to_the_clean_outbox,
 );
