@@ -412,8 +412,9 @@ fn check_sequence(numbers: &BTreeMap<u64, Vec<String>>) -> Result<String, String
     }
     match (numbers.keys().next(), numbers.keys().next_back()) {
         (Some(first), Some(last)) => Ok(format!(
-            "sequence {first:06} to {last:06} complete ({} files)",
-            numbers.len()
+            "sequence {first:06} to {last:06} complete ({} file{})",
+            numbers.len(),
+            if numbers.len() == 1 { "" } else { "s" }
         )),
         _ => Err("no voucher in the folder".into()),
     }

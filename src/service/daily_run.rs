@@ -13,7 +13,9 @@ use chrono::{NaiveDate, NaiveDateTime};
 
 use crate::domain::{FileType, Subscription};
 use crate::store::audit::{self, AuditEntry};
-use crate::store::batch_run::{self, DeclarationRow, FileRow, NewFile, Route, RunLock, RunRow, Written};
+use crate::store::batch_run::{
+    self, DeclarationRow, FileRow, NewFile, Route, RunLock, RunRow, Written,
+};
 use crate::store::journal::JournalEntry;
 use crate::store::{now, subscription, Database, StoreError};
 
@@ -46,6 +48,8 @@ pub struct PlannedFile {
 pub struct Plan {
     pub run: RunRow,
     pub files: Vec<PlannedFile>,
+    /// The plan was made by an earlier run (which may have begun its files).
+    pub resumed: bool,
 }
 
 impl Plan {
@@ -74,9 +78,9 @@ pub fn plan(
     until: NaiveDateTime,
     trigger: &str,
 ) -> Result<Plan, RunError> {
-    db.write(|conn| -> Result<(), RunError> {
+    let made = db.write(|conn| -> Result<bool, RunError> {
         if batch_run::find(conn, day)?.is_some() {
-            return Ok(());
+            return Ok(false);
         }
         let latest = batch_run::latest(conn)?;
         if let Some(latest) = &latest {
@@ -127,7 +131,7 @@ pub fn plan(
             });
         }
         batch_run::insert(conn, &run, &files)?;
-        Ok(())
+        Ok(true)
     })?;
     let mut conn = db.connection()?;
     let run = batch_run::find(&mut conn, day)?
@@ -151,7 +155,11 @@ pub fn plan(
             row,
         });
     }
-    Ok(Plan { run, files })
+    Ok(Plan {
+        run,
+        files,
+        resumed: !made,
+    })
 }
 
 /// `<TYPE>_<cbe>_<YYYYMMDD>_<sequence, 6 digits>.xml`
@@ -179,7 +187,12 @@ pub fn person_routes(
     let mut after = run.journal_after;
     while after < run.journal_upto {
         let upto = (after + ROUTE_WINDOW).min(run.journal_upto);
-        f(&batch_run::person_routes(&mut conn, after, upto, run.reference_date)?);
+        f(&batch_run::person_routes(
+            &mut conn,
+            after,
+            upto,
+            run.reference_date,
+        )?);
         after = upto;
     }
     Ok(())
