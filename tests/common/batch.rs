@@ -1013,11 +1013,47 @@ impl Declaration {
 
     fn element(&self) -> &'static str {
         match self.kind {
-            "IN" => "in",
-            "OUT" => "out",
-            "UPDATE" => "update",
-            _ => "cancel",
+            "IN" => "dimonaIn",
+            "OUT" => "dimonaOut",
+            "UPDATE" => "dimonaUpdate",
+            _ => "dimonaCancel",
         }
+    }
+
+    /// The record in a Dimona file: an IN gives the whole period, an OUT its end, an UPDATE
+    /// its dates, a CANCEL only the period.
+    fn xml(&self, id: &str) -> String {
+        let element = self.element();
+        let mut xml = format!(
+            r#"<{element} id="{id}"><periodId>{}</periodId>"#,
+            self.period_id
+        );
+        let end = self
+            .end
+            .as_ref()
+            .map(|end| format!("<endDate>{end}</endDate>"))
+            .unwrap_or_default();
+        match self.kind {
+            "IN" => {
+                let _ = write!(
+                    xml,
+                    "<employer><enterpriseNumber>{}</enterpriseNumber></employer>\
+                     <workerSsin>{}</workerSsin><startDate>{}</startDate>{end}\
+                     <jointCommittee>{}</jointCommittee><workerType>{}</workerType>",
+                    self.employer_cbe,
+                    self.worker,
+                    self.start,
+                    self.joint_committee,
+                    self.worker_type
+                );
+            }
+            "OUT" => xml.push_str(&end),
+            "UPDATE" => {
+                let _ = write!(xml, "<startDate>{}</startDate>{end}", self.start);
+            }
+            _ => {}
+        }
+        xml + &format!("</{element}>")
     }
 
     /// The description [`describe`] gives of this declaration in a DimonaMutations file.
@@ -1052,33 +1088,12 @@ impl DimonaFile {
     }
 
     pub fn xml(&self) -> String {
-        let mut records = String::new();
-        for (i, d) in self.declarations.iter().enumerate() {
-            let element = d.element();
-            let _ = write!(
-                records,
-                r#"<{element} id="r{}"><periodId>{}</periodId>"#,
-                i + 1,
-                d.period_id
-            );
-            if d.kind != "CANCEL" {
-                let _ = write!(
-                    records,
-                    "<employer><enterpriseNumber>{}</enterpriseNumber></employer>\
-                     <worker>{}</worker><startDate>{}</startDate>",
-                    d.employer_cbe, d.worker, d.start
-                );
-                if let Some(end) = &d.end {
-                    let _ = write!(records, "<endDate>{end}</endDate>");
-                }
-                let _ = write!(
-                    records,
-                    "<jointCommittee>{}</jointCommittee><workerType>{}</workerType>",
-                    d.joint_committee, d.worker_type
-                );
-            }
-            let _ = write!(records, "</{element}>");
-        }
+        let records: String = self
+            .declarations
+            .iter()
+            .enumerate()
+            .map(|(i, d)| d.xml(&format!("r{}", i + 1)))
+            .collect();
         format!(
             r#"<?xml version="1.0" encoding="UTF-8"?><dimona xmlns="{DIMONA_NS}" fileId="{}" createdAt="2026-11-30T06:00:00Z">{records}</dimona>"#,
             self.file_id
