@@ -293,7 +293,102 @@ fn a_run_catches_up_the_missing_days_in_order(backend: Backend) {
     assert_eq!(runs_in_status(&batch), [iso(d), iso(d1), iso(d2)]);
 }
 
+/// A damage done to a copy of an outbox.
+type Damage<'a> = Box<dyn Fn(&std::path::Path) + 'a>;
+
+/// Whether a check panics (its message is printed, as for any failed assertion).
+fn refuses(check: impl FnOnce() + std::panic::UnwindSafe) -> bool {
+    std::panic::catch_unwind(check).is_err()
+}
+
+/// The checks every test makes of an outbox are not vacuous: each damage below is caught by
+/// the independent checks (xmllint, openssl, the vouchers' digests, the sequences) and by
+/// `raas voucher verify`.
+fn the_outbox_checks_catch_a_damaged_outbox(backend: Backend) {
+    let (app, batch, _) = subscribed(backend);
+    let d = today();
+    app.backdate_subscriptions(days_before(d, 2));
+    batch.run_ok(days_before(d, 2));
+    rename(&app, "F-1", NISS_1, "Vandenberghe");
+    batch.run_ok(d);
+    batch.check_all();
+    let a = batch.file(&org_a().cbe, PERSON_MUTATIONS, d);
+    // The file between the first and the last.
+    let middle = batch.file(&org_a().cbe, PERSON_MUTATIONS, days_before(d, 1));
+    let relative = |path: &std::path::Path| {
+        path.strip_prefix(&batch.outbox)
+            .expect("in the outbox")
+            .display()
+            .to_string()
+    };
+    let damages: Vec<(&str, Damage)> = vec![
+        (
+            "a flipped byte",
+            Box::new(|outbox| {
+                let path = outbox.join(relative(&a.path));
+                let text = std::fs::read_to_string(&path).unwrap();
+                std::fs::write(&path, text.replacen("Vandenberghe", "Vandenberghf", 1)).unwrap();
+            }),
+        ),
+        (
+            "a voucher missing",
+            Box::new(|outbox| {
+                std::fs::remove_file(outbox.join(relative(&voucher_path(&a.path)))).unwrap();
+            }),
+        ),
+        (
+            "another file's signature",
+            Box::new(|outbox| {
+                let signature =
+                    |p: &std::path::Path| outbox.join(relative(&common::batch::signature_path(p)));
+                std::fs::copy(signature(&middle.path), signature(&a.path)).unwrap();
+            }),
+        ),
+        (
+            "a gap",
+            Box::new(|outbox| {
+                for path in [
+                    middle.path.clone(),
+                    voucher_path(&middle.path),
+                    common::batch::signature_path(&middle.path),
+                ] {
+                    std::fs::remove_file(outbox.join(relative(&path))).unwrap();
+                }
+            }),
+        ),
+        (
+            "a temporary file left",
+            Box::new(|outbox| {
+                let name = format!(".{}.partial", a.name);
+                std::fs::write(outbox.join(&org_a().cbe).join(name), "<Person").unwrap();
+            }),
+        ),
+    ];
+    for (n, (damage, make)) in damages.iter().enumerate() {
+        let copy = app.path(&format!("damaged-{n}"));
+        for (name, bytes) in batch.snapshot() {
+            let path = copy.join(name);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, bytes).unwrap();
+        }
+        make(&copy);
+        let damaged = batch.with_outbox(&copy);
+        assert!(
+            refuses(|| common::batch::check_outbox(&damaged.outbox, &damaged.public_key)),
+            "{damage}: not caught by the checks"
+        );
+        if *damage != "a temporary file left" {
+            let output = damaged.voucher_verify(&damaged.data_files());
+            assert!(
+                !output.status.success(),
+                "{damage}: raas voucher verify accepts it"
+            );
+        }
+    }
+}
+
 backend_tests!(
+    the_outbox_checks_catch_a_damaged_outbox,
     a_date_run_again_makes_no_second_file,
     a_quiet_day_gives_files_with_zero_records,
     sequence_numbers_rise_by_one_a_day,
