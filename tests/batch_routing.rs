@@ -28,6 +28,10 @@ fn org_f() -> Org {
     Org::new(&enterprise_number(3), "Org F", "frank")
 }
 
+fn org_g() -> Org {
+    Org::new(&enterprise_number(4), "Org G", "grace")
+}
+
 /// The seqs of a number's journal entries of the given kinds.
 fn seqs(app: &TestApp, ssin: &str, kinds: &[&str]) -> Vec<i64> {
     let mut all: Vec<i64> = kinds
@@ -45,8 +49,10 @@ fn person_mutations_reach_exactly_the_registers_that_know_the_person(backend: Ba
     for org in [org_c(), org_e(), org_f()] {
         app.add_org_with_types(&org, &["EMPLOYEE"]);
     }
-    // A: EMPLOYEE only; B, C, E, F: every type.
+    app.add_org_with_types(&org_g(), &["EMPLOYEE", "BENEFICIARY"]);
+    // A and G: EMPLOYEE only; B, C, E, F: every type.
     app.subscribe(&org_a().cbe, PERSON_MUTATIONS, &["EMPLOYEE"], &[]);
+    app.subscribe(&org_g().cbe, PERSON_MUTATIONS, &["EMPLOYEE"], &[]);
     for org in [org_b(), org_c(), org_e()] {
         app.subscribe(&org.cbe, PERSON_MUTATIONS, &[], &[]);
     }
@@ -72,6 +78,10 @@ fn person_mutations_reach_exactly_the_registers_that_know_the_person(backend: Ba
     app.register_line(&a, NISS_2, "BENEFICIARY", "2020-01-01..");
     app.register_line(&a, X, "EMPLOYEE", "2020-01-01..2020-06-30");
     app.register_line(&a, Y, "EMPLOYEE", "2020-07-01..2020-12-31");
+    // Lines of a type A's subscription does not cover: not shown in its replacement record.
+    app.register_line(&a, X, "BENEFICIARY", "2021-01-01..");
+    // G holds X only in a type its subscription does not cover: no record.
+    app.register_line(&org_g(), X, "BENEFICIARY", "2021-01-01..");
     app.register_line(&b, NISS_1, "EMPLOYEE", "2021-01-01..");
     app.register_line(&b, NISS_2, "EMPLOYEE", "2022-01-01..");
     app.register_line(&b, X, "EMPLOYEE", "2019-01-01..2019-12-31");
@@ -95,7 +105,7 @@ fn person_mutations_reach_exactly_the_registers_that_know_the_person(backend: Ba
             )),
     );
     let summary = batch.run_ok(d);
-    assert_eq!(summary["files"], 4, "{summary}");
+    assert_eq!(summary["files"], 5, "{summary}");
     assert_eq!(summary["records"], 7, "{summary}");
     batch.check_all();
 
@@ -142,8 +152,9 @@ fn person_mutations_reach_exactly_the_registers_that_know_the_person(backend: Ba
         b_file.seqs()
     );
     assert_eq!(b_file.seqs()[4], canceled[0]);
-    // C knows nobody, E nobody on D: their files have no record. F ended: no file.
-    for org in [org_c(), e] {
+    // C knows nobody, E nobody on D, G nobody in EMPLOYEE: their files have no record. F
+    // ended: no file.
+    for org in [org_c(), e, org_g()] {
         assert_eq!(batch.file(&org.cbe, PERSON_MUTATIONS, d).records, []);
     }
     assert!(
