@@ -14,8 +14,9 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::batch::{
-    assert_same_outbox, check_complete_so_far, days_before, enterprise_number, names, snapshot,
-    today, BatchCli, Server, Twin, PERSON_MUTATIONS,
+    assert_same_outbox, check_complete_so_far, days_before, enterprise_number, iso, names,
+    snapshot, today, BatchCli, Declaration, DimonaFile, Server, Twin, DIMONA_MUTATIONS,
+    PERSON_MUTATIONS,
 };
 use common::source::standard_feed;
 use common::{Backend, Feed, Org, TestApp, NISS_1, NISS_2, NISS_3, NISS_BIS_20};
@@ -38,7 +39,8 @@ enum Days {
 }
 
 /// `orgs` organisations subscribed to PERSON_MUTATIONS, the first `with_lines` of them with
-/// register lines of the persons a feed then renames, declares deceased and replaces; for
+/// register lines of the persons a feed then renames, declares deceased and replaces, and
+/// subscribed to DIMONA_MUTATIONS too (a declaration then employs one of them); for
 /// [`Days::CatchUp`], with the run of two days ago made (its files in the outbox
 /// `outbox-seed`).
 fn crash_state(backend: Backend, orgs: u32, with_lines: u32, days: Days) -> (TestApp, BatchCli) {
@@ -49,6 +51,8 @@ fn crash_state(backend: Backend, orgs: u32, with_lines: u32, days: Days) -> (Tes
         let org = org(n);
         if n < with_lines {
             app.add_org_with_types(&org, &["EMPLOYEE"]);
+            let since = days_before(today(), 30);
+            app.subscribe_dimona(&org.cbe, &[], "DELIB-CRASH", since, None);
         } else {
             app.admin(&["org", "add", "--cbe", &org.cbe, "--name", &org.name], "");
         }
@@ -71,6 +75,15 @@ fn crash_state(backend: Backend, orgs: u32, with_lines: u32, days: Days) -> (Tes
             .decease(NISS_2, "2026-11-28")
             .replacement(NISS_BIS_20, NISS_3),
     );
+    app.apply_dimona(&DimonaFile::new(
+        "DIM-CRASH",
+        &[Declaration::entry(
+            700_001,
+            NISS_1,
+            &iso(days_before(today(), 5)),
+            None,
+        )],
+    ));
     let seed = batch.with_outbox(&app.path("outbox-seed"));
     if days == Days::CatchUp {
         app.backdate_subscriptions(days_before(today(), 2));
@@ -88,6 +101,25 @@ fn clean_run(app: &TestApp, seed: &BatchCli, files: usize) -> (Twin, BatchCli, D
     let took = started.elapsed();
     clean.check_all();
     assert_eq!(clean.data_files().len(), files, "{summary}");
+    // What the files of today hold, for the first organisation (every one with lines has a
+    // line of NISS_1; the even ones of NISS_2, every third one of the replaced number).
+    let first = org(0).cbe;
+    assert_eq!(
+        clean.file(&first, PERSON_MUTATIONS, today()).texts(),
+        [
+            format!("identityChange {NISS_1} lastName:Van den Berghe>Vandenberghe"),
+            format!("decease {NISS_2} 2026-11-28"),
+            format!(
+                "replacement {NISS_BIS_20}>{NISS_3} EMPLOYEE moved 2019-01-01..2019-12-31 \
+                 merged 2019-01-01..2019-12-31"
+            ),
+        ]
+    );
+    assert_eq!(
+        clean.file(&first, DIMONA_MUTATIONS, today()).records.len(),
+        1,
+        "the Dimona declaration"
+    );
     (twin, clean, took)
 }
 
@@ -120,16 +152,20 @@ fn resume_and_compare(crashing: &BatchCli, clean: &BatchCli, context: &str) {
 }
 
 const ORGS: u32 = 200;
+const WITH_LINES: u32 = 12;
+/// The files of a day: every organisation's PERSON_MUTATIONS, and the DIMONA_MUTATIONS of
+/// those with lines.
+const ORGS_A_DAY: usize = (ORGS + WITH_LINES) as usize;
 const KILLS: u32 = 6;
 
 /// Kills runs with SIGKILL, the first right after its start, the others once a share of its
 /// files is written; after each, a resume must give the clean outbox.
 fn kill_at_moments(backend: Backend, days: Days) {
-    let (app, batch) = crash_state(backend, ORGS, 12, days);
+    let (app, batch) = crash_state(backend, ORGS, WITH_LINES, days);
     // The files the run makes, and those of the seed run before.
     let (files, before) = match days {
-        Days::One => (ORGS as usize, 0),
-        Days::CatchUp => (2 * ORGS as usize, ORGS as usize),
+        Days::One => (ORGS_A_DAY, 0),
+        Days::CatchUp => (2 * ORGS_A_DAY, ORGS_A_DAY),
     };
     let (_clean_db, clean, took) = clean_run(&app, &batch, files + before);
     eprintln!("a clean run of {files} files took {took:?}");
@@ -183,8 +219,8 @@ fn kill_at_moments(backend: Backend, days: Days) {
 fn abort_after_each_step(backend: Backend, days: Days) {
     let (app, batch) = crash_state(backend, 4, 4, days);
     let files = match days {
-        Days::One => 4,
-        Days::CatchUp => 12,
+        Days::One => 8,
+        Days::CatchUp => 24,
     };
     let (_clean_db, clean, _) = clean_run(&app, &batch, files);
     for steps in 1u32.. {
