@@ -45,7 +45,7 @@ enum Command {
     /// National numbers (NISS)
     #[command(subcommand)]
     Niss(NissCommand),
-    /// Administration: organisations, credentials, dossier types, grants
+    /// Administration: organisations, credentials, dossier types, grants, subscriptions
     #[command(subcommand)]
     Admin(admin::AdminCommand),
     /// Synthetic data for trials and benchmarks

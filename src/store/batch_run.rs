@@ -164,34 +164,36 @@ pub fn last_finished(conn: &mut DbConnection) -> StoreResult<Option<(NaiveDate, 
     Ok(row.and_then(|(day, at)| at.map(|at| (day, at))))
 }
 
-/// The last journal sequence number after `after` recorded before `until` (`after` when
-/// none): entries are appended in commit order with their commit's time, so this is where
-/// a day ends.
+/// The last sequence number of `$table` after `after` recorded before `until` (`after` when
+/// none): entries are appended in commit order with their commit's time, so this is where a
+/// day ends. (A macro: the two tables' columns are distinct types to diesel.)
+macro_rules! cutoff {
+    ($table:ident, $conn:expr, $after:expr, $until:expr) => {{
+        let upto: Option<i64> = $table::table
+            .filter($table::seq.gt($after))
+            .filter($table::recorded_at.lt($until))
+            .select(max($table::seq))
+            .first($conn)?;
+        Ok(upto.unwrap_or($after))
+    }};
+}
+
+/// Where the journal entries of a day end (see [`cutoff!`]).
 pub fn journal_cutoff(
     conn: &mut DbConnection,
     after: i64,
     until: NaiveDateTime,
 ) -> StoreResult<i64> {
-    let upto: Option<i64> = mutation_journal::table
-        .filter(mutation_journal::seq.gt(after))
-        .filter(mutation_journal::recorded_at.lt(until))
-        .select(max(mutation_journal::seq))
-        .first(conn)?;
-    Ok(upto.unwrap_or(after))
+    cutoff!(mutation_journal, conn, after, until)
 }
 
-/// The same for the Dimona declarations.
+/// Where the Dimona declarations of a day end.
 pub fn dimona_cutoff(
     conn: &mut DbConnection,
     after: i64,
     until: NaiveDateTime,
 ) -> StoreResult<i64> {
-    let upto: Option<i64> = dimona_declarations::table
-        .filter(dimona_declarations::seq.gt(after))
-        .filter(dimona_declarations::recorded_at.lt(until))
-        .select(max(dimona_declarations::seq))
-        .first(conn)?;
-    Ok(upto.unwrap_or(after))
+    cutoff!(dimona_declarations, conn, after, until)
 }
 
 /// The last sequence number of every receiver and file type that has files.
@@ -338,7 +340,7 @@ pub fn finish(
 }
 
 /// A register line of a person a journal entry or a declaration is about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Queryable)]
 pub struct Route {
     pub organisation_id: i32,
     pub seq: i64,
@@ -372,7 +374,7 @@ pub fn person_routes(
     upto: i64,
     day: NaiveDate,
 ) -> StoreResult<Vec<Route>> {
-    let rows: Vec<(i32, i64, i32)> = mutation_journal::table
+    Ok(mutation_journal::table
         .inner_join(relations::table.on(relations::ssin.eq(mutation_journal::ssin)))
         .filter(mutation_journal::seq.gt(after))
         .filter(mutation_journal::seq.le(upto))
@@ -388,21 +390,13 @@ pub fn person_routes(
             mutation_journal::seq,
             relations::dossier_type_id,
         ))
-        .load(conn)?;
-    Ok(rows
-        .into_iter()
-        .map(|(organisation_id, seq, dossier_type_id)| Route {
-            organisation_id,
-            seq,
-            dossier_type_id,
-        })
-        .collect())
+        .load(conn)?)
 }
 
 /// For the declarations `after < seq ≤ upto`, every register line of the worker whose
 /// period overlaps the declared period.
 pub fn dimona_routes(conn: &mut DbConnection, after: i64, upto: i64) -> StoreResult<Vec<Route>> {
-    let rows: Vec<(i32, i64, i32)> = dimona_declarations::table
+    Ok(dimona_declarations::table
         .inner_join(relations::table.on(relations::ssin.eq(dimona_declarations::worker_ssin)))
         .filter(dimona_declarations::seq.gt(after))
         .filter(dimona_declarations::seq.le(upto))
@@ -421,15 +415,7 @@ pub fn dimona_routes(conn: &mut DbConnection, after: i64, upto: i64) -> StoreRes
             dimona_declarations::seq,
             relations::dossier_type_id,
         ))
-        .load(conn)?;
-    Ok(rows
-        .into_iter()
-        .map(|(organisation_id, seq, dossier_type_id)| Route {
-            organisation_id,
-            seq,
-            dossier_type_id,
-        })
-        .collect())
+        .load(conn)?)
 }
 
 /// The reported journal entries `after < seq ≤ upto`, at most `limit`, by sequence number.
