@@ -367,6 +367,9 @@ fn logs_are_json_lines_when_asked_and_without_colours_in_a_file() {
     for line in json_log.lines() {
         let value: serde_json::Value =
             serde_json::from_str(line).unwrap_or_else(|e| panic!("{line:?}: {e}"));
-        assert!(matches!(value["level"].as_str(), Some("INFO" | "WARN")), "{line}");
+        assert!(
+            matches!(value["level"].as_str(), Some("INFO" | "WARN")),
+            "{line}"
+        );
     }
 }

@@ -70,8 +70,14 @@ pub fn run_until(
         )));
     }
     let key = signing_key(settings)?;
-    let days: Vec<NaiveDate> = match daily_run::last_run_date(db)? {
-        Some(last) if last < day => last.iter_days().skip(1).take_while(|d| *d <= day).collect(),
+    // From the latest run on when it stopped before finishing (it resumes), else from the
+    // day after it.
+    let days: Vec<NaiveDate> = match daily_run::latest_run(db)? {
+        Some((last, finished)) if last < day => last
+            .iter_days()
+            .skip(usize::from(finished))
+            .take_while(|d| *d <= day)
+            .collect(),
         _ => vec![day],
     };
     let outbox = Outbox::open(&settings.outbox)?;

@@ -63,10 +63,10 @@ pub fn exclusive(db: &Database) -> Result<RunLock, StoreError> {
     batch_run::exclusive(db)
 }
 
-/// The reference date of the latest run.
-pub fn last_run_date(db: &Database) -> Result<Option<NaiveDate>, StoreError> {
+/// The reference date of the latest run, and whether it finished.
+pub fn latest_run(db: &Database) -> Result<Option<(NaiveDate, bool)>, StoreError> {
     let mut conn = db.connection()?;
-    Ok(batch_run::latest(&mut conn)?.map(|r| r.reference_date))
+    Ok(batch_run::latest(&mut conn)?.map(|r| (r.reference_date, r.finished_at.is_some())))
 }
 
 /// The plan of `day`: found, or made now for the entries recorded before `until`. Call it
