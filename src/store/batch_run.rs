@@ -118,6 +118,15 @@ pub struct NewFile {
     pub server_ticket: String,
 }
 
+/// The last sequence number of a receiver and file type.
+#[derive(Insertable)]
+#[diesel(table_name = batch_sequences)]
+struct Sequence<'a> {
+    organisation_id: i32,
+    file_type: &'a str,
+    last_sequence: i64,
+}
+
 /// What was written of a file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Written {
@@ -250,48 +259,16 @@ pub fn insert(conn: &mut DbConnection, run: &RunRow, files: &[NewFile]) -> Store
             .execute(conn)?;
         }
     }
-    let sequences: Vec<_> = files
+    let sequences: Vec<Sequence> = files
         .iter()
-        .map(|f| {
-            (
-                batch_sequences::organisation_id.eq(f.organisation_id),
-                batch_sequences::file_type.eq(&f.file_type),
-                batch_sequences::last_sequence.eq(f.sequence_number),
-            )
+        .map(|f| Sequence {
+            organisation_id: f.organisation_id,
+            file_type: &f.file_type,
+            last_sequence: f.sequence_number,
         })
         .collect();
-    match conn {
-        DbConnection::Postgres(pg) => {
-            for chunk in sequences.chunks(500) {
-                diesel::insert_into(batch_sequences::table)
-                    .values(chunk)
-                    .execute(pg)?;
-            }
-        }
-        _ => {
-            for row in sequences {
-                diesel::insert_into(batch_sequences::table)
-                    .values(row)
-                    .execute(conn)?;
-            }
-        }
-    }
-    match conn {
-        DbConnection::Postgres(pg) => {
-            for chunk in files.chunks(500) {
-                diesel::insert_into(batch_files::table)
-                    .values(chunk)
-                    .execute(pg)?;
-            }
-        }
-        _ => {
-            for file in files {
-                diesel::insert_into(batch_files::table)
-                    .values(file)
-                    .execute(conn)?;
-            }
-        }
-    }
+    super::insert_rows!(conn, batch_sequences::table, sequences, 500);
+    super::insert_rows!(conn, batch_files::table, files, 500);
     Ok(())
 }
 
