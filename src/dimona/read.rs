@@ -4,68 +4,44 @@
 //! beforehand (`crate::xml::record_file::digest`): a file that changed in between is refused.
 //! The file's frame (root, `fileId`, record ids, digest) is [`crate::xml::record_file`]'s.
 
-use std::io::BufRead;
-
 use chrono::NaiveDate;
 
 use super::{Declaration, Employer, Hour, Period, PeriodChanges, Record, DIMONA_NS};
 use crate::domain::EnterpriseNumber;
 use crate::xml::person::{self, FieldError};
 pub use crate::xml::record_file::ReadError;
-use crate::xml::record_file::RecordFile;
+use crate::xml::record_file::{RecordFile, RecordFormat};
 use crate::xml::tree::NotText;
 use crate::xml::{Element, Limits};
 
-/// Limits of one record: an IN is 13 elements.
-const RECORD_LIMITS: Limits = Limits {
-    max_depth: 8,
-    max_elements: 64,
-};
+/// The records of a Dimona file, in order, each checked (see [`RecordFile`]).
+pub type DimonaReader<R> = RecordFile<R, DimonaFile>;
 
-/// The records of a Dimona file, in order, each checked. Ends after the root is closed and
-/// the rest of the document checked; after an error, yields nothing more.
-pub struct DimonaReader<R> {
-    file: RecordFile<R>,
-    today: NaiveDate,
-}
+/// The Dimona file's format (Dimona.xsd).
+pub struct DimonaFile;
 
-impl<R: BufRead> DimonaReader<R> {
-    /// Reads up to the root's start tag and checks it. `today` bounds the birth dates of
-    /// worker numbers.
-    pub fn new(input: R, today: NaiveDate) -> Result<DimonaReader<R>, ReadError> {
-        let file = RecordFile::open(input, RECORD_LIMITS, DIMONA_NS, "dimona")?;
-        Ok(DimonaReader { file, today })
+impl RecordFormat for DimonaFile {
+    const NAMESPACE: &'static str = DIMONA_NS;
+    const ROOT: &'static str = "dimona";
+    /// An IN is 13 elements.
+    const LIMITS: Limits = Limits {
+        max_depth: 8,
+        max_elements: 64,
+    };
+    type Value = Declaration;
+    type Record = Record;
+
+    /// `today` bounds the birth dates of worker numbers.
+    fn read(element: &Element, today: NaiveDate) -> Field<Declaration> {
+        declaration(element, today)
     }
 
-    /// The file's own identifier: a file is applied once.
-    pub fn file_id(&self) -> &str {
-        self.file.file_id()
-    }
-
-    /// How many records were handed out.
-    pub fn records(&self) -> usize {
-        self.file.records()
-    }
-
-    /// The SHA-256 of the bytes read so far, hex: of the whole file once the records ended.
-    pub fn digest(&self) -> String {
-        self.file.digest()
-    }
-}
-
-impl<R: BufRead> Iterator for DimonaReader<R> {
-    type Item = Result<Record, ReadError>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        let today = self.today;
-        let read = self
-            .file
-            .next_record(|element| declaration(element, today))?;
-        Some(read.map(|read| Record {
-            id: read.id,
-            position: read.position,
-            declaration: read.value,
-        }))
+    fn record(id: String, position: usize, declaration: Declaration) -> Record {
+        Record {
+            id,
+            position,
+            declaration,
+        }
     }
 }
 
@@ -468,62 +444,61 @@ mod tests {
 
     #[test]
     fn errors_name_the_record_and_field() {
-        refused(
-            &IN.replace("0202239951", "0202239952"),
-            "record a (#1): employer/enterpriseNumber: is not a valid enterprise number",
-        );
-        refused(
-            &IN.replace("85073003328", "85073003329"),
-            "record a (#1): workerSsin: is not a valid NISS",
-        );
-        refused(
-            &IN.replace("2026-12-01</startDate>", "2026-02-30</startDate>"),
-            "startDate: must be a date",
-        );
-        refused(&IN.replace("17:30", "25:00"), "endHour: must be an hour");
-        refused(
-            &IN.replace(">302<", ">30<"),
-            "jointCommittee: must be 3 digits",
-        );
-        refused(
-            &IN.replace(">STU<", ">stu<"),
-            "workerType: must be 3 capital",
-        );
-        refused(&IN.replace(">7.5<", ">7.555<"), "plannedHours: must be");
-        refused(
-            &IN.replace("123456789012", "0123"),
-            "periodId: must be 1 to 12 digits",
-        );
-        refused(
-            &IN.replace("17:30", "07:30"),
-            "the period would end (2026-12-01 07:30) before it starts (2026-12-01 08:00)",
-        );
-        refused(
-            &IN.replace(
+        // Each field spoilt in turn, in the IN: (what, replaced by, the error says).
+        for (what, by, expected) in [
+            (
+                "0202239951",
+                "0202239952",
+                "record a (#1): employer/enterpriseNumber: is not a valid enterprise number",
+            ),
+            (
+                "85073003328",
+                "85073003329",
+                "record a (#1): workerSsin: is not a valid NISS",
+            ),
+            (
+                "2026-12-01</startDate>",
+                "2026-02-30</startDate>",
+                "startDate: must be a date",
+            ),
+            ("17:30", "25:00", "endHour: must be an hour"),
+            (">302<", ">30<", "jointCommittee: must be 3 digits"),
+            (">STU<", ">stu<", "workerType: must be 3 capital"),
+            (">7.5<", ">7.555<", "plannedHours: must be"),
+            ("123456789012", "0123", "periodId: must be 1 to 12 digits"),
+            (
+                "17:30",
+                "07:30",
+                "the period would end (2026-12-01 07:30) before it starts (2026-12-01 08:00)",
+            ),
+            (
                 "<startDate>",
                 "<startDate>2026-12-01</startDate><startDate>",
+                "startDate: appears more than once",
             ),
-            "startDate: appears more than once",
-        );
-        refused(
-            &IN.replace("<workerType>", "<workerTyp>X</workerTyp><workerType>"),
-            "does not belong here",
-        );
-        refused(
-            &IN.replace(
+            (
+                "<workerType>",
+                "<workerTyp>X</workerTyp><workerType>",
+                "does not belong here",
+            ),
+            (
                 "<enterpriseNumber>0202239951</enterpriseNumber>",
                 "<enterpriseNumber>0202239951</enterpriseNumber><nssoNumber>1</nssoNumber>",
+                "exactly one of enterpriseNumber and nssoNumber",
             ),
-            "exactly one of enterpriseNumber and nssoNumber",
-        );
-        refused(
-            &IN.replace("<periodId>123456789012</periodId>", ""),
-            "periodId: is missing",
-        );
-        refused(
-            &IN.replace("<endDate>2026-12-01</endDate>", ""),
-            "the end hour 17:30 has no end date",
-        );
+            (
+                "<periodId>123456789012</periodId>",
+                "",
+                "periodId: is missing",
+            ),
+            (
+                "<endDate>2026-12-01</endDate>",
+                "",
+                "the end hour 17:30 has no end date",
+            ),
+        ] {
+            refused(&IN.replace(what, by), expected);
+        }
         refused(
             r#"<dimonaUpdate id="u"><periodId>5</periodId></dimonaUpdate>"#,
             "record u (#1): periodId: an update must change at least one field",

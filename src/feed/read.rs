@@ -4,63 +4,41 @@
 //! pass, so a file applied already is recognised before any record is read. The file's frame
 //! (root, `fileId`, record ids, digest) is [`crate::xml::record_file`]'s.
 
-use std::io::BufRead;
-
 use chrono::NaiveDate;
 
 use super::{Mutation, Record, FEED_NS};
 use crate::xml::person::{self, FieldError};
-use crate::xml::record_file::RecordFile;
 pub use crate::xml::record_file::{digest, ReadError};
+use crate::xml::record_file::{RecordFile, RecordFormat};
 use crate::xml::{Element, Limits};
 
-/// Limits of one record: a new person with ten first names and an address is ~20 elements.
-const RECORD_LIMITS: Limits = Limits {
-    max_depth: 16,
-    max_elements: 256,
-};
+/// The records of a feed file, in order, each checked (see [`RecordFile`]).
+pub type FeedReader<R> = RecordFile<R, NrMutations>;
 
-/// The records of a feed file, in order, each checked. Ends after the root is closed and the
-/// rest of the document checked; after an error, yields nothing more.
-pub struct FeedReader<R> {
-    file: RecordFile<R>,
-    today: NaiveDate,
-}
+/// The feed file's format (NrMutations.xsd).
+pub struct NrMutations;
 
-impl<R: BufRead> FeedReader<R> {
-    /// Reads up to the root's start tag and checks it. `today` bounds birth dates.
-    pub fn new(input: R, today: NaiveDate) -> Result<FeedReader<R>, ReadError> {
-        let file = RecordFile::open(input, RECORD_LIMITS, FEED_NS, "nrMutations")?;
-        Ok(FeedReader { file, today })
+impl RecordFormat for NrMutations {
+    const NAMESPACE: &'static str = FEED_NS;
+    const ROOT: &'static str = "nrMutations";
+    /// A new person with ten first names and an address is ~20 elements.
+    const LIMITS: Limits = Limits {
+        max_depth: 16,
+        max_elements: 256,
+    };
+    type Value = Mutation;
+    type Record = Record;
+
+    fn read(element: &Element, today: NaiveDate) -> Result<Mutation, FieldError> {
+        mutation(element, today)
     }
 
-    /// The file's own identifier: a file is applied once.
-    pub fn file_id(&self) -> &str {
-        self.file.file_id()
-    }
-
-    /// How many records were handed out.
-    pub fn records(&self) -> usize {
-        self.file.records()
-    }
-
-    /// The SHA-256 of the bytes read so far, hex: of the whole file once the records ended.
-    pub fn digest(&self) -> String {
-        self.file.digest()
-    }
-}
-
-impl<R: BufRead> Iterator for FeedReader<R> {
-    type Item = Result<Record, ReadError>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        let today = self.today;
-        let read = self.file.next_record(|element| mutation(element, today))?;
-        Some(read.map(|read| Record {
-            id: read.id,
-            position: read.position,
-            mutation: read.value,
-        }))
+    fn record(id: String, position: usize, mutation: Mutation) -> Record {
+        Record {
+            id,
+            position,
+            mutation,
+        }
     }
 }
 

@@ -9,7 +9,10 @@ use std::cell::RefCell;
 use std::collections::HashSet;
 use std::hash::{Hash, Hasher};
 use std::io::{BufRead, Read};
+use std::marker::PhantomData;
 use std::rc::Rc;
+
+use chrono::NaiveDate;
 
 use sha2::{Digest, Sha256};
 
@@ -54,49 +57,59 @@ pub fn is_record_id(id: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b':' | b'-'))
 }
 
-/// One record handed out: its id, its 1-based position in the file and what was read of it.
-#[derive(Debug)]
-pub struct Numbered<T> {
-    pub id: String,
-    pub position: usize,
-    pub value: T,
+/// One kind of record file: its root element, the limits of one record and how a record
+/// element reads.
+pub trait RecordFormat {
+    /// The namespace and local name of the root element.
+    const NAMESPACE: &'static str;
+    const ROOT: &'static str;
+    /// The limits of one record.
+    const LIMITS: Limits;
+    /// What a record element reads into.
+    type Value;
+    /// A record as handed out.
+    type Record;
+    /// Reads a record element; `today` bounds dates.
+    fn read(element: &Element, today: NaiveDate) -> Result<Self::Value, FieldError>;
+    /// The record `id` at `position` (1-based) holding `value`.
+    fn record(id: String, position: usize, value: Self::Value) -> Self::Record;
 }
 
-/// The records of a file, in order, each with a valid id used once. Ends after the root is
-/// closed and the rest of the document checked; after an error, yields nothing more.
-pub struct RecordFile<R> {
+/// The records of a file of format `F`, in order, each with a valid id used once and read by
+/// `F`. Ends after the root is closed and the rest of the document checked; after an error,
+/// yields nothing more.
+pub struct RecordFile<R, F> {
     stream: ElementStream<Hashing<R>>,
     hasher: Rc<RefCell<Sha256>>,
     file_id: String,
+    today: NaiveDate,
     position: usize,
     /// Record ids seen, by a 128-bit hash (16 bytes a record rather than the id itself).
     ids: HashSet<u128>,
     failed: bool,
+    format: PhantomData<F>,
 }
 
-impl<R: BufRead> RecordFile<R> {
-    /// Reads up to the root's start tag and checks it: `{namespace}root` with a `fileId`.
-    /// `limits` apply to each record.
-    pub fn open(
-        input: R,
-        limits: Limits,
-        namespace: &str,
-        root: &str,
-    ) -> Result<RecordFile<R>, ReadError> {
+impl<R: BufRead, F: RecordFormat> RecordFile<R, F> {
+    /// Reads up to the root's start tag and checks it: `F`'s root with a `fileId`. `today`
+    /// bounds the dates of the records.
+    pub fn new(input: R, today: NaiveDate) -> Result<RecordFile<R, F>, ReadError> {
         let hasher = Rc::new(RefCell::new(Sha256::new()));
         let input = Hashing {
             inner: input,
             hasher: hasher.clone(),
         };
-        let stream = ElementStream::new(input, limits)?;
-        let element = stream.root();
-        if !element.is(namespace, root) {
+        let stream = ElementStream::new(input, F::LIMITS)?;
+        let root = stream.root();
+        if !root.is(F::NAMESPACE, F::ROOT) {
             return Err(ReadError::Structure(format!(
-                "the root element is {}, expected {{{namespace}}}{root}",
-                element.expanded_name()
+                "the root element is {}, expected {{{}}}{}",
+                root.expanded_name(),
+                F::NAMESPACE,
+                F::ROOT
             )));
         }
-        let file_id = element
+        let file_id = root
             .attribute("fileId")
             .filter(|id| is_record_id(id))
             .ok_or_else(|| {
@@ -109,9 +122,11 @@ impl<R: BufRead> RecordFile<R> {
             stream,
             hasher,
             file_id,
+            today,
             position: 0,
             ids: HashSet::new(),
             failed: false,
+            format: PhantomData,
         })
     }
 
@@ -130,33 +145,7 @@ impl<R: BufRead> RecordFile<R> {
         hex(&self.hasher.borrow().clone().finalize())
     }
 
-    /// The next record, its id checked, read by `read` (whose refusal is named with the
-    /// record); `None` once the file ended or after an error.
-    pub fn next_record<T>(
-        &mut self,
-        read: impl FnOnce(&Element) -> Result<T, FieldError>,
-    ) -> Option<Result<Numbered<T>, ReadError>> {
-        if self.failed {
-            return None;
-        }
-        let result = match self.stream.next()? {
-            Ok(element) => {
-                self.position += 1;
-                let record = self.record(&element, read);
-                self.stream.recycle(element);
-                record
-            }
-            Err(e) => Err(e.into()),
-        };
-        self.failed = result.is_err();
-        Some(result)
-    }
-
-    fn record<T>(
-        &mut self,
-        element: &Element,
-        read: impl FnOnce(&Element) -> Result<T, FieldError>,
-    ) -> Result<Numbered<T>, ReadError> {
+    fn record(&mut self, element: &Element) -> Result<F::Record, ReadError> {
         let position = self.position;
         let id = element.attribute("id").unwrap_or_default().to_string();
         if !is_record_id(&id) {
@@ -169,18 +158,35 @@ impl<R: BufRead> RecordFile<R> {
                 "record {id} (#{position}): the id is used twice in the file"
             )));
         }
-        match read(element) {
-            Ok(value) => Ok(Numbered {
-                id,
-                position,
-                value,
-            }),
+        match F::read(element, self.today) {
+            Ok(value) => Ok(F::record(id, position, value)),
             Err(error) => Err(ReadError::Field {
                 id,
                 position,
                 error,
             }),
         }
+    }
+}
+
+impl<R: BufRead, F: RecordFormat> Iterator for RecordFile<R, F> {
+    type Item = Result<F::Record, ReadError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.failed {
+            return None;
+        }
+        let result = match self.stream.next()? {
+            Ok(element) => {
+                self.position += 1;
+                let record = self.record(&element);
+                self.stream.recycle(element);
+                record
+            }
+            Err(e) => Err(e.into()),
+        };
+        self.failed = result.is_err();
+        Some(result)
     }
 }
 
@@ -234,28 +240,56 @@ fn hex(bytes: &[u8]) -> String {
 mod tests {
     use super::*;
 
-    const NS: &str = "urn:r";
+    /// Records whose element must be empty: their ids and positions.
+    struct Test;
 
-    fn open(xml: &str) -> Result<RecordFile<&[u8]>, ReadError> {
-        RecordFile::open(xml.as_bytes(), Limits::default(), NS, "file")
+    impl RecordFormat for Test {
+        const NAMESPACE: &'static str = "urn:r";
+        const ROOT: &'static str = "file";
+        const LIMITS: Limits = Limits {
+            max_depth: 4,
+            max_elements: 16,
+        };
+        type Value = ();
+        type Record = (String, usize);
+
+        fn read(element: &Element, _today: NaiveDate) -> Result<(), FieldError> {
+            match element.children.first() {
+                None => Ok(()),
+                Some(child) => Err(FieldError {
+                    field: child.name.clone(),
+                    value: String::new(),
+                    reason: "is wrong".into(),
+                    is_ssin: false,
+                }),
+            }
+        }
+
+        fn record(id: String, position: usize, _value: ()) -> (String, usize) {
+            (id, position)
+        }
+    }
+
+    fn open(xml: &str) -> Result<RecordFile<&[u8], Test>, ReadError> {
+        RecordFile::new(xml.as_bytes(), NaiveDate::MAX)
     }
 
     fn ids(xml: &str) -> Result<Vec<(String, usize)>, ReadError> {
         let mut file = open(xml)?;
-        let mut ids = Vec::new();
-        while let Some(record) = file.next_record(|_| Ok(())) {
-            let record = record?;
-            ids.push((record.id, record.position));
-        }
+        let ids = file.by_ref().collect::<Result<Vec<_>, _>>()?;
         assert_eq!(file.digest(), digest(xml.as_bytes()).unwrap());
+        assert_eq!(file.records(), ids.len());
         Ok(ids)
+    }
+
+    fn file(records: &str) -> String {
+        format!(r#"<file xmlns="urn:r" fileId="F-1">{records}</file>"#)
     }
 
     #[test]
     fn checks_the_header_and_the_record_ids() {
-        let xml = format!(r#"<file xmlns="{NS}" fileId="F-1"><r id="a"/><r id="b.2"/></file>"#);
-        let file = open(&xml).unwrap();
-        assert_eq!(file.file_id(), "F-1");
+        let xml = file(r#"<r id="a"/><r id="b.2"/>"#);
+        assert_eq!(open(&xml).unwrap().file_id(), "F-1");
         assert_eq!(
             ids(&xml).unwrap(),
             [("a".to_string(), 1), ("b.2".to_string(), 2)]
@@ -264,11 +298,12 @@ mod tests {
         assert!(e.to_string().contains("expected {urn:r}file"), "{e}");
         let e = open(r#"<file xmlns="urn:r" fileId="a b"/>"#).err().unwrap();
         assert!(e.to_string().contains("fileId is missing or not"), "{e}");
-        let twice = format!(r#"<file xmlns="{NS}" fileId="F"><r id="a"/><r id="a"/></file>"#);
-        let e = ids(&twice).unwrap_err().to_string();
-        assert_eq!(e, "record a (#2): the id is used twice in the file");
-        let missing = format!(r#"<file xmlns="{NS}" fileId="F"><r/></file>"#);
-        let e = ids(&missing).unwrap_err().to_string();
+        let e = ids(&file(r#"<r id="a"/><r id="a"/>"#)).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "record a (#2): the id is used twice in the file"
+        );
+        let e = ids(&file("<r/>")).unwrap_err().to_string();
         assert!(
             e.starts_with("record #1: the attribute id is missing"),
             "{e}"
@@ -276,20 +311,12 @@ mod tests {
     }
 
     #[test]
-    fn names_the_record_a_reader_refuses_and_stops() {
-        let xml = format!(r#"<file xmlns="{NS}" fileId="F"><r id="a"/><r id="b"/></file>"#);
+    fn names_the_record_the_format_refuses_and_stops() {
+        let xml = file(r#"<r id="a"><f/></r><r id="b"/>"#);
         let mut file = open(&xml).unwrap();
-        let refuse = |_: &Element| -> Result<(), FieldError> {
-            Err(FieldError {
-                field: "f".into(),
-                value: String::new(),
-                reason: "is wrong".into(),
-                is_ssin: false,
-            })
-        };
-        let e = file.next_record(refuse).unwrap().unwrap_err().to_string();
+        let e = file.next().unwrap().unwrap_err().to_string();
         assert_eq!(e, r#"record a (#1): f: is wrong (value "")"#);
-        assert!(file.next_record(|_| Ok(())).is_none());
+        assert!(file.next().is_none());
     }
 
     #[test]
