@@ -8,7 +8,8 @@ use super::{now, DbConnection, StoreError, StoreResult};
 use crate::domain::{Authorisation, FileType, Subscription};
 
 /// A subscription as stored, before its dossier types are attached.
-#[derive(Debug, Clone, Queryable)]
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = subscriptions)]
 struct SubscriptionRow {
     id: i32,
     organisation_id: i32,
@@ -19,28 +20,6 @@ struct SubscriptionRow {
     starts_on: NaiveDate,
     ends_on: Option<NaiveDate>,
 }
-
-type Columns = (
-    subscriptions::id,
-    subscriptions::organisation_id,
-    subscriptions::file_type,
-    subscriptions::authorisation,
-    subscriptions::authorised_from,
-    subscriptions::authorised_to,
-    subscriptions::starts_on,
-    subscriptions::ends_on,
-);
-
-const COLUMNS: Columns = (
-    subscriptions::id,
-    subscriptions::organisation_id,
-    subscriptions::file_type,
-    subscriptions::authorisation,
-    subscriptions::authorised_from,
-    subscriptions::authorised_to,
-    subscriptions::starts_on,
-    subscriptions::ends_on,
-);
 
 /// A link of a subscription to a dossier type; links are read in this order.
 const LINK: (
@@ -127,7 +106,7 @@ pub fn active_on(conn: &mut DbConnection, day: NaiveDate) -> StoreResult<Vec<Sub
     let rows: Vec<SubscriptionRow> = subscriptions::table
         .filter(includes(day))
         .order(subscriptions::id)
-        .select(COLUMNS)
+        .select(SubscriptionRow::as_select())
         .load(conn)?;
     let links: Vec<(i32, i32)> = subscription_dossier_types::table
         .inner_join(subscriptions::table)
@@ -146,7 +125,7 @@ pub fn of_organisation(
     let rows: Vec<SubscriptionRow> = subscriptions::table
         .filter(subscriptions::organisation_id.eq(organisation_id))
         .order(subscriptions::id)
-        .select(COLUMNS)
+        .select(SubscriptionRow::as_select())
         .load(conn)?;
     let links: Vec<(i32, i32)> = subscription_dossier_types::table
         .inner_join(subscriptions::table)
@@ -161,7 +140,7 @@ pub fn of_organisation(
 pub fn find(conn: &mut DbConnection, id: i32) -> StoreResult<Option<Subscription>> {
     let Some(row) = subscriptions::table
         .find(id)
-        .select(COLUMNS)
+        .select(SubscriptionRow::as_select())
         .first::<SubscriptionRow>(conn)
         .optional()?
     else {
