@@ -47,6 +47,18 @@ fn add(app: &TestApp, args: &[&str]) -> i64 {
     stdout.trim().parse().expect("the id alone")
 }
 
+/// `subscription end` (on `date`, else today) that must succeed.
+#[track_caller]
+fn end(app: &TestApp, cbe: &str, id: i64, date: Option<&str>) {
+    let id = id.to_string();
+    let mut args = vec!["end", "--cbe", cbe, "--id", &id];
+    if let Some(date) = date {
+        args.extend(["--date", date]);
+    }
+    let output = subscription(app, &args);
+    assert!(output.status.success(), "{output:?}");
+}
+
 fn list(app: &TestApp, cbe: &str) -> Vec<serde_json::Value> {
     let output = subscription(app, &["list", "--cbe", cbe]);
     assert!(output.status.success(), "{output:?}");
@@ -113,8 +125,7 @@ fn adds_lists_and_ends(backend: Backend) {
     assert_eq!(of_b[0]["dossier_types"], serde_json::json!([]));
 
     // Ended today: today still gets its file.
-    let ended = subscription(&app, &["end", "--cbe", &a, "--id", &person.to_string()]);
-    assert!(ended.status.success(), "{ended:?}");
+    end(&app, &a, person, None);
     let listed = list(&app, &a);
     assert_eq!(listed[0]["ends_on"], today.as_str());
     assert_eq!(listed[0]["active_today"], true);
@@ -122,19 +133,7 @@ fn adds_lists_and_ends(backend: Backend) {
 
     // Ended on a later day given.
     let later = "2099-06-30";
-    let ended = subscription(
-        &app,
-        &[
-            "end",
-            "--cbe",
-            &a,
-            "--id",
-            &dimona.to_string(),
-            "--date",
-            later,
-        ],
-    );
-    assert!(ended.status.success(), "{ended:?}");
+    end(&app, &a, dimona, Some(later));
     assert_eq!(list(&app, &a)[1]["ends_on"], later);
     // The other organisation's subscription is untouched.
     assert_eq!(list(&app, &org_b().cbe), of_b);
@@ -344,8 +343,7 @@ fn refusals_change_nothing(backend: Backend) {
     assert_eq!(list(&app, &a), before_a);
 
     // Ended once: ending again is refused.
-    let ended = subscription(&app, &["end", "--cbe", &a, "--id", &id]);
-    assert!(ended.status.success(), "{ended:?}");
+    end(&app, &a, existing, None);
     let after_end = list(&app, &a);
     assert_refused(
         &subscription(&app, &["end", "--cbe", &a, "--id", &id]),
@@ -380,19 +378,7 @@ fn a_subscription_ended_before_today_leaves_room_for_a_new_one(backend: Backend)
         - chrono::Duration::days(1))
     .to_string();
     set_starts_on(db, first, &week_ago);
-    let ended = subscription(
-        &app,
-        &[
-            "end",
-            "--cbe",
-            &b,
-            "--id",
-            &first.to_string(),
-            "--date",
-            &yesterday,
-        ],
-    );
-    assert!(ended.status.success(), "{ended:?}");
+    end(&app, &b, first, Some(&yesterday));
     let second = add_person(&app, &b, &[]);
     let listed = list(&app, &b);
     assert_eq!(listed.len(), 2);
