@@ -86,16 +86,24 @@ fn import(app: &TestApp, name: &str, xml: &[u8]) -> Output {
     app.run(&["import", "dimona", path.to_str().unwrap()], "")
 }
 
-/// Applies a file that must apply; gives the summary line.
+/// Asserts that a command succeeded (showing its standard error if not); gives its standard
+/// output.
 #[track_caller]
-fn apply(app: &TestApp, file: &Dimona) -> String {
-    let output = import(app, "dimona.xml", file.xml().as_bytes());
+fn succeeded(output: Output) -> String {
     assert!(
         output.status.success(),
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    String::from_utf8(output.stdout).unwrap().trim().to_string()
+    String::from_utf8(output.stdout).unwrap()
+}
+
+/// Applies a file that must apply; gives the summary line.
+#[track_caller]
+fn apply(app: &TestApp, file: &Dimona) -> String {
+    succeeded(import(app, "dimona.xml", file.xml().as_bytes()))
+        .trim()
+        .to_string()
 }
 
 /// Imports a file that must be refused whole; gives the error line.
@@ -171,14 +179,8 @@ const EXAMPLE: &str = concat!(
 /// fileId is refused.
 fn a_good_file_applies_once(backend: Backend) {
     let app = source(backend);
-    let output = app.run(&["import", "dimona", EXAMPLE], "");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
     assert_eq!(
-        String::from_utf8_lossy(&output.stdout).trim(),
+        succeeded(app.run(&["import", "dimona", EXAMPLE], "")).trim(),
         "DIMONA-2026-12-01-001: applied 6 declarations: 3 IN, 1 OUT, 1 UPDATE, 1 CANCEL"
     );
     assert_eq!(
@@ -466,15 +468,12 @@ fn validate_with_xmllint(file: &Path) {
         return;
     }
     let schema = concat!(env!("CARGO_MANIFEST_DIR"), "/xsd/Dimona.xsd");
-    let output = Command::new("xmllint")
-        .args(["--noout", "--schema", schema])
-        .arg(file)
-        .output()
-        .expect("xmllint runs");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
+    succeeded(
+        Command::new("xmllint")
+            .args(["--noout", "--schema", schema])
+            .arg(file)
+            .output()
+            .expect("xmllint runs"),
     );
 }
 
@@ -530,12 +529,9 @@ fn generate(app: &TestApp, workers: &Path, declarations: u64, seed: u64) -> (Pat
         .arg(&file)
         .output()
         .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    (file, String::from_utf8(output.stderr).unwrap())
+    let summary = String::from_utf8_lossy(&output.stderr).to_string();
+    succeeded(output);
+    (file, summary)
 }
 
 /// The summary of `raas generate dimona` (`ID: N declarations (a IN, b OUT, c UPDATE, d
@@ -547,6 +543,14 @@ fn applied_summary(generated: &str) -> String {
     format!("{id}: applied {total} declarations: {counts}")
 }
 
+/// `raas import dimona FILE` applies a generated file and sums it up as `raas generate
+/// dimona` did (`generated`, its summary).
+#[track_caller]
+fn import_generated(app: &TestApp, file: &Path, generated: &str) {
+    let output = app.run(&["import", "dimona", file.to_str().unwrap()], "");
+    assert_eq!(succeeded(output).trim(), applied_summary(generated));
+}
+
 fn generated_files_validate_and_apply(backend: Backend) {
     let app = TestApp::empty(backend);
     let workers = population(&app, 3_000);
@@ -554,29 +558,11 @@ fn generated_files_validate_and_apply(backend: Backend) {
     validate_with_xmllint(&file);
     let again = generate(&app, &workers, 3_000, 11).0;
     assert_eq!(std::fs::read(&file).unwrap(), std::fs::read(again).unwrap());
-    let output = app.run(&["import", "dimona", file.to_str().unwrap()], "");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    assert_eq!(
-        String::from_utf8_lossy(&output.stdout).trim(),
-        applied_summary(&summary)
-    );
+    import_generated(&app, &file, &summary);
     assert_eq!(declarations(&app).len(), 3_000);
     // Another seed: other period ids, so it applies to the same source.
     let (file, summary) = generate(&app, &workers, 500, 12);
-    let output = app.run(&["import", "dimona", file.to_str().unwrap()], "");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    assert_eq!(
-        String::from_utf8_lossy(&output.stdout).trim(),
-        applied_summary(&summary)
-    );
+    import_generated(&app, &file, &summary);
     // A list with a bad number is refused naming its line.
     let bad = app.path("bad-workers.txt");
     std::fs::write(&bad, format!("{NISS_1}\n12345\n")).unwrap();
@@ -598,17 +584,8 @@ fn fifty_thousand_declarations_apply(backend: Backend) {
     let workers = population(&app, 10_000);
     let (file, summary) = generate(&app, &workers, 50_000, 3);
     let started = std::time::Instant::now();
-    let output = app.run(&["import", "dimona", file.to_str().unwrap()], "");
+    import_generated(&app, &file, &summary);
     let seconds = started.elapsed().as_secs_f64();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    assert_eq!(
-        String::from_utf8_lossy(&output.stdout).trim(),
-        applied_summary(&summary)
-    );
     eprintln!("{backend:?}: 50 000 Dimona declarations applied in {seconds:.2} s");
     assert!(seconds < 120.0, "{seconds} s");
     assert_eq!(

@@ -47,6 +47,18 @@ fn add(app: &TestApp, args: &[&str]) -> i64 {
     stdout.trim().parse().expect("the id alone")
 }
 
+/// `subscription end` (on `date`, else today) that must succeed.
+#[track_caller]
+fn end(app: &TestApp, cbe: &str, id: i64, date: Option<&str>) {
+    let id = id.to_string();
+    let mut args = vec!["end", "--cbe", cbe, "--id", &id];
+    if let Some(date) = date {
+        args.extend(["--date", date]);
+    }
+    let output = subscription(app, &args);
+    assert!(output.status.success(), "{output:?}");
+}
+
 fn list(app: &TestApp, cbe: &str) -> Vec<serde_json::Value> {
     let output = subscription(app, &["list", "--cbe", cbe]);
     assert!(output.status.success(), "{output:?}");
@@ -73,26 +85,11 @@ fn assert_refused(output: &Output, message: &str) {
 fn adds_lists_and_ends(backend: Backend) {
     let app = app(backend);
     let a = org_a().cbe;
-    let person = add(
+    let person = add_person(&app, &a, &["EMPLOYEE", "BENEFICIARY"]);
+    let dimona = add_dimona(
         &app,
+        &a,
         &[
-            "--cbe",
-            &a,
-            "--type",
-            "PERSON_MUTATIONS",
-            "--dossier-type",
-            "EMPLOYEE",
-            "--dossier-type",
-            "BENEFICIARY",
-        ],
-    );
-    let dimona = add(
-        &app,
-        &[
-            "--cbe",
-            &a,
-            "--type",
-            "DIMONA_MUTATIONS",
             "--authorisation",
             "SCSZG/26/042",
             "--valid-from",
@@ -101,7 +98,7 @@ fn adds_lists_and_ends(backend: Backend) {
             "2027-12-31",
         ],
     );
-    let b = add(&app, &["--cbe", &org_b().cbe, "--type", "PERSON_MUTATIONS"]);
+    let b = add_person(&app, &org_b().cbe, &[]);
     assert!(person < dimona && dimona < b);
     let today = today();
 
@@ -128,8 +125,7 @@ fn adds_lists_and_ends(backend: Backend) {
     assert_eq!(of_b[0]["dossier_types"], serde_json::json!([]));
 
     // Ended today: today still gets its file.
-    let ended = subscription(&app, &["end", "--cbe", &a, "--id", &person.to_string()]);
-    assert!(ended.status.success(), "{ended:?}");
+    end(&app, &a, person, None);
     let listed = list(&app, &a);
     assert_eq!(listed[0]["ends_on"], today.as_str());
     assert_eq!(listed[0]["active_today"], true);
@@ -137,34 +133,44 @@ fn adds_lists_and_ends(backend: Backend) {
 
     // Ended on a later day given.
     let later = "2099-06-30";
-    let ended = subscription(
-        &app,
-        &[
-            "end",
-            "--cbe",
-            &a,
-            "--id",
-            &dimona.to_string(),
-            "--date",
-            later,
-        ],
-    );
-    assert!(ended.status.success(), "{ended:?}");
+    end(&app, &a, dimona, Some(later));
     assert_eq!(list(&app, &a)[1]["ends_on"], later);
     // The other organisation's subscription is untouched.
     assert_eq!(list(&app, &org_b().cbe), of_b);
 }
 
+/// `--cbe CBE --type DIMONA_MUTATIONS EXTRA…`.
+fn dimona_args<'a>(cbe: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
+    [&["--cbe", cbe, "--type", "DIMONA_MUTATIONS"], extra].concat()
+}
+
 /// `add --cbe CBE --type DIMONA_MUTATIONS EXTRA…`.
 fn dimona_add<'a>(cbe: &'a str, extra: &[&'a str]) -> Vec<&'a str> {
-    [&["add", "--cbe", cbe, "--type", "DIMONA_MUTATIONS"], extra].concat()
+    [&["add"][..], &dimona_args(cbe, extra)].concat()
+}
+
+/// `add --cbe CBE --type DIMONA_MUTATIONS EXTRA…` that must succeed: the id it printed.
+#[track_caller]
+fn add_dimona(app: &TestApp, cbe: &str, extra: &[&str]) -> i64 {
+    add(app, &dimona_args(cbe, extra))
+}
+
+/// `add --cbe CBE --type PERSON_MUTATIONS` limited to `dossier_types`, that must succeed:
+/// the id it printed.
+#[track_caller]
+fn add_person(app: &TestApp, cbe: &str, dossier_types: &[&str]) -> i64 {
+    let mut args = vec!["--cbe", cbe, "--type", "PERSON_MUTATIONS"];
+    for dossier_type in dossier_types {
+        args.extend(["--dossier-type", dossier_type]);
+    }
+    add(app, &args)
 }
 
 fn refusals_change_nothing(backend: Backend) {
     let app = app(backend);
     let a = org_a().cbe;
     let b = org_b().cbe;
-    let existing = add(&app, &["--cbe", &a, "--type", "PERSON_MUTATIONS"]);
+    let existing = add_person(&app, &a, &[]);
     let id = existing.to_string();
     let before_a = list(&app, &a);
     let before_b = list(&app, &b);
@@ -337,8 +343,7 @@ fn refusals_change_nothing(backend: Backend) {
     assert_eq!(list(&app, &a), before_a);
 
     // Ended once: ending again is refused.
-    let ended = subscription(&app, &["end", "--cbe", &a, "--id", &id]);
-    assert!(ended.status.success(), "{ended:?}");
+    end(&app, &a, existing, None);
     let after_end = list(&app, &a);
     assert_refused(
         &subscription(&app, &["end", "--cbe", &a, "--id", &id]),
@@ -352,18 +357,10 @@ fn refusals_change_nothing(backend: Backend) {
     );
     assert_eq!(list(&app, &a), after_end);
     // Another file type is another subscription.
-    add(
+    add_dimona(
         &app,
-        &[
-            "--cbe",
-            &a,
-            "--type",
-            "DIMONA_MUTATIONS",
-            "--authorisation",
-            "REF-1",
-            "--valid-from",
-            "2026-01-01",
-        ],
+        &a,
+        &["--authorisation", "REF-1", "--valid-from", "2026-01-01"],
     );
     assert_eq!(list(&app, &a).len(), 2);
 }
@@ -371,7 +368,7 @@ fn refusals_change_nothing(backend: Backend) {
 fn a_subscription_ended_before_today_leaves_room_for_a_new_one(backend: Backend) {
     let app = app(backend);
     let b = org_b().cbe;
-    let first = add(&app, &["--cbe", &b, "--type", "PERSON_MUTATIONS"]);
+    let first = add_person(&app, &b, &[]);
     // Only the database can make a subscription start before today: move it back a week.
     let db = app.database_url();
     let week_ago = (chrono::NaiveDate::parse_from_str(&today(), "%Y-%m-%d").unwrap()
@@ -381,20 +378,8 @@ fn a_subscription_ended_before_today_leaves_room_for_a_new_one(backend: Backend)
         - chrono::Duration::days(1))
     .to_string();
     set_starts_on(db, first, &week_ago);
-    let ended = subscription(
-        &app,
-        &[
-            "end",
-            "--cbe",
-            &b,
-            "--id",
-            &first.to_string(),
-            "--date",
-            &yesterday,
-        ],
-    );
-    assert!(ended.status.success(), "{ended:?}");
-    let second = add(&app, &["--cbe", &b, "--type", "PERSON_MUTATIONS"]);
+    end(&app, &b, first, Some(&yesterday));
+    let second = add_person(&app, &b, &[]);
     let listed = list(&app, &b);
     assert_eq!(listed.len(), 2);
     assert_eq!(listed[0]["id"], first);
@@ -471,26 +456,11 @@ fn the_daily_run_reads_the_subscriptions_of_a_day(backend: Backend) {
     let app = app(backend);
     let a = org_a().cbe;
     let b = org_b().cbe;
-    let person_a = add(
+    let person_a = add_person(&app, &a, &["EMPLOYEE", "BENEFICIARY"]);
+    let dimona_a = add_dimona(
         &app,
+        &a,
         &[
-            "--cbe",
-            &a,
-            "--type",
-            "PERSON_MUTATIONS",
-            "--dossier-type",
-            "EMPLOYEE",
-            "--dossier-type",
-            "BENEFICIARY",
-        ],
-    );
-    let dimona_a = add(
-        &app,
-        &[
-            "--cbe",
-            &a,
-            "--type",
-            "DIMONA_MUTATIONS",
             "--authorisation",
             "REF-9",
             "--valid-from",
@@ -501,7 +471,7 @@ fn the_daily_run_reads_the_subscriptions_of_a_day(backend: Backend) {
             "EMPLOYEE",
         ],
     );
-    let person_b = add(&app, &["--cbe", &b, "--type", "PERSON_MUTATIONS"]);
+    let person_b = add_person(&app, &b, &[]);
     let url = app.database_url();
     execute(url, "UPDATE subscriptions SET starts_on = '2026-03-01'");
     execute(

@@ -125,12 +125,8 @@ fn nr_mutations(
     file_id: &str,
     output: &str,
 ) -> anyhow::Result<()> {
-    let valid = (1..=64).contains(&file_id.len())
-        && file_id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b':' | b'-'));
     anyhow::ensure!(
-        valid,
+        crate::xml::record_file::is_record_id(file_id),
         "--file-id {file_id:?} is not 1 to 64 letters, digits or _.:-"
     );
     let created_at = created_at()?;
@@ -176,7 +172,7 @@ fn dimona(
 ) -> anyhow::Result<()> {
     use crate::dimona::generate::{read_workers, write_dimona};
     anyhow::ensure!(
-        crate::dimona::read::is_record_id(file_id),
+        crate::xml::record_file::is_record_id(file_id),
         "--file-id {file_id:?} is not 1 to 64 letters, digits or _.:-"
     );
     let created_at = created_at()?;

@@ -329,7 +329,7 @@ pub fn apply_file(
             .map(|f| BufReader::with_capacity(READ_BUFFER, f))
             .map_err(unreadable)
     };
-    let digest = crate::feed::read::digest(open()?).map_err(unreadable)?;
+    let digest = crate::xml::record_file::digest(open()?).map_err(unreadable)?;
     let reader = read::DimonaReader::new(open()?, today)?;
     dimona_import::apply(db, &digest, reader, today)
 }

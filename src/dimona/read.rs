@@ -1,213 +1,48 @@
 //! Reading a Dimona file one record at a time: each record is read as a small tree, checked
 //! and handed out, so memory does not grow with the file. The SHA-256 of the bytes read is
 //! computed on the way ([`DimonaReader::digest`]), to be compared with the digest computed
-//! beforehand (`crate::feed::read::digest`): a file that changed in between is refused.
-
-use std::cell::RefCell;
-use std::collections::HashSet;
-use std::hash::{Hash, Hasher};
-use std::io::{BufRead, Read};
-use std::rc::Rc;
+//! beforehand (`crate::xml::record_file::digest`): a file that changed in between is refused.
+//! The file's frame (root, `fileId`, record ids, digest) is [`crate::xml::record_file`]'s.
 
 use chrono::NaiveDate;
-use sha2::{Digest, Sha256};
 
 use super::{Declaration, Employer, Hour, Period, PeriodChanges, Record, DIMONA_NS};
 use crate::domain::EnterpriseNumber;
 use crate::xml::person::{self, FieldError};
-use crate::xml::stream::ElementStream;
+pub use crate::xml::record_file::ReadError;
+use crate::xml::record_file::{RecordFile, RecordFormat};
 use crate::xml::tree::NotText;
-use crate::xml::{self, Element, Limits};
+use crate::xml::{Element, Limits};
 
-/// Why a file cannot be read; the message names the record and the field.
-#[derive(Debug, thiserror::Error)]
-pub enum ReadError {
-    #[error("{0}")]
-    Xml(#[from] xml::XmlError),
-    #[error("{0}")]
-    Structure(String),
-    #[error("record {id} (#{position}): {error}")]
-    Field {
-        id: String,
-        position: usize,
-        error: FieldError,
-    },
-}
+/// The records of a Dimona file, in order, each checked (see [`RecordFile`]).
+pub type DimonaReader<R> = RecordFile<R, DimonaFile>;
 
-/// Limits of one record: an IN is 13 elements.
-const RECORD_LIMITS: Limits = Limits {
-    max_depth: 8,
-    max_elements: 64,
-};
+/// The Dimona file's format (Dimona.xsd).
+pub struct DimonaFile;
 
-/// A reader that hashes the bytes its consumer uses (into a hasher the Dimona reader shares).
-struct Hashing<R> {
-    inner: R,
-    hasher: Rc<RefCell<Sha256>>,
-}
-
-impl<R: BufRead> Read for Hashing<R> {
-    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.inner.read(out)?;
-        self.hasher.borrow_mut().update(&out[..n]);
-        Ok(n)
-    }
-}
-
-impl<R: BufRead> BufRead for Hashing<R> {
-    fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
-        self.inner.fill_buf()
-    }
-
-    fn consume(&mut self, amount: usize) {
-        // The buffer filled last is still there: hash what is consumed of it.
-        if let Ok(buf) = self.inner.fill_buf() {
-            self.hasher
-                .borrow_mut()
-                .update(&buf[..amount.min(buf.len())]);
-        }
-        self.inner.consume(amount);
-    }
-}
-
-/// The records of a Dimona file, in order, each checked. Ends after the root is closed and
-/// the rest of the document checked; after an error, yields nothing more.
-pub struct DimonaReader<R> {
-    stream: ElementStream<Hashing<R>>,
-    hasher: Rc<RefCell<Sha256>>,
-    file_id: String,
-    today: NaiveDate,
-    position: usize,
-    /// Record ids seen, by a 128-bit hash (16 bytes a record rather than the id itself).
-    ids: HashSet<u128>,
-    failed: bool,
-}
-
-impl<R: BufRead> DimonaReader<R> {
-    /// Reads up to the root's start tag and checks it. `today` bounds the birth dates of
-    /// worker numbers.
-    pub fn new(input: R, today: NaiveDate) -> Result<DimonaReader<R>, ReadError> {
-        let hasher = Rc::new(RefCell::new(Sha256::new()));
-        let input = Hashing {
-            inner: input,
-            hasher: hasher.clone(),
-        };
-        let stream = ElementStream::new(input, RECORD_LIMITS)?;
-        let root = stream.root();
-        if !root.is(DIMONA_NS, "dimona") {
-            return Err(ReadError::Structure(format!(
-                "the root element is {}, expected {{{DIMONA_NS}}}dimona",
-                root.expanded_name()
-            )));
-        }
-        let file_id = root
-            .attribute("fileId")
-            .filter(|id| is_record_id(id))
-            .ok_or_else(|| {
-                ReadError::Structure(
-                    "the attribute fileId is missing or not 1 to 64 letters, digits or _.:-".into(),
-                )
-            })?
-            .to_string();
-        Ok(DimonaReader {
-            stream,
-            hasher,
-            file_id,
-            today,
-            position: 0,
-            ids: HashSet::new(),
-            failed: false,
-        })
-    }
-
-    /// The file's own identifier: a file is applied once.
-    pub fn file_id(&self) -> &str {
-        &self.file_id
-    }
-
-    /// How many records were handed out.
-    pub fn records(&self) -> usize {
-        self.position
-    }
-
-    /// The SHA-256 of the bytes read so far, hex: of the whole file once the records ended.
-    pub fn digest(&self) -> String {
-        self.hasher
-            .borrow()
-            .clone()
-            .finalize()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect()
-    }
-
-    fn record(&mut self, element: &Element) -> Result<Record, ReadError> {
-        let position = self.position;
-        let id = element.attribute("id").unwrap_or_default().to_string();
-        if !is_record_id(&id) {
-            return Err(ReadError::Structure(format!(
-                "record #{position}: the attribute id is missing or not 1 to 64 letters, digits or _.:-"
-            )));
-        }
-        if !self.ids.insert(id_hash(&id)) {
-            return Err(ReadError::Structure(format!(
-                "record {id} (#{position}): the id is used twice in the file"
-            )));
-        }
-        match declaration(element, self.today) {
-            Ok(declaration) => Ok(Record {
-                id,
-                position,
-                declaration,
-            }),
-            Err(error) => Err(ReadError::Field {
-                id,
-                position,
-                error,
-            }),
-        }
-    }
-}
-
-impl<R: BufRead> Iterator for DimonaReader<R> {
-    type Item = Result<Record, ReadError>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        if self.failed {
-            return None;
-        }
-        let result = match self.stream.next()? {
-            Ok(element) => {
-                self.position += 1;
-                let record = self.record(&element);
-                self.stream.recycle(element);
-                record
-            }
-            Err(e) => Err(e.into()),
-        };
-        self.failed = result.is_err();
-        Some(result)
-    }
-}
-
-/// Two independent 64-bit hashes of a record id: a false "used twice" would need both to
-/// collide.
-fn id_hash(id: &str) -> u128 {
-    let half = |salt: u8| {
-        let mut hasher = std::collections::hash_map::DefaultHasher::new();
-        salt.hash(&mut hasher);
-        id.hash(&mut hasher);
-        hasher.finish()
+impl RecordFormat for DimonaFile {
+    const NAMESPACE: &'static str = DIMONA_NS;
+    const ROOT: &'static str = "dimona";
+    /// An IN is 13 elements.
+    const LIMITS: Limits = Limits {
+        max_depth: 8,
+        max_elements: 64,
     };
-    (u128::from(half(1)) << 64) | u128::from(half(2))
-}
+    type Value = Declaration;
+    type Record = Record;
 
-/// Whether `id` can be a fileId or record id: 1 to 64 letters, digits or `_.:-`.
-pub fn is_record_id(id: &str) -> bool {
-    (1..=64).contains(&id.len())
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b':' | b'-'))
+    /// `today` bounds the birth dates of worker numbers.
+    fn read(element: &Element, today: NaiveDate) -> Field<Declaration> {
+        declaration(element, today)
+    }
+
+    fn record(id: String, position: usize, declaration: Declaration) -> Record {
+        Record {
+            id,
+            position,
+            declaration,
+        }
+    }
 }
 
 type Field<T> = Result<T, FieldError>;
@@ -559,7 +394,7 @@ mod tests {
         let records = reader.by_ref().collect::<Result<Vec<_>, _>>()?;
         assert_eq!(
             reader.digest(),
-            crate::feed::read::digest(xml.as_bytes()).unwrap()
+            crate::xml::record_file::digest(xml.as_bytes()).unwrap()
         );
         Ok(records)
     }
@@ -609,62 +444,61 @@ mod tests {
 
     #[test]
     fn errors_name_the_record_and_field() {
-        refused(
-            &IN.replace("0202239951", "0202239952"),
-            "record a (#1): employer/enterpriseNumber: is not a valid enterprise number",
-        );
-        refused(
-            &IN.replace("85073003328", "85073003329"),
-            "record a (#1): workerSsin: is not a valid NISS",
-        );
-        refused(
-            &IN.replace("2026-12-01</startDate>", "2026-02-30</startDate>"),
-            "startDate: must be a date",
-        );
-        refused(&IN.replace("17:30", "25:00"), "endHour: must be an hour");
-        refused(
-            &IN.replace(">302<", ">30<"),
-            "jointCommittee: must be 3 digits",
-        );
-        refused(
-            &IN.replace(">STU<", ">stu<"),
-            "workerType: must be 3 capital",
-        );
-        refused(&IN.replace(">7.5<", ">7.555<"), "plannedHours: must be");
-        refused(
-            &IN.replace("123456789012", "0123"),
-            "periodId: must be 1 to 12 digits",
-        );
-        refused(
-            &IN.replace("17:30", "07:30"),
-            "the period would end (2026-12-01 07:30) before it starts (2026-12-01 08:00)",
-        );
-        refused(
-            &IN.replace(
+        // Each field spoilt in turn, in the IN: (what, replaced by, the error says).
+        for (what, by, expected) in [
+            (
+                "0202239951",
+                "0202239952",
+                "record a (#1): employer/enterpriseNumber: is not a valid enterprise number",
+            ),
+            (
+                "85073003328",
+                "85073003329",
+                "record a (#1): workerSsin: is not a valid NISS",
+            ),
+            (
+                "2026-12-01</startDate>",
+                "2026-02-30</startDate>",
+                "startDate: must be a date",
+            ),
+            ("17:30", "25:00", "endHour: must be an hour"),
+            (">302<", ">30<", "jointCommittee: must be 3 digits"),
+            (">STU<", ">stu<", "workerType: must be 3 capital"),
+            (">7.5<", ">7.555<", "plannedHours: must be"),
+            ("123456789012", "0123", "periodId: must be 1 to 12 digits"),
+            (
+                "17:30",
+                "07:30",
+                "the period would end (2026-12-01 07:30) before it starts (2026-12-01 08:00)",
+            ),
+            (
                 "<startDate>",
                 "<startDate>2026-12-01</startDate><startDate>",
+                "startDate: appears more than once",
             ),
-            "startDate: appears more than once",
-        );
-        refused(
-            &IN.replace("<workerType>", "<workerTyp>X</workerTyp><workerType>"),
-            "does not belong here",
-        );
-        refused(
-            &IN.replace(
+            (
+                "<workerType>",
+                "<workerTyp>X</workerTyp><workerType>",
+                "does not belong here",
+            ),
+            (
                 "<enterpriseNumber>0202239951</enterpriseNumber>",
                 "<enterpriseNumber>0202239951</enterpriseNumber><nssoNumber>1</nssoNumber>",
+                "exactly one of enterpriseNumber and nssoNumber",
             ),
-            "exactly one of enterpriseNumber and nssoNumber",
-        );
-        refused(
-            &IN.replace("<periodId>123456789012</periodId>", ""),
-            "periodId: is missing",
-        );
-        refused(
-            &IN.replace("<endDate>2026-12-01</endDate>", ""),
-            "the end hour 17:30 has no end date",
-        );
+            (
+                "<periodId>123456789012</periodId>",
+                "",
+                "periodId: is missing",
+            ),
+            (
+                "<endDate>2026-12-01</endDate>",
+                "",
+                "the end hour 17:30 has no end date",
+            ),
+        ] {
+            refused(&IN.replace(what, by), expected);
+        }
         refused(
             r#"<dimonaUpdate id="u"><periodId>5</periodId></dimonaUpdate>"#,
             "record u (#1): periodId: an update must change at least one field",

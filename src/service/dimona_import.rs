@@ -28,12 +28,13 @@ use std::io::BufRead;
 
 use chrono::{NaiveDate, NaiveDateTime};
 
+use super::source_file::{apply_once, ReadToEnd, SourceFile};
 use crate::dimona::read::{DimonaReader, ReadError};
 use crate::dimona::{Declaration, Kind, PeriodStatus, Record};
 use crate::domain::PersonStatus;
 use crate::store::dimona::{self as store, DeclarationRow, StoredPeriod};
 use crate::store::journal::{self, JournalLock, MutationKind, NewJournalEntry};
-use crate::store::{applied_file, now, person, Database, DbConnection, StoreError};
+use crate::store::{now, person, Database, DbConnection, StoreError};
 
 /// What applying a file did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -85,28 +86,20 @@ pub fn apply<R: BufRead>(
     _today: NaiveDate,
 ) -> Result<DimonaReport, DimonaError> {
     let file_id = records.file_id().to_string();
-    db.write(|conn| {
-        let journal_lock = journal::lock(conn)?;
+    let file = SourceFile {
+        kind: FILE_KIND,
+        file_id: &file_id,
+        digest,
+    };
+    let applied = apply_once(db, file, DimonaError::File, |conn, journal_lock| {
         let mut report = DimonaReport {
             file_id: file_id.clone(),
             ..DimonaReport::default()
         };
-        match applied_file::digest_of(conn, &file_id)? {
-            Some(known) if known == digest => {
-                report.already_applied = true;
-                return Ok(report);
-            }
-            Some(_) => {
-                return Err(DimonaError::File(format!(
-                    "the file {file_id} was already applied with another content: a corrected file needs a new fileId"
-                )))
-            }
-            None => {}
-        }
         store::plan_per_statement(conn)?;
         let mut batch = Batch {
             conn: &mut *conn,
-            journal_lock: &journal_lock,
+            journal_lock,
             file_id: &file_id,
             at: now(),
             report: &mut report,
@@ -123,16 +116,18 @@ pub fn apply<R: BufRead>(
             }
         }
         batch.flush()?;
-        if records.digest() != digest {
-            return Err(DimonaError::File(format!(
-                "the file {file_id} changed while it was read"
-            )));
-        }
         report.records = records.records();
-        let count = i64::try_from(report.records).unwrap_or(i64::MAX);
-        applied_file::record(conn, &file_id, FILE_KIND, digest, count)?;
-        Ok(report)
-    })
+        let read = ReadToEnd {
+            digest: records.digest(),
+            records: records.records(),
+        };
+        Ok((report, read))
+    })?;
+    Ok(applied.unwrap_or_else(|| DimonaReport {
+        file_id,
+        already_applied: true,
+        ..DimonaReport::default()
+    }))
 }
 
 /// Declarations read and not yet applied.

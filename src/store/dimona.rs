@@ -26,11 +26,13 @@ pub struct StoredPeriod {
     pub version: i32,
 }
 
-/// One row of `dimona_periods`.
-#[derive(Debug, Clone, PartialEq, Eq, Insertable, Queryable, Selectable)]
+/// The columns of a period, the same in `dimona_periods` and `dimona_declarations` (public
+/// only as a part of [`DeclarationRow`]).
+#[derive(Debug, Clone, PartialEq, Eq, Insertable, Queryable)]
 #[diesel(table_name = dimona_periods)]
+#[diesel(table_name = dimona_declarations)]
 #[diesel(treat_none_as_default_value = false)]
-struct PeriodRow {
+pub struct PeriodColumns {
     period_id: i64,
     employer_cbe: Option<String>,
     employer_nsso: Option<String>,
@@ -43,6 +45,15 @@ struct PeriodRow {
     worker_type: String,
     using_employer_cbe: Option<String>,
     planned_hours: Option<String>,
+}
+
+/// One row of `dimona_periods`.
+#[derive(Debug, Clone, PartialEq, Eq, Insertable)]
+#[diesel(table_name = dimona_periods)]
+#[diesel(treat_none_as_default_value = false)]
+struct PeriodRow {
+    #[diesel(embed)]
+    period: PeriodColumns,
     status: String,
     version: i32,
     updated_at: NaiveDateTime,
@@ -57,18 +68,8 @@ pub struct DeclarationRow {
     file_id: String,
     record_id: String,
     kind: String,
-    period_id: i64,
-    employer_cbe: Option<String>,
-    employer_nsso: Option<String>,
-    worker_ssin: String,
-    starts_on: NaiveDate,
-    start_hour: Option<String>,
-    ends_on: Option<NaiveDate>,
-    end_hour: Option<String>,
-    joint_committee: String,
-    worker_type: String,
-    using_employer_cbe: Option<String>,
-    planned_hours: Option<String>,
+    #[diesel(embed)]
+    period: PeriodColumns,
 }
 
 impl DeclarationRow {
@@ -81,40 +82,34 @@ impl DeclarationRow {
         period: &Period,
         recorded_at: NaiveDateTime,
     ) -> DeclarationRow {
-        let (employer_cbe, employer_nsso) = employer_columns(&period.employer);
         DeclarationRow {
             recorded_at,
             file_id: file_id.to_string(),
             record_id: record_id.to_string(),
             kind: kind.as_str().to_string(),
-            period_id: period.period_id,
-            employer_cbe,
-            employer_nsso,
-            worker_ssin: period.worker.as_str().to_string(),
-            starts_on: period.start_date,
-            start_hour: period.start_hour.map(|h| h.to_string()),
-            ends_on: period.end_date,
-            end_hour: period.end_hour.map(|h| h.to_string()),
-            joint_committee: period.joint_committee.clone(),
-            worker_type: period.worker_type.clone(),
-            using_employer_cbe: period.using_employer.map(|n| n.to_string()),
-            planned_hours: period.planned_hours.clone(),
+            period: PeriodColumns::new(period),
         }
-    }
-}
-
-fn employer_columns(employer: &Employer) -> (Option<String>, Option<String>) {
-    match employer {
-        Employer::Enterprise(number) => (Some(number.to_string()), None),
-        Employer::Nsso(number) => (None, Some(number.clone())),
     }
 }
 
 impl PeriodRow {
     fn new(stored: &StoredPeriod, updated_at: NaiveDateTime) -> PeriodRow {
-        let period = &stored.period;
-        let (employer_cbe, employer_nsso) = employer_columns(&period.employer);
         PeriodRow {
+            period: PeriodColumns::new(&stored.period),
+            status: stored.status.as_str().to_string(),
+            version: stored.version,
+            updated_at,
+        }
+    }
+}
+
+impl PeriodColumns {
+    fn new(period: &Period) -> PeriodColumns {
+        let (employer_cbe, employer_nsso) = match &period.employer {
+            Employer::Enterprise(number) => (Some(number.to_string()), None),
+            Employer::Nsso(number) => (None, Some(number.clone())),
+        };
+        PeriodColumns {
             period_id: period.period_id,
             employer_cbe,
             employer_nsso,
@@ -127,14 +122,12 @@ impl PeriodRow {
             worker_type: period.worker_type.clone(),
             using_employer_cbe: period.using_employer.map(|n| n.to_string()),
             planned_hours: period.planned_hours.clone(),
-            status: stored.status.as_str().to_string(),
-            version: stored.version,
-            updated_at,
         }
     }
 
-    /// The period this row holds; a row that does not read back is a storage fault.
-    fn read(self) -> StoreResult<StoredPeriod> {
+    /// The period these columns hold, with the row's status and version; a row that does
+    /// not read back is a storage fault.
+    fn read(self, status: &str, version: i32) -> StoreResult<StoredPeriod> {
         let id = self.period_id;
         let corrupt =
             |what: &str| StoreError::Corrupt(format!("Dimona period {id}: unreadable {what}"));
@@ -145,7 +138,7 @@ impl PeriodRow {
             (None, Some(number)) => Employer::Nsso(number),
             _ => return Err(corrupt("employer")),
         };
-        let status = match self.status.as_str() {
+        let status = match status {
             "ACTIVE" => PeriodStatus::Active,
             "CANCELED" => PeriodStatus::Canceled,
             _ => return Err(corrupt("status")),
@@ -167,7 +160,7 @@ impl PeriodRow {
                 planned_hours: self.planned_hours,
             },
             status,
-            version: self.version,
+            version,
         })
     }
 }
@@ -185,14 +178,32 @@ pub fn plan_per_statement(conn: &mut DbConnection) -> StoreResult<()> {
 
 /// The stored periods among `ids` (in no particular order).
 pub fn find_periods(conn: &mut DbConnection, ids: &[i64]) -> StoreResult<Vec<StoredPeriod>> {
+    use dimona_periods::dsl as p;
     let mut found = Vec::new();
     for chunk in ids.chunks(CHUNK) {
-        let rows: Vec<PeriodRow> = dimona_periods::table
-            .filter(dimona_periods::period_id.eq_any(chunk))
-            .select(PeriodRow::as_select())
+        let rows: Vec<(PeriodColumns, String, i32)> = dimona_periods::table
+            .filter(p::period_id.eq_any(chunk))
+            .select((
+                (
+                    p::period_id,
+                    p::employer_cbe,
+                    p::employer_nsso,
+                    p::worker_ssin,
+                    p::starts_on,
+                    p::start_hour,
+                    p::ends_on,
+                    p::end_hour,
+                    p::joint_committee,
+                    p::worker_type,
+                    p::using_employer_cbe,
+                    p::planned_hours,
+                ),
+                p::status,
+                p::version,
+            ))
             .load(conn)?;
-        for row in rows {
-            found.push(row.read()?);
+        for (columns, status, version) in rows {
+            found.push(columns.read(&status, version)?);
         }
     }
     Ok(found)
