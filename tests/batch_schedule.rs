@@ -6,24 +6,18 @@
 #[macro_use]
 mod common;
 
-use chrono::{Days, NaiveDate};
+use chrono::NaiveDate;
 
-use common::batch::{as_strs, batch_runs, metric, readyz_json, wait_until, EngineFiles};
+use common::batch::{
+    as_strs, batch_runs, days_before, metric, readyz_json, today, wait_until, EngineFiles,
+};
 use common::{Backend, TestApp};
 
 const EVERY_SECOND: &str = "*/1 * * * * *";
 
 /// Yesterday in Europe/Brussels (the default time zone).
 fn yesterday() -> NaiveDate {
-    chrono::Utc::now()
-        .with_timezone(&chrono_tz::Europe::Brussels)
-        .date_naive()
-        .pred_opt()
-        .expect("a day before")
-}
-
-fn days_before(day: NaiveDate, days: u64) -> NaiveDate {
-    day.checked_sub_days(Days::new(days)).expect("a date")
+    days_before(today(), 1)
 }
 
 /// The last run was made three days before yesterday (by the command): starting, the
@@ -254,7 +248,7 @@ fn demo_batch_lines(app: &TestApp) -> Vec<String> {
 /// command it prints makes today's file.
 fn serve_demo_turns_the_engine_on_and_prints_how_to_see_a_file(backend: Backend) {
     let app = TestApp::empty(backend);
-    let today = yesterday().succ_opt().expect("today");
+    let today = today();
     let lines = demo_batch_lines(&app);
     assert_eq!(lines.len(), 5, "{lines:?}");
     let key = app.path("raas-demo-key.pem");
