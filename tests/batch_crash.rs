@@ -1,6 +1,8 @@
 //! Exactly once through crashes: `raas batch run` killed with SIGKILL at moments spread over a
-//! run of some hundreds of files, or aborted by the `RAAS_BATCH_ABORT_AFTER_STEPS` hook after
-//! each of its write steps in turn, then run again: the outbox ends as after a clean run of
+//! run of some seventy files (and over a catch-up of two days), or aborted by the
+//! `RAAS_BATCH_ABORT_AFTER_STEPS` hook after each of its write steps in turn (on a run of a few
+//! files: the steps are per file, so these cover every kind of step — the plan, each data
+//! rename, voucher rename, signature rename and record), then run again: the outbox ends as after a clean run of
 //! the same state (same file names, same records, same sequence numbers), every voucher and
 //! signature valid, nothing else left — and at every moment in between, a voucher present
 //! means its data file is complete.
@@ -151,21 +153,49 @@ fn resume_and_compare(crashing: &BatchCli, clean: &BatchCli, context: &str) {
     );
 }
 
-const ORGS: u32 = 200;
-const WITH_LINES: u32 = 12;
-/// The files of a day: every organisation's PERSON_MUTATIONS, and the DIMONA_MUTATIONS of
-/// those with lines.
-const ORGS_A_DAY: usize = (ORGS + WITH_LINES) as usize;
-const KILLS: u32 = 6;
+/// The size of a state: organisations, and how many of them have register lines (and a
+/// Dimona subscription).
+#[derive(Debug, Clone, Copy)]
+struct Size {
+    orgs: u32,
+    with_lines: u32,
+}
+
+impl Size {
+    /// The files of a day: every organisation's PERSON_MUTATIONS, and the DIMONA_MUTATIONS of
+    /// those with lines.
+    fn files_a_day(self) -> usize {
+        (self.orgs + self.with_lines) as usize
+    }
+}
+
+/// The SIGKILL trials of a single day: a run of 72 files.
+const KILL_DAY: Size = Size {
+    orgs: 60,
+    with_lines: 12,
+};
+/// The SIGKILL trials of a catch-up: two days of 24 files.
+const KILL_CATCH_UP: Size = Size {
+    orgs: 20,
+    with_lines: 4,
+};
+/// Kills a run: right after its start, then once a quarter, a half, three quarters of its
+/// names are written (in a catch-up, the first quarter falls in the earlier day).
+const KILLS: u32 = 4;
 
 /// Kills runs with SIGKILL, the first right after its start, the others once a share of its
 /// files is written; after each, a resume must give the clean outbox.
 fn kill_at_moments(backend: Backend, days: Days) {
-    let (app, batch) = crash_state(backend, ORGS, WITH_LINES, days);
+    let size = match days {
+        Days::One => KILL_DAY,
+        Days::CatchUp => KILL_CATCH_UP,
+    };
+    let (app, batch) = crash_state(backend, size.orgs, size.with_lines, days);
     // The files the run makes, and those of the seed run before.
+    let a_day = size.files_a_day();
     let (files, before) = match days {
-        Days::One => (ORGS_A_DAY, 0),
-        Days::CatchUp => (2 * ORGS_A_DAY, ORGS_A_DAY),
+        Days::One => (a_day, 0),
+        Days::CatchUp => (2 * a_day, a_day),
     };
     let (_clean_db, clean, took) = clean_run(&app, &batch, files + before);
     eprintln!("a clean run of {files} files took {took:?}");
@@ -217,10 +247,22 @@ fn kill_at_moments(backend: Backend, days: Days) {
 /// resume after as many, until a run completes without aborting; after each, a resume
 /// without the hook must give the clean outbox.
 fn abort_after_each_step(backend: Backend, days: Days) {
-    let (app, batch) = crash_state(backend, 4, 4, days);
+    // A day of three files (two organisations, one with lines), or a catch-up of two days of
+    // two files (one organisation with lines) after a seed day of two.
+    let size = match days {
+        Days::One => Size {
+            orgs: 2,
+            with_lines: 1,
+        },
+        Days::CatchUp => Size {
+            orgs: 1,
+            with_lines: 1,
+        },
+    };
+    let (app, batch) = crash_state(backend, size.orgs, size.with_lines, days);
     let files = match days {
-        Days::One => 8,
-        Days::CatchUp => 24,
+        Days::One => size.files_a_day(),
+        Days::CatchUp => 3 * size.files_a_day(),
     };
     let (_clean_db, clean, _) = clean_run(&app, &batch, files);
     for steps in 1u32.. {

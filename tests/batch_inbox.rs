@@ -5,11 +5,8 @@
 
 #[macro_use]
 mod common;
-mod batch_support;
 
-use batch_support::{
-    as_strs, count, dimona_file, dimona_in, metric, server_log, wait_until, EngineFiles,
-};
+use common::batch::{as_strs, count, dimona_file, dimona_in, metric, wait_until, EngineFiles};
 use common::{Backend, Feed, PersonData, TestApp, NISS_1, NISS_2};
 
 const NR: &str = "nr-mutations";
@@ -19,6 +16,14 @@ const EVERY_SECOND: &str = "*/1 * * * * *";
 fn sweeping(backend: Backend, files: &EngineFiles) -> TestApp {
     let args = files.serve_args(&["--inbox-schedule", EVERY_SECOND]);
     TestApp::start_with(backend, &as_strs(&args))
+}
+
+/// `raas_inbox_files_total` of a kind of file and an outcome.
+fn inbox_files(app: &TestApp, kind: &str, outcome: &str) -> Option<f64> {
+    metric(
+        app,
+        &format!(r#"raas_inbox_files_total{{kind="{kind}",outcome="{outcome}"}}"#),
+    )
 }
 
 fn journal_sources(app: &TestApp) -> Vec<String> {
@@ -38,14 +43,8 @@ fn a_good_feed_is_applied_and_moved_to_done(backend: Backend) {
     wait_until(20, "the feed in done/", || done.exists());
     assert!(!files.inbox().join(NR).join("feed-1.xml").exists());
     assert!(journal_sources(&app).contains(&"nr-mutations:INBOX-1:r1".to_owned()));
-    assert_eq!(
-        metric(
-            &app,
-            r#"raas_inbox_files_total{kind="nr-mutations",outcome="applied"}"#
-        ),
-        Some(1.0)
-    );
-    let log = server_log(&app);
+    assert_eq!(inbox_files(&app, "nr-mutations", "applied"), Some(1.0));
+    let log = app.server_log();
     assert!(
         log.lines().any(|l| l.contains("inbox file applied")
             && l.contains("feed-1.xml")
@@ -79,13 +78,7 @@ fn a_bad_file_is_rejected_with_the_record_named_and_nothing_applied(backend: Bac
     assert!(text.contains(&unknown), "{text:?}");
     assert_eq!(app.source_tables(), before);
     assert!(!files.inbox_path(NR, "done", "bad.xml").exists());
-    assert_eq!(
-        metric(
-            &app,
-            r#"raas_inbox_files_total{kind="nr-mutations",outcome="rejected"}"#
-        ),
-        Some(1.0)
-    );
+    assert_eq!(inbox_files(&app, "nr-mutations", "rejected"), Some(1.0));
 }
 
 /// Three files waiting when the service starts, each needing the one before it: the
@@ -121,7 +114,7 @@ fn files_are_applied_in_name_order(backend: Backend) {
             .map(|d| d.count())
             .unwrap_or(0)
     );
-    let log = server_log(&app);
+    let log = app.server_log();
     let order: Vec<&str> = log
         .lines()
         .filter(|l| l.contains("inbox file applied"))
@@ -148,10 +141,7 @@ fn a_file_applied_already_goes_to_done(backend: Backend) {
     wait_until(20, "the file in done/", || done.exists());
     assert_eq!(app.source_tables(), before);
     assert_eq!(
-        metric(
-            &app,
-            r#"raas_inbox_files_total{kind="nr-mutations",outcome="already_applied"}"#
-        ),
+        inbox_files(&app, "nr-mutations", "already_applied"),
         Some(1.0)
     );
 }
@@ -164,7 +154,7 @@ fn without_a_key_the_inbox_is_not_swept(backend: Backend) {
         backend,
         &[
             "--inbox",
-            batch_support::path_str(&inbox),
+            common::batch::path_str(&inbox),
             "--inbox-schedule",
             EVERY_SECOND,
         ],
@@ -217,13 +207,7 @@ fn nr_feeds_go_before_dimona_files_and_a_bad_dimona_file_is_rejected(backend: Ba
     assert!(error.contains("out-1"), "{error:?}");
     assert_eq!(count(&app, "dimona_declarations"), declarations);
     assert_eq!(app.source_tables(), tables);
-    assert_eq!(
-        metric(
-            &app,
-            r#"raas_inbox_files_total{kind="dimona",outcome="rejected"}"#
-        ),
-        Some(1.0)
-    );
+    assert_eq!(inbox_files(&app, "dimona", "rejected"), Some(1.0));
 }
 
 backend_tests!(
@@ -244,12 +228,13 @@ fn a_file_waits_while_the_database_is_out_of_reach_on_postgres() {
     }
     let files = EngineFiles::new();
     let app = sweeping(Backend::Postgres, &files);
-    let refusing = batch_support::Refusing::start(&app);
+    let refusing = common::db::Refusing::start(&app);
     let feed = Feed::new("WAIT").identity_change(NISS_1, "<p:lastName>Peeters</p:lastName>");
     files.drop_file(NR, "wait.xml", &feed.xml());
     let waiting = files.inbox().join(NR).join("wait.xml");
     wait_until(30, "the file left in place", || {
-        server_log(&app).contains("inbox file left for the next sweep")
+        app.server_log()
+            .contains("inbox file left for the next sweep")
     });
     let still_there = waiting.exists();
     drop(refusing);
@@ -332,7 +317,7 @@ fn two_services_sweep_one_inbox_and_apply_each_file_once_on_postgres() {
         .expect("rejected/")
         .count();
     assert_eq!(rejected, 0);
-    let logs = server_log(&app) + &std::fs::read_to_string(&log).expect("the second log");
+    let logs = app.server_log() + &std::fs::read_to_string(&log).expect("the second log");
     assert!(!logs.contains("inbox file rejected"), "{logs}");
     assert!(!logs.contains(" ERROR "), "{logs}");
 }

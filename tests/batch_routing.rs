@@ -73,22 +73,28 @@ fn person_mutations_reach_exactly_the_registers_that_know_the_person(backend: Ba
         "",
     );
 
-    let (a, b, e) = (org_a(), org_b(), org_e());
-    app.register_line(&a, NISS_1, "EMPLOYEE", "2020-01-01..");
-    app.register_line(&a, NISS_2, "BENEFICIARY", "2020-01-01..");
-    app.register_line(&a, X, "EMPLOYEE", "2020-01-01..2020-06-30");
-    app.register_line(&a, Y, "EMPLOYEE", "2020-07-01..2020-12-31");
-    // Lines of a type A's subscription does not cover: not shown in its replacement record.
-    app.register_line(&a, X, "BENEFICIARY", "2021-01-01..");
-    // G holds X only in a type its subscription does not cover: no record.
-    app.register_line(&org_g(), X, "BENEFICIARY", "2021-01-01..");
-    app.register_line(&b, NISS_1, "EMPLOYEE", "2021-01-01..");
-    app.register_line(&b, NISS_2, "EMPLOYEE", "2022-01-01..");
-    app.register_line(&b, X, "EMPLOYEE", "2019-01-01..2019-12-31");
-    app.register_line(&b, NISS_BIS, "EMPLOYEE", "2020-01-01..");
-    // E knew NISS_1 and NISS_BIS, but no longer on D.
-    app.register_line(&e, NISS_1, "EMPLOYEE", "2019-01-01..2019-12-31");
-    app.register_line(&e, NISS_BIS, "EMPLOYEE", "2018-01-01..2018-12-31");
+    let (a, b, e, g) = (org_a(), org_b(), org_e(), org_g());
+    let lines = [
+        (&a, NISS_1, "EMPLOYEE", "2020-01-01.."),
+        (&a, NISS_2, "BENEFICIARY", "2020-01-01.."),
+        (&a, X, "EMPLOYEE", "2020-01-01..2020-06-30"),
+        (&a, Y, "EMPLOYEE", "2020-07-01..2020-12-31"),
+        // Lines of a type A's subscription does not cover: not shown in its replacement
+        // record.
+        (&a, X, "BENEFICIARY", "2021-01-01.."),
+        // G holds X only in a type its subscription does not cover: no record.
+        (&g, X, "BENEFICIARY", "2021-01-01.."),
+        (&b, NISS_1, "EMPLOYEE", "2021-01-01.."),
+        (&b, NISS_2, "EMPLOYEE", "2022-01-01.."),
+        (&b, X, "EMPLOYEE", "2019-01-01..2019-12-31"),
+        (&b, NISS_BIS, "EMPLOYEE", "2020-01-01.."),
+        // E knew NISS_1 and NISS_BIS, but no longer on D.
+        (&e, NISS_1, "EMPLOYEE", "2019-01-01..2019-12-31"),
+        (&e, NISS_BIS, "EMPLOYEE", "2018-01-01..2018-12-31"),
+    ];
+    for (org, ssin, code, period) in lines {
+        app.register_line(org, ssin, code, period);
+    }
     app.register_line(&org_f(), NISS_1, "EMPLOYEE", "2020-01-01..");
 
     app.apply_feed(

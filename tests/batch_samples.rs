@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use base64::Engine as _;
+use raas::batch::outbox::{signature_path, voucher_path};
 use sha2::{Digest, Sha256};
 
 const RAAS: &str = env!("CARGO_BIN_EXE_raas");
@@ -34,21 +35,6 @@ fn data_files() -> Vec<PathBuf> {
         .collect();
     files.sort();
     files
-}
-
-/// `<data file name>.voucher.xml`, `<data file name>.voucher.sig`.
-fn beside(data: &Path, suffix: &str) -> PathBuf {
-    let mut name = data.as_os_str().to_owned();
-    name.push(suffix);
-    PathBuf::from(name)
-}
-
-fn voucher_of(data: &Path) -> PathBuf {
-    beside(data, ".voucher.xml")
-}
-
-fn signature_of(data: &Path) -> PathBuf {
-    beside(data, ".voucher.sig")
 }
 
 fn schema_of(data: &Path) -> &'static str {
@@ -100,10 +86,10 @@ fn openssl_verifies(message: &Path, signature: &[u8]) -> bool {
 }
 
 fn signature(data: &Path) -> Vec<u8> {
-    let text = std::fs::read_to_string(signature_of(data)).expect("the .voucher.sig");
+    let text = std::fs::read_to_string(signature_path(data)).expect("the .voucher.sig");
     base64::engine::general_purpose::STANDARD
         .decode(text.trim())
-        .unwrap_or_else(|e| panic!("{}: not base64: {e}", signature_of(data).display()))
+        .unwrap_or_else(|e| panic!("{}: not base64: {e}", signature_path(data).display()))
 }
 
 #[test]
@@ -121,8 +107,8 @@ fn there_is_a_sample_of_each_file_type_with_its_voucher_and_signature() {
         assert_eq!(of_type, 1, "{prefix}: {files:?}");
     }
     for data in &files {
-        assert!(voucher_of(data).is_file(), "{}", data.display());
-        assert!(signature_of(data).is_file(), "{}", data.display());
+        assert!(voucher_path(data).is_file(), "{}", data.display());
+        assert!(signature_path(data).is_file(), "{}", data.display());
     }
 }
 
@@ -132,7 +118,7 @@ fn every_sample_is_valid_against_its_schema() {
     assert!(!files.is_empty());
     for data in &files {
         xmllint(schema_of(data), data);
-        xmllint("xsd/Voucher.xsd", &voucher_of(data));
+        xmllint("xsd/Voucher.xsd", &voucher_path(data));
     }
 }
 
@@ -142,7 +128,7 @@ fn every_voucher_names_its_file_size_and_sha256() {
     assert!(!files.is_empty());
     for data in files {
         let bytes = std::fs::read(&data).expect("the data file");
-        let voucher = std::fs::read_to_string(voucher_of(&data)).expect("the voucher");
+        let voucher = std::fs::read_to_string(voucher_path(&data)).expect("the voucher");
         let sha256: String = Sha256::digest(&bytes)
             .iter()
             .map(|b| format!("{b:02x}"))
@@ -169,7 +155,7 @@ fn every_signature_verifies_with_the_public_test_key_and_a_changed_voucher_does_
     for data in &files {
         let signature = signature(data);
         assert_eq!(signature.len(), 64, "an Ed25519 signature");
-        let voucher = voucher_of(data);
+        let voucher = voucher_path(data);
         assert!(
             openssl_verifies(&voucher, &signature),
             "{}",

@@ -5,12 +5,11 @@
 
 #[macro_use]
 mod common;
-mod batch_support;
 
-use chrono::{Days, NaiveDate};
+use chrono::NaiveDate;
 
-use batch_support::{
-    as_strs, batch_runs, metric, readyz_json, server_log, wait_until, EngineFiles,
+use common::batch::{
+    as_strs, batch_runs, days_before, metric, readyz_json, today, wait_until, EngineFiles,
 };
 use common::{Backend, TestApp};
 
@@ -18,15 +17,7 @@ const EVERY_SECOND: &str = "*/1 * * * * *";
 
 /// Yesterday in Europe/Brussels (the default time zone).
 fn yesterday() -> NaiveDate {
-    chrono::Utc::now()
-        .with_timezone(&chrono_tz::Europe::Brussels)
-        .date_naive()
-        .pred_opt()
-        .expect("a day before")
-}
-
-fn days_before(day: NaiveDate, days: u64) -> NaiveDate {
-    day.checked_sub_days(Days::new(days)).expect("a date")
+    days_before(today(), 1)
 }
 
 /// The last run was made three days before yesterday (by the command): starting, the
@@ -37,8 +28,8 @@ fn serve_catches_up_the_missed_days_in_order(backend: Backend) {
     let yesterday = yesterday();
     let last = days_before(yesterday, 2);
     let mut app = TestApp::empty(backend);
-    let key = batch_support::path_str(&files.key()).to_owned();
-    let outbox = batch_support::path_str(&files.outbox()).to_owned();
+    let key = common::batch::path_str(&files.key()).to_owned();
+    let outbox = common::batch::path_str(&files.outbox()).to_owned();
     let ran = app.run(
         &[
             "--signing-key",
@@ -128,7 +119,7 @@ fn a_first_start_makes_yesterday_and_waits_for_the_night(backend: Backend) {
     let local = next.with_timezone(&chrono_tz::Europe::Brussels);
     assert_eq!(local.format("%H:%M:%S").to_string(), "02:30:00", "{next}");
     assert!(next > chrono::Utc::now());
-    assert!(server_log(&app).contains("batch engine on"));
+    assert!(app.server_log().contains("batch engine on"));
 }
 
 /// No signing key: the service starts and serves, the engine is off (said once in the log,
@@ -150,7 +141,7 @@ fn without_a_key_serve_starts_with_the_engine_off(backend: Backend) {
     std::thread::sleep(std::time::Duration::from_secs(2));
     assert!(batch_runs(&app).is_empty());
     assert_eq!(metric(&app, "raas_batch_last_success_age_seconds"), None);
-    let log = server_log(&app);
+    let log = app.server_log();
     let warnings: Vec<&str> = log
         .lines()
         .filter(|l| l.contains("batch engine off: no signing_key configured"))
@@ -164,7 +155,7 @@ fn without_a_key_serve_starts_with_the_engine_off(backend: Backend) {
 fn a_bad_cron_expression_refuses_the_start(backend: Backend) {
     let files = EngineFiles::new();
     let app = TestApp::empty(backend);
-    let key = batch_support::path_str(&files.key()).to_owned();
+    let key = common::batch::path_str(&files.key()).to_owned();
     let cases = [
         (
             "--daily-schedule",
@@ -234,21 +225,7 @@ fn an_unusable_signing_key_refuses_the_start(backend: Backend) {
 /// `serve --demo` until it printed its batch lines: those lines, then the server is stopped.
 fn demo_batch_lines(app: &TestApp) -> Vec<String> {
     use std::io::BufRead;
-    let mut child = app
-        .command()
-        .args([
-            "serve",
-            "--demo",
-            "--listen",
-            "127.0.0.1:0",
-            "--workers",
-            "1",
-        ])
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("raas serve starts");
+    let mut child = app.spawn_demo();
     let stdout = std::io::BufReader::new(child.stdout.take().expect("piped stdout"));
     let mut lines = Vec::new();
     let mut batch = false;
@@ -271,7 +248,7 @@ fn demo_batch_lines(app: &TestApp) -> Vec<String> {
 /// command it prints makes today's file.
 fn serve_demo_turns_the_engine_on_and_prints_how_to_see_a_file(backend: Backend) {
     let app = TestApp::empty(backend);
-    let today = yesterday().succ_opt().expect("today");
+    let today = today();
     let lines = demo_batch_lines(&app);
     assert_eq!(lines.len(), 5, "{lines:?}");
     let key = app.path("raas-demo-key.pem");
@@ -355,7 +332,7 @@ fn readyz_json_reports_the_database_and_the_engine_while_postgres_refuses_on_pos
     wait_until(20, "the age of the last run", || {
         metric(&app, "raas_batch_last_success_age_seconds").is_some()
     });
-    let refusing = batch_support::Refusing::start(&app);
+    let refusing = common::db::Refusing::start(&app);
     let (status, ready) = readyz_json(&app);
     let age = metric(&app, "raas_batch_last_success_age_seconds");
     drop(refusing);

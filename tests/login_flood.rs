@@ -51,22 +51,7 @@ impl From {
     }
 
     fn call(&self, request: &Request) -> Answer {
-        let response = self
-            .client
-            .post(&self.endpoint)
-            .header("Content-Type", "text/xml; charset=utf-8")
-            .header("SOAPAction", "\"\"")
-            .body(request.to_xml())
-            .send()
-            .expect("the server answers");
-        let status = response.status().as_u16();
-        let content_type = response
-            .headers()
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_owned();
-        Answer::new(status, content_type, response.text().expect("an answer"))
+        common::app::post_soap(&self.client, &self.endpoint, request)
     }
 
     /// A call and how long its answer took.

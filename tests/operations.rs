@@ -13,7 +13,7 @@ use diesel::sqlite::SqliteConnection;
 use diesel::Connection;
 use serde_json::Value;
 
-use common::db::postgres_server;
+use common::db::Refusing;
 use common::{org_a, Answer, Backend, Request, TestApp, NISS_1};
 
 /// Runs SQL on the test's own database, beside the server.
@@ -28,15 +28,6 @@ fn execute_on(app: &TestApp, sql: &str) {
             .batch_execute(sql)
             .expect("the statement runs"),
     }
-}
-
-/// Runs SQL on the PostgreSQL server's maintenance database.
-fn execute_on_server(sql: &str) {
-    let server = postgres_server().expect("TEST_DATABASE_URL is set");
-    PgConnection::establish(&server)
-        .expect("a PostgreSQL connection")
-        .batch_execute(sql)
-        .expect("the statement runs");
 }
 
 fn plain(answer: &Answer) -> (u16, &str) {
@@ -55,22 +46,11 @@ fn readyz_answers_when_the_database_does(backend: Backend) {
 fn readyz_is_503_while_postgres_refuses_connections(backend: Backend) {
     let app = TestApp::start(backend);
     assert_eq!(app.get("/readyz").http_status, 200);
-    let name = app
-        .database_url()
-        .rsplit('/')
-        .next()
-        .expect("a database name")
-        .to_owned();
-    execute_on_server(&format!(
-        "ALTER DATABASE {name} WITH ALLOW_CONNECTIONS false; \
-         SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"
-    ));
+    let refusing = Refusing::start(&app);
     let started = std::time::Instant::now();
     let down = app.get("/readyz");
     let took = started.elapsed();
-    execute_on_server(&format!(
-        "ALTER DATABASE {name} WITH ALLOW_CONNECTIONS true"
-    ));
+    drop(refusing);
     assert_eq!(
         plain(&down),
         (503, "not ready: the database is unreachable\n")
@@ -95,10 +75,6 @@ fn provoke_a_server_fault(app: &TestApp) -> (String, String) {
     (fault.server_ticket(), client_ticket)
 }
 
-fn server_log(app: &TestApp) -> String {
-    std::fs::read_to_string(app.path("server.log")).expect("the server's log")
-}
-
 fn failures_are_logged_with_their_server_ticket(backend: Backend) {
     let app = TestApp::start(backend);
     let refused = app
@@ -106,7 +82,7 @@ fn failures_are_logged_with_their_server_ticket(backend: Backend) {
         .fault("NOT_AUTHENTICATED")
         .server_ticket();
     let (ticket, client_ticket) = provoke_a_server_fault(&app);
-    let log = server_log(&app);
+    let log = app.server_log();
     let refusals: Vec<&str> = log
         .lines()
         .filter(|line| line.contains("raas::soap::pipeline: refused"))
@@ -152,7 +128,7 @@ fn json_log_lines_carry_the_request_span(backend: Backend) {
     app.apply_feed(&common::source::standard_feed());
     app.serve(&["--log-format", "json", "--workers", "2"]);
     let (ticket, client_ticket) = provoke_a_server_fault(&app);
-    let log = server_log(&app);
+    let log = app.server_log();
     let lines: Vec<Value> = log
         .lines()
         .map(|line| serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}")))

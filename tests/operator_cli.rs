@@ -444,21 +444,7 @@ fn every_option_and_argument_has_help_text() {
 #[test]
 fn serve_demo_seeds_through_the_register_and_prints_what_it_seeded() {
     let app = TestApp::empty(Backend::Sqlite);
-    let mut child = app
-        .command()
-        .args([
-            "serve",
-            "--demo",
-            "--listen",
-            "127.0.0.1:0",
-            "--workers",
-            "1",
-        ])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("raas serve starts");
+    let mut child = app.spawn_demo();
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
     let mut lines = Vec::new();
     while lines.len() < 14 {

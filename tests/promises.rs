@@ -65,14 +65,7 @@ impl Served {
             .body(body)
             .send()
             .expect("the server answers");
-        let status = response.status().as_u16();
-        let content_type = response
-            .headers()
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_owned();
-        Answer::new(status, content_type, response.text().expect("a body"))
+        common::app::answer_of(response)
     }
 
     fn call(&self, request: &Request) -> Answer {

@@ -95,11 +95,40 @@ impl TestApp {
         &self.db.url
     }
 
+    /// The server's log so far (its standard error).
+    pub fn server_log(&self) -> String {
+        std::fs::read_to_string(self.path("server.log")).expect("the server's log")
+    }
+
+    /// The name of the test's database: the last segment of its URL, without a query.
+    pub fn database_name(&self) -> &str {
+        let last = self.db.url.rsplit('/').next().expect("a database name");
+        last.split('?').next().unwrap_or(last)
+    }
+
+    /// `raas serve --demo` on a free port with one worker, its standard output piped.
+    pub fn spawn_demo(&self) -> Child {
+        self.command()
+            .args([
+                "serve",
+                "--demo",
+                "--listen",
+                "127.0.0.1:0",
+                "--workers",
+                "1",
+            ])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("raas serve starts")
+    }
+
     /// Starts the server and waits for its address.
     pub fn serve(&mut self, serve_args: &[&str]) {
         assert!(self.server.is_none(), "the server is already running");
         let log = self.dir.path().join("server.log");
-        let mut child = self
+        let child = self
             .command()
             .args(["serve", "--listen", "127.0.0.1:0"])
             .args(serve_args)
@@ -108,21 +137,10 @@ impl TestApp {
             .stderr(File::create(&log).expect("a log file"))
             .spawn()
             .expect("raas serve starts");
-        let mut stdout = BufReader::new(child.stdout.take().expect("piped stdout"));
-        let mut first = String::new();
-        stdout
-            .read_line(&mut first)
-            .expect("reading the server's output");
-        let Some(base_url) = first.trim().strip_prefix("raas listening on ") else {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!(
-                "raas serve did not start: {first:?}\n{}",
-                std::fs::read_to_string(&log).unwrap_or_default()
-            );
-        };
+        let (child, stdout, base_url) =
+            listening(child, || std::fs::read_to_string(&log).unwrap_or_default());
         self.server = Some(Server {
-            base_url: base_url.to_owned(),
+            base_url,
             child,
             _stdout: stdout,
             log,
@@ -280,7 +298,8 @@ impl Drop for TestApp {
     }
 }
 
-fn answer_of(response: reqwest::blocking::Response) -> Answer {
+/// A response read as an [`Answer`].
+pub fn answer_of(response: reqwest::blocking::Response) -> Answer {
     let status = response.status().as_u16();
     let content_type = response
         .headers()
@@ -290,6 +309,41 @@ fn answer_of(response: reqwest::blocking::Response) -> Answer {
         .to_owned();
     let body = response.text().expect("a readable answer");
     Answer::new(status, content_type, body)
+}
+
+/// POSTs a SOAP request to `url` with `client`.
+pub fn post_soap(client: &reqwest::blocking::Client, url: &str, request: &Request) -> Answer {
+    let response = client
+        .post(url)
+        .header("Content-Type", "text/xml; charset=utf-8")
+        .header("SOAPAction", "\"\"")
+        .body(request.to_xml())
+        .send()
+        .expect("the server answers");
+    answer_of(response)
+}
+
+/// Waits for a spawned `raas serve` (its standard output piped) to print the address it
+/// listens on: the child, its standard output (to keep open: the server writes more lines)
+/// and `http://127.0.0.1:PORT`. When it prints something else, kills it and fails with that
+/// line and `more()` (e.g. its log).
+#[track_caller]
+pub fn listening(
+    mut child: Child,
+    more: impl FnOnce() -> String,
+) -> (Child, BufReader<ChildStdout>, String) {
+    let mut stdout = BufReader::new(child.stdout.take().expect("piped stdout"));
+    let mut first = String::new();
+    stdout
+        .read_line(&mut first)
+        .expect("reading the server's output");
+    let Some(base_url) = first.trim().strip_prefix("raas listening on ") else {
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("raas serve did not start: {first:?}\n{}", more());
+    };
+    let base_url = base_url.to_owned();
+    (child, stdout, base_url)
 }
 
 /// Runs a command with `stdin` as its standard input and collects its output.

@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::io::{BufRead, BufReader};
+use std::io::BufReader;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 
@@ -14,7 +14,8 @@ use chrono::{Days, NaiveDate};
 use sha2::{Digest, Sha256};
 
 use super::answer::Answer;
-use super::app::{run_with_input, TestApp, RAAS};
+use super::app::{answer_of, listening, post_soap, run_with_input, TestApp, RAAS};
+use super::db::{query_i64, query_texts};
 use super::soap::{Org, Request};
 use super::xml::Node;
 
@@ -434,24 +435,7 @@ pub fn data_files(dir: &Path) -> Vec<PathBuf> {
         .collect()
 }
 
-pub const VOUCHER_SUFFIX: &str = ".voucher.xml";
-pub const SIGNATURE_SUFFIX: &str = ".voucher.sig";
-
-/// The voucher beside a data file: its whole name, then `.voucher.xml`.
-pub fn voucher_path(data: &Path) -> PathBuf {
-    with_suffix(data, VOUCHER_SUFFIX)
-}
-
-/// The signature beside a data file: its whole name, then `.voucher.sig`.
-pub fn signature_path(data: &Path) -> PathBuf {
-    with_suffix(data, SIGNATURE_SUFFIX)
-}
-
-fn with_suffix(data: &Path, suffix: &str) -> PathBuf {
-    let mut name = data.as_os_str().to_owned();
-    name.push(suffix);
-    PathBuf::from(name)
-}
+pub use raas::batch::outbox::{signature_path, voucher_path, SIGNATURE_SUFFIX, VOUCHER_SUFFIX};
 
 /// What a data file's name says: type, receiver, date, sequence number.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -1115,7 +1099,7 @@ pub struct Server {
 
 impl Server {
     pub fn start(app: &TestApp) -> Server {
-        let mut child = app
+        let child = app
             .command()
             .args(["serve", "--listen", "127.0.0.1:0", "--workers", "2"])
             .args(["--db-connections", "4"])
@@ -1124,18 +1108,9 @@ impl Server {
             .stderr(Stdio::null())
             .spawn()
             .expect("raas serve starts");
-        let mut first = String::new();
-        let mut stdout = BufReader::new(child.stdout.take().expect("piped stdout"));
-        stdout
-            .read_line(&mut first)
-            .expect("reading the server's output");
-        let Some(base_url) = first.trim().strip_prefix("raas listening on ") else {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("raas serve did not start: {first:?}");
-        };
+        let (child, stdout, base_url) = listening(child, String::new);
         Server {
-            base_url: base_url.to_owned(),
+            base_url,
             child,
             _stdout: stdout,
             client: reqwest::blocking::Client::builder()
@@ -1146,16 +1121,11 @@ impl Server {
     }
 
     pub fn call(&self, request: &Request) -> Answer {
-        let response = self
-            .client
-            .post(format!("{}/soap/PersonRegisterService", self.base_url))
-            .header("Content-Type", "text/xml; charset=utf-8")
-            .header("SOAPAction", "\"\"")
-            .body(request.to_xml())
-            .send()
-            .expect("the server answers");
-        let status = response.status().as_u16();
-        Answer::new(status, "text/xml".into(), response.text().expect("a body"))
+        post_soap(
+            &self.client,
+            &format!("{}/soap/PersonRegisterService", self.base_url),
+            request,
+        )
     }
 
     /// Registers a line and asserts it was accepted.
@@ -1194,8 +1164,7 @@ impl Twin {
         let url = app.database_url();
         if url.starts_with("postgres") {
             let server = super::db::postgres_server().expect("TEST_DATABASE_URL is set");
-            let source = url.rsplit('/').next().expect("a database name");
-            let source = source.split('?').next().unwrap_or(source);
+            let source = app.database_name();
             let twin = format!("{source}_{name}");
             execute_sql(
                 &server,
@@ -1261,4 +1230,164 @@ pub fn check_complete_so_far(outbox: &Path, public_key: &Path) {
             assert_signature_valid(&voucher, &path, public_key);
         }
     }
+}
+
+// --- The engine in a running server: its files, `/readyz`, `/metrics`, the runs recorded ---
+
+/// The engine's files for `raas serve`: `key.pem` (an Ed25519 key made by `openssl genpkey`,
+/// independently of raas), `inbox/`, `outbox/`.
+pub struct EngineFiles {
+    dir: tempfile::TempDir,
+}
+
+impl EngineFiles {
+    pub fn new() -> EngineFiles {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let key = dir.path().join("key.pem");
+        let made = Command::new("openssl")
+            .args(["genpkey", "-algorithm", "ed25519", "-out"])
+            .arg(&key)
+            .output()
+            .expect("openssl runs");
+        succeeded("openssl genpkey", &made);
+        EngineFiles { dir }
+    }
+
+    pub fn key(&self) -> PathBuf {
+        self.dir.path().join("key.pem")
+    }
+
+    pub fn inbox(&self) -> PathBuf {
+        self.dir.path().join("inbox")
+    }
+
+    pub fn outbox(&self) -> PathBuf {
+        self.dir.path().join("outbox")
+    }
+
+    /// `--signing-key`, `--inbox`, `--outbox` of these files, a small pool, then `extra`.
+    pub fn serve_args(&self, extra: &[&str]) -> Vec<String> {
+        let mut args = vec![
+            "--signing-key".to_owned(),
+            path_str(&self.key()).to_owned(),
+            "--inbox".to_owned(),
+            path_str(&self.inbox()).to_owned(),
+            "--outbox".to_owned(),
+            path_str(&self.outbox()).to_owned(),
+            "--db-connections".to_owned(),
+            "4".to_owned(),
+            "--workers".to_owned(),
+            "2".to_owned(),
+        ];
+        args.extend(extra.iter().map(|s| s.to_string()));
+        args
+    }
+
+    /// Drops a file into `<inbox>/<kind>/` as senders must: written under a hidden name,
+    /// then renamed into place.
+    pub fn drop_file(&self, kind: &str, name: &str, content: &str) {
+        let folder = self.inbox().join(kind);
+        std::fs::create_dir_all(&folder).expect("the inbox folder");
+        let hidden = folder.join(format!(".{name}.part"));
+        std::fs::write(&hidden, content).expect("the file is written");
+        std::fs::rename(&hidden, folder.join(name)).expect("the file is renamed into place");
+    }
+
+    /// `<inbox>/<kind>/<sub>/<name>`.
+    pub fn inbox_path(&self, kind: &str, sub: &str, name: &str) -> PathBuf {
+        self.inbox().join(kind).join(sub).join(name)
+    }
+}
+
+pub fn path_str(path: &Path) -> &str {
+    path.to_str().expect("a UTF-8 path")
+}
+
+/// `serve_args` as the `&str` slice `TestApp::start_with` takes.
+pub fn as_strs(args: &[String]) -> Vec<&str> {
+    args.iter().map(String::as_str).collect()
+}
+
+/// Waits until `ready` holds (checked every 100 ms), at most `seconds`.
+#[track_caller]
+pub fn wait_until(seconds: u64, what: &str, mut ready: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(seconds);
+    while !ready() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "waited {seconds} s for {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+/// `/readyz` asked for JSON: its status and body.
+pub fn readyz_json(app: &TestApp) -> (u16, serde_json::Value) {
+    let response = reqwest::blocking::Client::builder()
+        .no_proxy()
+        .timeout(std::time::Duration::from_secs(30))
+        .build()
+        .expect("an HTTP client")
+        .get(format!("{}/readyz", app.base_url()))
+        .header("Accept", "application/json")
+        .send()
+        .expect("the server answers");
+    let answer = answer_of(response);
+    assert!(
+        answer.content_type.starts_with("application/json"),
+        "{}",
+        answer.content_type
+    );
+    let body = serde_json::from_str(&answer.body).expect("a JSON object");
+    (answer.http_status, body)
+}
+
+/// The value of the sample `series` (name and labels exactly as exposed, e.g.
+/// `raas_batch_runs_total{outcome="success"}`) in `/metrics`.
+pub fn metric(app: &TestApp, series: &str) -> Option<f64> {
+    let text = app.get("/metrics").body;
+    text.lines()
+        .filter(|line| !line.starts_with('#'))
+        .find_map(|line| {
+            let (name, value) = line.rsplit_once(' ')?;
+            (name == series).then(|| value.parse().expect("a number"))
+        })
+}
+
+/// The batch runs recorded: (reference date, trigger, finished) in the order they started.
+pub fn batch_runs(app: &TestApp) -> Vec<(String, String, bool)> {
+    let sql = "SELECT CAST(reference_date AS TEXT) || '|' || trigger_name || '|' || \
+               CASE WHEN finished_at IS NULL THEN 'open' ELSE 'finished' END AS value \
+               FROM batch_runs ORDER BY started_at, reference_date";
+    query_texts(app.database_url(), sql)
+        .into_iter()
+        .map(|row| {
+            let mut fields = row.splitn(3, '|');
+            let mut next = || fields.next().unwrap_or_default().to_owned();
+            let (day, trigger, finished) = (next(), next(), next());
+            (day, trigger, finished == "finished")
+        })
+        .collect()
+}
+
+/// The rows of `table` (a name of ours, not outside input).
+pub fn count(app: &TestApp, table: &str) -> i64 {
+    query_i64(
+        app.database_url(),
+        &format!("SELECT CAST(COUNT(*) AS TEXT) AS value FROM {table}"),
+    )
+}
+
+/// A Dimona file (xsd/Dimona.xsd) of `records`.
+pub fn dimona_file(file_id: &str, records: &str) -> String {
+    format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?><dimona xmlns="urn:be:raas:types:Dimona:v1" fileId="{file_id}" createdAt="2026-11-21T06:00:00Z">{records}</dimona>"#
+    )
+}
+
+/// A Dimona IN of `worker` for the employer 0403019261, from `start`, open.
+pub fn dimona_in(id: &str, period_id: u64, worker: &str, start: &str) -> String {
+    format!(
+        "<dimonaIn id=\"{id}\"><periodId>{period_id}</periodId><employer><enterpriseNumber>0403019261</enterpriseNumber></employer><workerSsin>{worker}</workerSsin><startDate>{start}</startDate><jointCommittee>200</jointCommittee><workerType>OTH</workerType></dimonaIn>"
+    )
 }

@@ -164,3 +164,39 @@ pub fn query_i64(url: &str, sql: &str) -> i64 {
         .parse()
         .unwrap_or_else(|e| panic!("{sql}: {:?} is not a number: {e}", rows[0]))
 }
+
+/// PostgreSQL refusing the connections to the test's database (its open ones ended), until
+/// dropped.
+pub struct Refusing {
+    server: String,
+    name: String,
+}
+
+impl Refusing {
+    pub fn start(app: &super::app::TestApp) -> Refusing {
+        let server = postgres_server().expect("TEST_DATABASE_URL is set");
+        let name = app.database_name().to_owned();
+        // Two statements, two transactions: the refusal is committed before the connections
+        // are ended, so none is opened again in between.
+        execute(
+            &server,
+            &format!("ALTER DATABASE {name} WITH ALLOW_CONNECTIONS false"),
+        );
+        execute(
+            &server,
+            &format!(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}'"
+            ),
+        );
+        Refusing { server, name }
+    }
+}
+
+impl Drop for Refusing {
+    fn drop(&mut self) {
+        execute(
+            &self.server,
+            &format!("ALTER DATABASE {} WITH ALLOW_CONNECTIONS true", self.name),
+        );
+    }
+}
