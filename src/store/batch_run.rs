@@ -394,8 +394,15 @@ pub fn person_routes(
     upto: i64,
     day: NaiveDate,
 ) -> StoreResult<Vec<Route>> {
+    // On PostgreSQL the journal's numbers are `COLLATE "C"` and the register's are not: the
+    // comparison is put in the register's collation, else no index of `relations` can serve
+    // it (the plan becomes a hash join over the whole table).
+    let journal_ssin = diesel::dsl::sql::<diesel::sql_types::Text>(match conn {
+        DbConnection::Postgres(_) => r#"(mutation_journal.ssin COLLATE "default")"#,
+        DbConnection::Sqlite(_) => "mutation_journal.ssin",
+    });
     Ok(mutation_journal::table
-        .inner_join(relations::table.on(relations::ssin.eq(mutation_journal::ssin)))
+        .inner_join(relations::table.on(relations::ssin.eq(journal_ssin)))
         .filter(mutation_journal::seq.gt(after))
         .filter(mutation_journal::seq.le(upto))
         .filter(mutation_journal::kind.eq_any(kind_names(&ROUTED_BY_LINES)))
