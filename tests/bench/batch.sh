@@ -94,9 +94,12 @@ for s in "$SUBSCRIBERS" "${SUBSCRIBER_LIST[@]}"; do
   ((s >= 1 && s <= ORGANISATIONS)) || die "a subscriber count ($s) must be 1 … ORGANISATIONS ($ORGANISATIONS)"
 done
 ((RELATIONS <= PERSONS * REGISTERS)) || die "RELATIONS cannot exceed PERSONS × REGISTERS"
-HEADLINE_DAY=
-for i in "${!DAY_LIST[@]}"; do [[ ${DAY_LIST[$i]} == "$MUTATIONS" ]] && HEADLINE_DAY=$((i + 1)); done
-[[ -n $HEADLINE_DAY ]] || die "MUTATIONS ($MUTATIONS) must be one of MUTATION_SIZES ($MUTATION_SIZES)"
+# The days in the order they are made: the headline day last (see add_dimona).
+OTHER_DAYS=()
+for n in "${DAY_LIST[@]}"; do [[ $n == "$MUTATIONS" ]] || OTHER_DAYS+=("$n"); done
+((${#OTHER_DAYS[@]} < ${#DAY_LIST[@]})) || die "MUTATIONS ($MUTATIONS) must be one of MUTATION_SIZES ($MUTATION_SIZES)"
+DAY_LIST=("${OTHER_DAYS[@]}" "$MUTATIONS")
+HEADLINE_DAY=${#DAY_LIST[@]}
 for backend in $BACKENDS; do
   [[ $backend == sqlite || $backend == postgres ]] || die "unknown backend $backend"
 done
@@ -140,12 +143,15 @@ HAVE_DIMONA=0
 if "$RAAS" generate dimona --help >/dev/null 2>&1 && "$RAAS" import dimona --help >/dev/null 2>&1; then
   HAVE_DIMONA=1
 else
-  say "== this raas has no Dimona generator or import: the days hold no Dimona declarations"
-  DIMONA=0
+  say "== this raas has no Dimona generator or import: the days get no Dimona declarations (the"
+  say "   headline day gets them on a later run with a raas that has them)"
 fi
+# Whether the days made now get Dimona declarations too (not only the headline day).
+DAYS_DIMONA=$HAVE_DIMONA
 
 # The data set's key: what the cached databases were built from.
-KEY="v1-p$PERSONS-r$RELATIONS-g$REGISTERS-o$ORGANISATIONS-m${MUTATION_SIZES// /_}-h$MUTATIONS-d$DIMONA-s$SEED"
+KEY="v1-p$PERSONS-r$RELATIONS-g$REGISTERS-o$ORGANISATIONS-m${DAY_LIST[*]}-d$DIMONA-s$SEED"
+KEY=${KEY// /_}
 SQLITE_DB=$DATA_DIR/raas.db
 
 seconds_since() { awk -v s="$1" -v e="$(date +%s.%N)" 'BEGIN { printf "%.2f", e - s }'; }
@@ -164,14 +170,15 @@ sql() {
 url_of() { if [[ $1 == sqlite ]]; then echo "$SQLITE_DB"; else echo "$PG_URL/$PG_DB"; fi; }
 logged() { echo "\$ $*" >>"$LOG"; "$@" >>"$LOG" 2>&1 || { tail -n 20 "$LOG" >&2; die "failed: $*"; }; }
 
-# The key the backend's data set was built from ('' when there is none or it is incomplete).
-built_key() {
+# The anchor date of the backend's data set of this KEY ('' when there is none, or its base
+# was not completed).
+anchor_of() {
   if [[ $1 == sqlite ]]; then
     [[ -f $SQLITE_DB ]] || return 0
   else
     [[ $(psql -X -At "$PG_URL/postgres" -c "SELECT 1 FROM pg_database WHERE datname = '$PG_DB'") == 1 ]] || return 0
   fi
-  sql "$1" "SELECT key FROM bench_meta WHERE complete = 1" 2>/dev/null || true
+  sql "$1" "SELECT anchor FROM bench_meta WHERE key = '$KEY'" 2>/dev/null || true
 }
 
 fresh_database() {
@@ -183,15 +190,14 @@ fresh_database() {
   fi
   logged "$RAAS" --database-url "$(url_of "$1")" migrate
   # The benchmark's own bookkeeping, beside the product's tables.
-  sql "$1" "CREATE TABLE bench_meta (key TEXT NOT NULL, anchor TEXT NOT NULL, complete INTEGER NOT NULL);
+  sql "$1" "CREATE TABLE bench_meta (key TEXT NOT NULL, anchor TEXT NOT NULL);
             CREATE TABLE bench_days (day INTEGER PRIMARY KEY, mutations BIGINT NOT NULL,
               dimona BIGINT NOT NULL, reference_date TEXT NOT NULL, journal_before BIGINT NOT NULL,
               journal_after BIGINT NOT NULL, dimona_before BIGINT NOT NULL, dimona_after BIGINT NOT NULL,
               feed_bytes BIGINT NOT NULL, dimona_bytes BIGINT NOT NULL, import_s REAL NOT NULL);"
 }
 
-# The days are the ANCHOR's eve and the days before it: day i of n is ANCHOR - (n + 1 - i).
-# The population is generated for a day before the first, so every number is born by then.
+# The population is generated for a day before the first day, so every number is born by then.
 population_file() {
   local anchor=$1
   POPULATION_FILE=$DATA_DIR/population-$PERSONS-$SEED-$anchor.xml
@@ -207,7 +213,6 @@ prepare_base() {
   local backend=$1 anchor=$2 start
   say "== $backend: a new data set ($KEY)"
   fresh_database "$backend"
-  sql "$backend" "INSERT INTO bench_meta VALUES ('$KEY', '$anchor', 0)"
   population_file "$anchor"
   say "   import the persons"
   start=$(date +%s.%N)
@@ -223,6 +228,7 @@ prepare_base() {
       -v relations="$RELATIONS" -f "$HERE/batch_load_postgres.sql" "$PG_URL/$PG_DB"
   fi
   say "   ($(seconds_since "$start") s)"
+  sql "$backend" "INSERT INTO bench_meta VALUES ('$KEY', '$anchor')"
 }
 
 # The numbers the source knows, ascending: alone on its line a person the day may mutate
@@ -252,18 +258,14 @@ dump_workers() {
 
 max_seq() { sql "$1" "SELECT coalesce(max(seq), 0) FROM $2"; }
 
-# One day of mutations, made by the real generators and importers, then dated on its
-# reference date (the imports run now; the journal entries and declarations of day i are
-# moved to day i, keeping their time of day, so that each day can be run again on its own).
+# One day of mutations, made by the real generator and importer, then dated on its reference
+# date (the imports run now; the journal entries of day i are moved to day i, keeping their
+# time of day, so that each day can be run again on its own).
 prepare_day() {
-  local backend=$1 anchor=$2 day=$3 mutations=$4
-  local days=${#DAY_LIST[@]}
-  local date dimona jb ja db da start import_s feed=$WORK/day-$day.xml dfile=$WORK/dimona-$day.xml
-  date=$(day_shift "$anchor" -$((days + 1 - day)))
-  dimona=$((DIMONA * mutations / MUTATIONS))
-  say "== $backend: day $day ($date): $mutations mutations, $dimona Dimona declarations"
+  local backend=$1 day=$2 date=$3 mutations=$4
+  local jb ja start import_s feed=$WORK/day-$day.xml
+  say "== $backend: day $day ($date): $mutations mutations"
   jb=$(max_seq "$backend" mutation_journal)
-  db=$(max_seq "$backend" dimona_declarations)
   dump_known "$backend" "$WORK/known.txt"
   RAAS_GENERATED_AT="${date}T08:00:00Z" logged "$RAAS" generate nr-mutations --existing "$WORK/known.txt" \
     --records "$mutations" --seed $((SEED * 1000 + day)) --file-id "BENCH-$SEED-DAY-$day" -o "$feed"
@@ -271,68 +273,103 @@ prepare_day() {
   start=$(date +%s.%N)
   logged "$RAAS" --database-url "$(url_of "$backend")" import nr-mutations "$feed"
   import_s=$(seconds_since "$start")
-  local dbytes=0
-  if ((dimona > 0)); then
-    dump_workers "$backend" "$WORK/workers.txt" $((dimona * 2))
-    RAAS_GENERATED_AT="${date}T09:00:00Z" logged "$RAAS" generate dimona --declarations "$dimona" \
-      --workers "$WORK/workers.txt" --seed $((SEED * 1000 + day)) -o "$dfile"
-    logged "$RAAS" --database-url "$(url_of "$backend")" import dimona "$dfile"
-    dbytes=$(stat -c %s "$dfile")
-    rm -f "$WORK/workers.txt"
-  fi
   ja=$(max_seq "$backend" mutation_journal)
-  da=$(max_seq "$backend" dimona_declarations)
-  local redate
-  if [[ $backend == sqlite ]]; then
-    redate="'$date' || substr(recorded_at, 11)"
-  else
-    redate="('$date'::date + recorded_at::time)"
-  fi
-  sql "$backend" "UPDATE mutation_journal SET recorded_at = $redate WHERE seq > $jb AND seq <= $ja;
-                  UPDATE dimona_declarations SET recorded_at = $redate WHERE seq > $db AND seq <= $da;
-                  INSERT INTO bench_days VALUES ($day, $mutations, $dimona, '$date', $jb, $ja, $db, $da,
-                    $(stat -c %s "$feed"), $dbytes, $import_s);"
-  say "   journal entries $jb … $ja, Dimona declarations $db … $da (nr-mutations import $import_s s)"
-  rm -f "$feed" "$dfile"
+  local db
+  db=$(max_seq "$backend" dimona_declarations)
+  sql "$backend" "UPDATE mutation_journal SET recorded_at = $(redate "$backend" "$date") WHERE seq > $jb AND seq <= $ja;
+                  INSERT INTO bench_days VALUES ($day, $mutations, 0, '$date', $jb, $ja, $db, $db,
+                    $(stat -c %s "$feed"), 0, $import_s);"
+  say "   journal entries $jb … $ja (nr-mutations import $import_s s)"
+  rm -f "$feed"
 }
 
-prepare() {
-  local backend=$1 anchor day
-  if [[ $(built_key "$backend") == "$KEY" ]]; then
-    say "== $backend: the cached data set ($KEY)"
-    return
+# SQL: recorded_at moved to the day $2, its time of day kept.
+redate() {
+  if [[ $1 == sqlite ]]; then
+    echo "'$2' || substr(recorded_at, 11)"
+  else
+    echo "('$2'::date + recorded_at::time)"
   fi
-  anchor=$( (sql "$backend" "SELECT anchor FROM bench_meta WHERE key = '$KEY'" 2>/dev/null) || true)
+}
+
+# The Dimona declarations of a day, by the real generator and importer, dated on the day. Only
+# for the last day made (its journal entries and declarations must stay the last ones).
+add_dimona() {
+  local backend=$1 day=$2 date=$3 count=$4
+  local jb ja db da file=$WORK/dimona-$day.xml
+  say "== $backend: day $day ($date): $count Dimona declarations"
+  jb=$(max_seq "$backend" mutation_journal)
+  db=$(max_seq "$backend" dimona_declarations)
+  dump_workers "$backend" "$WORK/workers.txt" $((count * 2))
+  RAAS_GENERATED_AT="${date}T09:00:00Z" logged "$RAAS" generate dimona --declarations "$count" \
+    --workers "$WORK/workers.txt" --seed $((SEED * 1000 + day)) -o "$file"
+  logged "$RAAS" --database-url "$(url_of "$backend")" import dimona "$file"
+  ja=$(max_seq "$backend" mutation_journal)
+  da=$(max_seq "$backend" dimona_declarations)
+  sql "$backend" "UPDATE mutation_journal SET recorded_at = $(redate "$backend" "$date") WHERE seq > $jb AND seq <= $ja;
+                  UPDATE dimona_declarations SET recorded_at = $(redate "$backend" "$date") WHERE seq > $db AND seq <= $da;
+                  UPDATE bench_days SET dimona = $count, journal_after = $ja, dimona_before = $db,
+                    dimona_after = $da, dimona_bytes = $(stat -c %s "$file") WHERE day = $day;"
+  say "   journal entries … $ja, Dimona declarations $db … $da"
+  rm -f "$WORK/workers.txt" "$file"
+}
+
+# The day's date: day i of n is the ANCHOR's eve for the last, the days before it for the
+# others.
+day_date() { day_shift "$1" -$((${#DAY_LIST[@]} + 1 - $2)); }
+
+prepare() {
+  local backend=$1 anchor day date count last=${#DAY_LIST[@]} changed=0
+  anchor=$(anchor_of "$backend")
   if [[ -z $anchor ]]; then
     anchor=$(TZ=Europe/Brussels date +%F)
     prepare_base "$backend" "$anchor"
-  else
-    say "== $backend: resuming the data set ($KEY)"
+    changed=1
   fi
-  for day in $(seq 1 ${#DAY_LIST[@]}); do
+  for day in $(seq 1 "$last"); do
+    date=$(day_date "$anchor" "$day")
+    count=${DAY_LIST[$((day - 1))]}
     if [[ -z $(sql "$backend" "SELECT day FROM bench_days WHERE day = $day") ]]; then
-      prepare_day "$backend" "$anchor" "$day" "${DAY_LIST[$((day - 1))]}"
+      prepare_day "$backend" "$day" "$date" "$count"
+      changed=1
+      # Dimona while the days are made: in proportion to the day's mutations.
+      if ((HAVE_DIMONA && DIMONA > 0 && (day == last || DAYS_DIMONA))); then
+        add_dimona "$backend" "$day" "$date" $((DIMONA * count / MUTATIONS))
+      fi
     fi
   done
-  sql "$backend" "UPDATE bench_meta SET complete = 1"
-  if [[ $backend == sqlite ]]; then
-    sqlite3 "$SQLITE_DB" "ANALYZE; PRAGMA wal_checkpoint(TRUNCATE);" >/dev/null
+  # A data set made before the Dimona source existed: the headline (last) day gets its
+  # declarations now.
+  if ((HAVE_DIMONA && DIMONA > 0)) &&
+    [[ $(sql "$backend" "SELECT dimona FROM bench_days WHERE day = $last") == 0 ]]; then
+    add_dimona "$backend" "$last" "$(day_date "$anchor" "$last")" "$DIMONA"
+    changed=1
+  fi
+  if ((changed)); then
+    say "== $backend: ANALYZE"
+    if [[ $backend == sqlite ]]; then
+      sqlite3 "$SQLITE_DB" "ANALYZE; PRAGMA wal_checkpoint(TRUNCATE);" >/dev/null
+    else
+      sql "$backend" "VACUUM ANALYZE"
+    fi
   else
-    sql "$backend" "VACUUM ANALYZE"
+    say "== $backend: the cached data set ($KEY)"
   fi
 }
 
 # The subscriptions of S subscribers: with S ≤ REGISTERS every (REGISTERS / S)-th register (a
 # sample of large and small ones), else every register and S − REGISTERS organisations without
-# lines. Each one PERSON_MUTATIONS (one in four of those with several dossier types limited to
-# its first); one in ten also DIMONA_MUTATIONS, authorised 2020 … 2030.
+# lines. Each one PERSON_MUTATIONS (one in four, of those with several dossier types, limited
+# to its first); one in ten also DIMONA_MUTATIONS, authorised 2020 … 2030.
 subscribe() {
   local backend=$1 s=$2 step=$((REGISTERS / $2))
-  local chosen
+  local chosen rank
   if ((s <= REGISTERS)); then
     chosen="id <= $REGISTERS AND (id - 1) % $step = 0 AND (id - 1) / $step < $s"
+    rank="((organisation_id - 1) / $step)"
   else
     chosen="id <= $s"
+    rank="(organisation_id - 1)"
   fi
   sql "$backend" "DELETE FROM batch_files; DELETE FROM batch_runs;
     DELETE FROM subscription_dossier_types; DELETE FROM subscriptions;
@@ -344,12 +381,12 @@ subscribe() {
         authorised_to, starts_on, ends_on, created_at)
       SELECT id, 'DIMONA_MUTATIONS', 'BENCH-AUTH-' || id, '2020-01-01', '2030-12-31', '2020-01-01',
         NULL, '2020-01-01 00:00:00.000000'
-      FROM organisations WHERE $chosen AND id % 10 = 1 ORDER BY id;
+      FROM organisations WHERE $chosen AND ${rank//organisation_id/id} % 10 = 0 ORDER BY id;
     INSERT INTO subscription_dossier_types (subscription_id, dossier_type_id)
       SELECT s.id, (SELECT min(t.id) FROM dossier_types t WHERE t.organisation_id = s.organisation_id)
       FROM subscriptions s
       WHERE s.file_type = 'PERSON_MUTATIONS' AND s.organisation_id <= $REGISTERS
-        AND s.organisation_id % 3 <> 0 AND s.organisation_id % 4 = 0;"
+        AND s.organisation_id % 3 <> 0 AND ${rank//organisation_id/s.organisation_id} % 4 = 3;"
 }
 
 # Forgets every run and records the eve of DAY as run up to the day's first entries, so the
@@ -412,7 +449,7 @@ measure() {
     sync
     local tfile=$WORK/time summary
     echo "\$ raas batch run --date $date --quiet ($backend, $s subscribers, repetition $rep)" >>"$LOG"
-    if ! RAAS_OUTBOX=$outbox RAAS_SIGNING_KEY=$KEYFILE RUST_LOG=${RUST_LOG:-info} \
+    if ! RAAS_OUTBOX=$outbox RAAS_SIGNING_KEY=$([[ -f $KEYFILE ]] && echo "$KEYFILE") RUST_LOG=${RUST_LOG:-info} \
       /usr/bin/time -f '%e %M' -o "$tfile" \
       "$RAAS" --database-url "$url" batch run --date "$date" --quiet >"$WORK/summary" 2>>"$LOG"; then
       tail -n 5 "$LOG" >&2
@@ -461,7 +498,7 @@ if [[ ${PREPARE_ONLY:-0} == 1 ]]; then
 fi
 
 KEYFILE=$WORK/signing-key.pem
-logged "$RAAS" batch keygen -o "$KEYFILE"
+"$RAAS" batch keygen -o "$KEYFILE" >>"$LOG" 2>&1 || say "== raas batch keygen failed: the runs go without a signing key (see $LOG)"
 for backend in $BACKENDS; do
   measure "$backend" headline "$SUBSCRIBERS" "$HEADLINE_DAY"
   for s in "${SUBSCRIBER_LIST[@]}"; do
