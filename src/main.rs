@@ -116,7 +116,7 @@ fn run() -> anyhow::Result<()> {
             } else {
                 open(&config, 2)?
             };
-            admin::run(&db, command)
+            admin::run(&db, command, config.time_zone)
         }
         Command::Generate(command) => generate::run(command),
         Command::Import(command) => import::run(&config.database_url, command),

@@ -8,11 +8,14 @@
 //! (after the last run), in date order.
 
 pub mod dimona_mutations;
+pub mod header;
 pub mod inbox;
 pub mod outbox;
 pub mod person_mutations;
+mod run;
 pub mod scheduler;
 pub mod signing;
+pub mod spill;
 pub mod verify;
 pub mod voucher;
 
@@ -21,7 +24,7 @@ use std::path::PathBuf;
 use chrono::NaiveDate;
 
 use crate::config::Config;
-use crate::store::{Database, StoreError};
+use crate::store::StoreError;
 
 /// What a run needs besides the database.
 #[derive(Debug, Clone)]
@@ -102,14 +105,4 @@ pub trait Progress: Send + Sync {
 pub struct Quiet;
 impl Progress for Quiet {}
 
-/// Makes the files of every day after the last run up to `day` (or of `day` alone when
-/// nothing was ever run), in date order. A day already run makes nothing again.
-pub fn run_until(
-    _db: &Database,
-    _settings: &BatchSettings,
-    _day: NaiveDate,
-    _trigger: Trigger,
-    _progress: &dyn Progress,
-) -> Result<Vec<RunSummary>, BatchError> {
-    Err(BatchError::Refused("the daily run is not built yet".into()))
-}
+pub use run::run_until;

@@ -5,9 +5,12 @@ use std::io::{BufRead, Write};
 use anyhow::{bail, Context};
 use clap::Subcommand;
 
-use crate::domain::{DossierTypeCode, EnterpriseNumber, Niss};
+use chrono::NaiveDate;
+
+use crate::domain::{Authorisation, DossierTypeCode, EnterpriseNumber, FileType, Niss};
 use crate::service::admin;
 use crate::service::identification::Operation;
+use crate::service::subscription::{self, NewSubscription, SubscriptionView};
 use crate::store::Database;
 
 #[derive(Debug, Subcommand)]
@@ -21,6 +24,9 @@ pub enum AdminCommand {
     /// Dossier types of an organisation
     #[command(subcommand, name = "dossier-type")]
     DossierType(DossierTypeCommand),
+    /// Subscriptions of an organisation to the daily files
+    #[command(subcommand)]
+    Subscription(SubscriptionCommand),
     /// Grants an operation of PersonIdentificationService to an organisation (or, with
     /// --revoke, withdraws it)
     Grant {
@@ -130,6 +136,65 @@ pub enum DossierTypeCommand {
     },
 }
 
+#[derive(Debug, Subcommand)]
+pub enum SubscriptionCommand {
+    /// Subscribes an organisation to a daily file type from today on (in the configured time
+    /// zone) and prints the new subscription's id; at most one subscription per organisation
+    /// and file type at a time
+    Add {
+        /// The organisation's enterprise number (10 digits, e.g. 0202239951)
+        #[arg(long)]
+        cbe: String,
+        /// The file type: PERSON_MUTATIONS or DIMONA_MUTATIONS
+        #[arg(long = "type", value_name = "TYPE", value_parser = file_type)]
+        file_type: FileType,
+        /// Limits the subscription to this dossier type of the organisation (repeatable;
+        /// none: every dossier type)
+        #[arg(long = "dossier-type", value_name = "CODE")]
+        dossier_types: Vec<String>,
+        /// The reference of the authorisation Dimona data is delivered under (required for
+        /// DIMONA_MUTATIONS, refused for PERSON_MUTATIONS)
+        #[arg(long, value_name = "REF")]
+        authorisation: Option<String>,
+        /// The authorisation's first valid day, YYYY-MM-DD
+        #[arg(long, value_name = "DATE")]
+        valid_from: Option<String>,
+        /// The authorisation's last valid day, YYYY-MM-DD (none: open-ended)
+        #[arg(long, value_name = "DATE")]
+        valid_to: Option<String>,
+    },
+    /// Lists an organisation's subscriptions, ended ones included, as JSON lines
+    List {
+        /// The organisation's enterprise number (10 digits, e.g. 0202239951)
+        #[arg(long)]
+        cbe: String,
+    },
+    /// Ends a subscription: the given day is the last reference date that gets a file
+    End {
+        /// The organisation's enterprise number (10 digits, e.g. 0202239951)
+        #[arg(long)]
+        cbe: String,
+        /// The subscription's id (as `subscription add` printed it)
+        #[arg(long)]
+        id: i32,
+        /// The last day, YYYY-MM-DD (default: today in the configured time zone)
+        #[arg(long, value_name = "DATE")]
+        date: Option<String>,
+    },
+}
+
+fn file_type(value: &str) -> Result<FileType, String> {
+    value.parse()
+}
+
+/// A day given as `--FLAG YYYY-MM-DD`.
+fn day(flag: &str, value: &str) -> anyhow::Result<NaiveDate> {
+    NaiveDate::parse_from_str(value, "%Y-%m-%d")
+        .ok()
+        .filter(|_| value.len() == 10)
+        .with_context(|| format!("--{flag} {value} is not a date (YYYY-MM-DD)"))
+}
+
 fn cbe(value: &str) -> anyhow::Result<EnterpriseNumber> {
     EnterpriseNumber::parse(value).with_context(|| format!("--cbe {value}"))
 }
@@ -157,14 +222,17 @@ impl AdminCommand {
             | AdminCommand::DossierType(DossierTypeCommand::List { .. })
             | AdminCommand::Grants { .. }
             | AdminCommand::History { .. }
-            | AdminCommand::Audit { .. } => true,
+            | AdminCommand::Audit { .. }
+            | AdminCommand::Subscription(SubscriptionCommand::List { .. }) => true,
             // Each variant named: a new command must be classified here.
             AdminCommand::Org(OrgCommand::Add { .. })
             | AdminCommand::Credential(CredentialCommand::Add { .. })
             | AdminCommand::Credential(CredentialCommand::Revoke { .. })
             | AdminCommand::DossierType(DossierTypeCommand::Add { .. })
             | AdminCommand::DossierType(DossierTypeCommand::Retire { .. })
-            | AdminCommand::Grant { .. } => false,
+            | AdminCommand::Grant { .. }
+            | AdminCommand::Subscription(SubscriptionCommand::Add { .. })
+            | AdminCommand::Subscription(SubscriptionCommand::End { .. }) => false,
         }
     }
 }
@@ -179,8 +247,96 @@ fn ssin(value: &str) -> anyhow::Result<Niss> {
         .with_context(|| format!("--ssin {value} is not a valid NISS"))
 }
 
-pub fn run(db: &Database, command: AdminCommand) -> anyhow::Result<()> {
+/// The JSON line of `subscription list`.
+fn subscription_line(view: &SubscriptionView, today: NaiveDate) -> serde_json::Value {
+    let s = &view.subscription;
+    let authorisation = s.authorisation.as_ref().map(|a| {
+        serde_json::json!({
+            "reference": a.reference,
+            "valid_from": a.valid_from.to_string(),
+            "valid_to": a.valid_to.map(|d| d.to_string()),
+        })
+    });
+    serde_json::json!({
+        "id": s.id,
+        "cbe": view.cbe,
+        "type": s.file_type.as_str(),
+        "dossier_types": view.dossier_types,
+        "authorisation": authorisation,
+        "starts_on": s.starts_on.to_string(),
+        "ends_on": s.ends_on.map(|d| d.to_string()),
+        "active_today": s.active_on(today),
+    })
+}
+
+fn run_subscription(
+    db: &Database,
+    command: SubscriptionCommand,
+    today: NaiveDate,
+) -> anyhow::Result<()> {
     match command {
+        SubscriptionCommand::Add {
+            cbe: n,
+            file_type,
+            dossier_types,
+            authorisation,
+            valid_from,
+            valid_to,
+        } => {
+            let organisation = cbe(&n)?;
+            let dossier_types = dossier_types
+                .iter()
+                .map(|c| DossierTypeCode::parse(c).with_context(|| format!("--dossier-type {c}")))
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            let valid_from = valid_from.map(|d| day("valid-from", &d)).transpose()?;
+            let valid_to = valid_to.map(|d| day("valid-to", &d)).transpose()?;
+            let authorisation = match (authorisation, valid_from) {
+                (Some(reference), Some(valid_from)) => Some(Authorisation {
+                    reference,
+                    valid_from,
+                    valid_to,
+                }),
+                (Some(_), None) => bail!("--authorisation needs --valid-from"),
+                (None, Some(_)) => bail!("--valid-from needs --authorisation"),
+                (None, None) if valid_to.is_some() => bail!("--valid-to needs --authorisation"),
+                (None, None) => None,
+            };
+            let new = NewSubscription {
+                file_type,
+                dossier_types,
+                authorisation,
+            };
+            let id = subscription::add(db, &organisation, &new, today)?;
+            println!("{id}");
+        }
+        SubscriptionCommand::List { cbe: n } => {
+            let mut out = std::io::stdout().lock();
+            for view in subscription::list(db, &cbe(&n)?)? {
+                writeln!(out, "{}", subscription_line(&view, today))?;
+            }
+        }
+        SubscriptionCommand::End { cbe: n, id, date } => {
+            let last = match date {
+                Some(d) => day("date", &d)?,
+                None => today,
+            };
+            let ended = subscription::end(db, &cbe(&n)?, id, last)?;
+            println!(
+                "subscription {id} ended: {last} is its last day",
+                id = ended.id
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Runs an administration command; `time_zone` tells what "today" is (subscriptions).
+pub fn run(db: &Database, command: AdminCommand, time_zone: chrono_tz::Tz) -> anyhow::Result<()> {
+    match command {
+        AdminCommand::Subscription(command) => {
+            let today = chrono::Utc::now().with_timezone(&time_zone).date_naive();
+            run_subscription(db, command, today)?;
+        }
         AdminCommand::Org(OrgCommand::Add { cbe: n, name }) => {
             let org = admin::add_organisation(db, &cbe(&n)?, &name)?;
             println!("organisation {} added: {}", org.cbe_number, org.name);

@@ -378,7 +378,8 @@ impl Step<'_> {
                 .or_default()
                 .push(line);
         }
-        let mut organisations = std::collections::BTreeSet::new();
+        // Per organisation, what each of its dossier types had moved and has after the merge.
+        let mut organisations: BTreeMap<i32, Vec<serde_json::Value>> = BTreeMap::new();
         for ((organisation_id, dossier_type_id), moved) in by_key {
             let present =
                 relation::lines_of_key(self.conn, organisation_id, dossier_type_id, new.as_str())?;
@@ -414,9 +415,16 @@ impl Step<'_> {
                 &added,
             )?;
             self.report.lines_moved += moved.len();
-            organisations.insert(organisation_id);
+            organisations
+                .entry(organisation_id)
+                .or_default()
+                .push(serde_json::json!({
+                    "dossier_type_id": dossier_type_id,
+                    "moved": periods_json(&moved_periods),
+                    "merged": periods_json(&merged),
+                }));
         }
-        for organisation_id in organisations {
+        for (organisation_id, lines) in organisations {
             let mut entry = NewJournalEntry::new(
                 MutationKind::RegisterReplacement,
                 old.as_str(),
@@ -424,6 +432,7 @@ impl Step<'_> {
             );
             entry.new_ssin = Some(new.to_string());
             entry.organisation_id = Some(organisation_id);
+            entry.changes = Some(serde_json::Value::Array(lines).to_string());
             self.journal(entry)?;
             self.report.registers_changed += 1;
         }
@@ -462,4 +471,12 @@ impl Step<'_> {
         }
         Ok(())
     }
+}
+
+/// Periods as the journal records them: `[{"begin":"2024-01-01","end":null}, …]`.
+fn periods_json(periods: &[Period]) -> serde_json::Value {
+    periods
+        .iter()
+        .map(|p| serde_json::json!({"begin": p.begin(), "end": p.end()}))
+        .collect()
 }
