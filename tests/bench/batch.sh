@@ -36,6 +36,7 @@ Every setting is an environment variable (FULL=1 sets the full-size defaults, in
   NO_BUILD=1        use target/release/raas as it is (default: cargo build --release first)
   RAAS_BIN          benchmark this raas binary instead (no build)
   PREPARE_ONLY=1    build (or check) the cached data sets, measure nothing
+  KEEP_POPULATION=1 keep the generated population file (in DATA_DIR) for the next run
 
 The data set of each backend (the SQLite file, the PostgreSQL database) is built once per
 scale and reused: a run with other PERSONS, RELATIONS, REGISTERS, ORGANISATIONS,
@@ -132,7 +133,7 @@ REPORT=$ROOT/target/bench/batch-$STAMP.md
 POPULATION_FILE=
 
 cleanup() {
-  [[ -n $POPULATION_FILE ]] && rm -f "$POPULATION_FILE"
+  [[ -n $POPULATION_FILE && ${KEEP_POPULATION:-0} != 1 ]] && rm -f "$POPULATION_FILE" "$POPULATION_FILE.done"
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -244,11 +245,16 @@ dump_known() {
   fi
 }
 
-# Dimona workers: active persons with a register line, one NISS a line.
+# Dimona workers: COUNT living active persons with a register line, spread over the whole
+# source (those whose check digits are at most K, K set for about 1.3 × COUNT of them), one
+# NISS a line.
 dump_workers() {
-  local backend=$1 out=$2 count=$3
-  local query="SELECT ssin FROM persons p WHERE status = 'ACTIVE' AND EXISTS (SELECT 1 FROM relations r
-                 WHERE r.ssin = p.ssin) AND substr(ssin, 10, 2) < '30' ORDER BY ssin LIMIT $count"
+  local backend=$1 out=$2 count=$3 k
+  k=$(((97 * count * 13 / 10 + PERSONS - 1) / PERSONS))
+  ((k <= 97)) || k=97
+  local query="SELECT ssin FROM persons p WHERE status = 'ACTIVE' AND decease_date IS NULL
+                 AND CAST(substr(ssin, 10, 2) AS INTEGER) <= $k
+                 AND EXISTS (SELECT 1 FROM relations r WHERE r.ssin = p.ssin) ORDER BY ssin LIMIT $count"
   if [[ $backend == sqlite ]]; then
     sqlite3 -batch -bail "$SQLITE_DB" "$query" >"$out"
   else
@@ -490,7 +496,9 @@ say "== log: $LOG"
 for backend in $BACKENDS; do
   prepare "$backend"
 done
-[[ -n $POPULATION_FILE ]] && rm -f "$POPULATION_FILE" "$POPULATION_FILE.done"
+if [[ -n $POPULATION_FILE && ${KEEP_POPULATION:-0} != 1 ]]; then
+  rm -f "$POPULATION_FILE" "$POPULATION_FILE.done"
+fi
 POPULATION_FILE=
 if [[ ${PREPARE_ONLY:-0} == 1 ]]; then
   say "== the data sets are ready"
