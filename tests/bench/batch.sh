@@ -36,7 +36,6 @@ Every setting is an environment variable (FULL=1 sets the full-size defaults, in
   NO_BUILD=1        use target/release/raas as it is (default: cargo build --release first)
   RAAS_BIN          benchmark this raas binary instead (no build)
   PREPARE_ONLY=1    build (or check) the cached data sets, measure nothing
-  KEEP_POPULATION=1 keep the generated population file (in DATA_DIR) for the next run
 
 The data set of each backend (the SQLite file, the PostgreSQL database) is built once per
 scale and reused: a run with other PERSONS, RELATIONS, REGISTERS, ORGANISATIONS,
@@ -130,10 +129,10 @@ LOG=$ROOT/target/bench/batch-$STAMP.log
 JSONL=$ROOT/target/bench/batch-$STAMP.jsonl
 REPORT=$ROOT/target/bench/batch-$STAMP.md
 : >"$JSONL"
-POPULATION_FILE=
+GENERATOR_PID=
 
 cleanup() {
-  [[ -n $POPULATION_FILE && ${KEEP_POPULATION:-0} != 1 ]] && rm -f "$POPULATION_FILE" "$POPULATION_FILE.done"
+  [[ -n $GENERATOR_PID ]] && kill "$GENERATOR_PID" 2>/dev/null
   rm -rf "$WORK"
 }
 trap cleanup EXIT
@@ -198,26 +197,29 @@ fresh_database() {
               feed_bytes BIGINT NOT NULL, dimona_bytes BIGINT NOT NULL, import_s REAL NOT NULL);"
 }
 
-# The population is generated for a day before the first day, so every number is born by then.
-population_file() {
-  local anchor=$1
-  POPULATION_FILE=$DATA_DIR/population-$PERSONS-$SEED-$anchor.xml
-  if [[ ! -s $POPULATION_FILE.done ]]; then
-    say "   generate $PERSONS persons"
-    RAAS_GENERATED_AT="$(day_shift "$anchor" -$((${#DAY_LIST[@]} + 2)))T06:00:00Z" \
-      logged "$RAAS" generate population --persons "$PERSONS" --seed "$SEED" -o "$POPULATION_FILE"
-    echo ok >"$POPULATION_FILE.done"
-  fi
+# The population, generated for a day before the first day (so every number is born by then)
+# into a named pipe the import reads: no file of the whole population on disk (9 GB at 20 M).
+import_population() {
+  local backend=$1 anchor=$2 pipe=$WORK/population.pipe status=0
+  rm -f "$pipe"
+  mkfifo "$pipe"
+  RAAS_GENERATED_AT="$(day_shift "$anchor" -$((${#DAY_LIST[@]} + 2)))T06:00:00Z" \
+    "$RAAS" generate population --persons "$PERSONS" --seed "$SEED" -o "$pipe" >>"$LOG" 2>&1 &
+  GENERATOR_PID=$!
+  logged "$RAAS" --database-url "$(url_of "$backend")" import persons "$pipe" --quiet
+  wait "$GENERATOR_PID" || status=$?
+  GENERATOR_PID=
+  rm -f "$pipe"
+  ((status == 0)) || die "raas generate population failed (see $LOG)"
 }
 
 prepare_base() {
   local backend=$1 anchor=$2 start
   say "== $backend: a new data set ($KEY)"
   fresh_database "$backend"
-  population_file "$anchor"
-  say "   import the persons"
+  say "   generate and import $PERSONS persons"
   start=$(date +%s.%N)
-  logged "$RAAS" --database-url "$(url_of "$backend")" import persons "$POPULATION_FILE" --quiet
+  import_population "$backend" "$anchor"
   say "   ($(seconds_since "$start") s) load $ORGANISATIONS organisations, $RELATIONS lines in $REGISTERS registers"
   start=$(date +%s.%N)
   if [[ $backend == sqlite ]]; then
@@ -496,10 +498,6 @@ say "== log: $LOG"
 for backend in $BACKENDS; do
   prepare "$backend"
 done
-if [[ -n $POPULATION_FILE && ${KEEP_POPULATION:-0} != 1 ]]; then
-  rm -f "$POPULATION_FILE" "$POPULATION_FILE.done"
-fi
-POPULATION_FILE=
 if [[ ${PREPARE_ONLY:-0} == 1 ]]; then
   say "== the data sets are ready"
   exit 0
