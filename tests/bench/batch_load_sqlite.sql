@@ -15,7 +15,8 @@
 -- The lines go in register by register.
 -- Columns in the text forms diesel writes ('YYYY-MM-DD', 'YYYY-MM-DD HH:MM:SS.ffffff').
 .bail on
-PRAGMA journal_mode = WAL;
+-- A rollback journal while loading: the new pages need none, where the WAL would hold them all.
+PRAGMA journal_mode = DELETE;
 PRAGMA synchronous = OFF;
 PRAGMA cache_size = -262144;
 BEGIN;
@@ -76,4 +77,4 @@ CREATE INDEX relations_by_person ON relations (organisation_id, ssin, dossier_ty
 CREATE INDEX relations_by_ssin ON relations (ssin);
 COMMIT;
 ANALYZE;
-PRAGMA wal_checkpoint(TRUNCATE);
+PRAGMA journal_mode = WAL;
