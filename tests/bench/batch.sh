@@ -36,6 +36,8 @@ Every setting is an environment variable (FULL=1 sets the full-size defaults, in
   NO_BUILD=1        use target/release/raas as it is (default: cargo build --release first)
   RAAS_BIN          benchmark this raas binary instead (no build)
   PREPARE_ONLY=1    build (or check) the cached data sets, measure nothing
+  MIN_FREE_GB       while a data set is built, stop and remove it when the disk of DATA_DIR
+                    (or PostgreSQL's) has less free space than this          2
 
 The data set of each backend (the SQLite file, the PostgreSQL database) is built once per
 scale and reused: a run with other PERSONS, RELATIONS, REGISTERS, ORGANISATIONS,
@@ -78,12 +80,13 @@ PG_URL=${PG_URL:-postgres://postgres@127.0.0.1:5432}
 PG_URL=${PG_URL%/}
 PG_DB=raas_bench_batch
 DATA_DIR=${DATA_DIR:-$ROOT/target/bench/batch-data}
+MIN_FREE_GB=${MIN_FREE_GB:-2}
 
 say() { printf '%s\n' "$*" >&2; }
 die() { say "batch.sh: $*"; exit 1; }
 is_count() { [[ $1 =~ ^[0-9]+$ ]]; }
 
-for name in PERSONS RELATIONS REGISTERS ORGANISATIONS SUBSCRIBERS MUTATIONS DIMONA REPEAT SEED; do
+for name in PERSONS RELATIONS REGISTERS ORGANISATIONS SUBSCRIBERS MUTATIONS DIMONA REPEAT SEED MIN_FREE_GB; do
   is_count "${!name}" || die "$name=${!name} is not a whole number"
 done
 read -r -a SUBSCRIBER_LIST <<<"$SUBSCRIBER_SIZES"
@@ -130,10 +133,60 @@ JSONL=$ROOT/target/bench/batch-$STAMP.jsonl
 REPORT=$ROOT/target/bench/batch-$STAMP.md
 : >"$JSONL"
 GENERATOR_PID=
+GUARD_PID=
+PREPARING=
 
 cleanup() {
+  set +e
   [[ -n $GENERATOR_PID ]] && kill "$GENERATOR_PID" 2>/dev/null
+  [[ -n $GUARD_PID ]] && kill "$GUARD_PID" 2>/dev/null
+  if [[ -n $PREPARING && -f $WORK/disk-full ]]; then
+    say "== the disk is nearly full: the $PREPARING data set being built is removed"
+    drop_data_set "$PREPARING"
+  fi
   rm -rf "$WORK"
+}
+
+drop_data_set() {
+  if [[ $1 == sqlite ]]; then
+    rm -f "$SQLITE_DB" "$SQLITE_DB-wal" "$SQLITE_DB-shm" "$SQLITE_DB-journal"
+  else
+    PGOPTIONS="-c client_min_messages=warning" psql -q -X "$PG_URL/postgres" \
+      -c "DROP DATABASE IF EXISTS $PG_DB WITH (FORCE)" >/dev/null 2>&1 || true
+  fi
+}
+
+# Stops the processes started by process $1, and theirs, but $2 (the guard).
+stop_tree() {
+  local child
+  for child in $(ps -o pid= --ppid "$1"); do
+    [[ $child == "$2" ]] && continue
+    stop_tree "$child" "$2"
+    kill "$child" 2>/dev/null || true
+  done
+}
+
+# While a data set is built: every 5 s the free space of the folders it fills; below
+# MIN_FREE_GB, the script is stopped (its cleanup removes the data set: the disk is shared).
+guard_disk() {
+  local main=$$ dirs=("$DATA_DIR") pgdir
+  pgdir=$(psql -X -At "$PG_URL/postgres" -c 'SHOW data_directory' 2>/dev/null || true)
+  [[ -n $pgdir && -d $pgdir ]] && dirs+=("$pgdir")
+  (
+    while sleep 5; do
+      for dir in "${dirs[@]}"; do
+        if (($(df --output=avail -k "$dir" | tail -n 1) < MIN_FREE_GB * 1048576)); then
+          say "batch.sh: less than $MIN_FREE_GB GB free on the disk of $dir: stopping"
+          : >"$WORK/disk-full"
+          # The commands the script started first (it waits for them), then the script.
+          stop_tree "$main" "$BASHPID"
+          kill -TERM "$main"
+          exit 0
+        fi
+      done
+    done
+  ) &
+  GUARD_PID=$!
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -328,6 +381,7 @@ day_date() { day_shift "$1" -$((${#DAY_LIST[@]} + 1 - $2)); }
 
 prepare() {
   local backend=$1 anchor day date count last=${#DAY_LIST[@]} changed=0
+  PREPARING=$backend
   anchor=$(anchor_of "$backend")
   if [[ -z $anchor ]]; then
     anchor=$(TZ=Europe/Brussels date +%F)
@@ -363,6 +417,7 @@ prepare() {
   else
     say "== $backend: the cached data set ($KEY)"
   fi
+  PREPARING=
 }
 
 # The subscriptions of S subscribers: with S ≤ REGISTERS every (REGISTERS / S)-th register (a
@@ -495,9 +550,12 @@ measure() {
 }
 
 say "== log: $LOG"
+guard_disk
 for backend in $BACKENDS; do
   prepare "$backend"
 done
+kill "$GUARD_PID" 2>/dev/null || true
+GUARD_PID=
 if [[ ${PREPARE_ONLY:-0} == 1 ]]; then
   say "== the data sets are ready"
   exit 0
