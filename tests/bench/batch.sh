@@ -28,6 +28,7 @@ Every setting is an environment variable (FULL=1 sets the full-size defaults, in
   DIMONA            Dimona declarations of the headline day (other days in proportion)
                                                                    5000     [50000]
   REPEAT            measured runs per figure (the median is shown) 3
+  MEASURE           which figures: "headline subscribers mutations" or some of them (default all)
   BACKENDS          "sqlite postgres" or one of them               both
   SEED              the generators' seed                           1
   PG_URL            PostgreSQL server without database (default postgres://postgres@127.0.0.1:5432);
@@ -74,6 +75,11 @@ MUTATIONS=${MUTATIONS:-10000}
 MUTATION_SIZES=${MUTATION_SIZES:-"1000 10000 100000"}
 DIMONA=${DIMONA:-5000}
 REPEAT=${REPEAT:-3}
+MEASURE=${MEASURE:-"headline subscribers mutations"}
+for what in $MEASURE; do
+  [[ $what == headline || $what == subscribers || $what == mutations ]] ||
+    { printf 'batch.sh: MEASURE: unknown figure %s\n' "$what" >&2; exit 1; }
+done
 BACKENDS=${BACKENDS:-"sqlite postgres"}
 SEED=${SEED:-1}
 PG_URL=${PG_URL:-postgres://postgres@127.0.0.1:5432}
@@ -566,14 +572,19 @@ fi
 
 KEYFILE=$WORK/signing-key.pem
 "$RAAS" batch keygen -o "$KEYFILE" >>"$LOG" 2>&1 || say "== raas batch keygen failed: the runs go without a signing key (see $LOG)"
+wanted() { [[ " $MEASURE " == *" $1 "* ]]; }
 for backend in $BACKENDS; do
-  measure "$backend" headline "$SUBSCRIBERS" "$HEADLINE_DAY"
-  for s in "${SUBSCRIBER_LIST[@]}"; do
-    [[ $s == "$SUBSCRIBERS" ]] || measure "$backend" subscribers "$s" "$HEADLINE_DAY"
-  done
-  for day in $(seq 1 ${#DAY_LIST[@]}); do
-    [[ $day == "$HEADLINE_DAY" ]] || measure "$backend" mutations "$SUBSCRIBERS" "$day"
-  done
+  if wanted headline; then measure "$backend" headline "$SUBSCRIBERS" "$HEADLINE_DAY"; fi
+  if wanted subscribers; then
+    for s in "${SUBSCRIBER_LIST[@]}"; do
+      [[ $s == "$SUBSCRIBERS" ]] || measure "$backend" subscribers "$s" "$HEADLINE_DAY"
+    done
+  fi
+  if wanted mutations; then
+    for day in $(seq 1 ${#DAY_LIST[@]}); do
+      [[ $day == "$HEADLINE_DAY" ]] || measure "$backend" mutations "$SUBSCRIBERS" "$day"
+    done
+  fi
 done
 
 {
