@@ -294,17 +294,22 @@ prepare_base() {
 }
 
 # The numbers the source knows, ascending: alone on its line a person the day may mutate
-# (active, with a register line), else followed by " -".
+# (active, with a register line), else followed by " -". (On PostgreSQL persons.ssin is
+# COLLATE "C" and relations.ssin is not: the comparison names the collation of the index.)
 dump_known() {
   local backend=$1 out=$2
   local query="SELECT ssin || CASE WHEN status = 'ACTIVE' AND EXISTS (SELECT 1 FROM relations r
-                 WHERE r.ssin = p.ssin) THEN '' ELSE ' -' END FROM persons p ORDER BY ssin"
+                 WHERE r.ssin = p.ssin$(same_collation "$backend")) THEN '' ELSE ' -' END
+               FROM persons p ORDER BY ssin"
   if [[ $backend == sqlite ]]; then
     sqlite3 -batch -bail "$SQLITE_DB" "$query" >"$out"
   else
     psql -q -X -v ON_ERROR_STOP=1 "$PG_URL/$PG_DB" -c "\\copy ($query) TO '$out'"
   fi
 }
+
+# SQL after a persons.ssin compared with relations.ssin: their collations agree.
+same_collation() { if [[ $1 == postgres ]]; then echo ' COLLATE "default"'; fi; }
 
 # Dimona workers: COUNT living active persons with a register line, spread over the whole
 # source (those whose check digits are at most K, K set for about 1.3 × COUNT of them), one
@@ -315,7 +320,8 @@ dump_workers() {
   ((k <= 97)) || k=97
   local query="SELECT ssin FROM persons p WHERE status = 'ACTIVE' AND decease_date IS NULL
                  AND CAST(substr(ssin, 10, 2) AS INTEGER) <= $k
-                 AND EXISTS (SELECT 1 FROM relations r WHERE r.ssin = p.ssin) ORDER BY ssin LIMIT $count"
+                 AND EXISTS (SELECT 1 FROM relations r WHERE r.ssin = p.ssin$(same_collation "$backend"))
+               ORDER BY ssin LIMIT $count"
   if [[ $backend == sqlite ]]; then
     sqlite3 -batch -bail "$SQLITE_DB" "$query" >"$out"
   else
