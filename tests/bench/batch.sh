@@ -32,7 +32,7 @@ Every setting is an environment variable (FULL=1 sets the full-size defaults, in
   BACKENDS          "sqlite postgres" or one of them               both
   SEED              the generators' seed                           1
   PG_URL            PostgreSQL server without database (default postgres://postgres@127.0.0.1:5432);
-                    the benchmark's database is raas_bench_batch
+                    the benchmark's database is PG_DB (default raas_bench_batch)
   DATA_DIR          the cached data sets                           target/bench/batch-data
   NO_BUILD=1        use target/release/raas as it is (default: cargo build --release first)
   RAAS_BIN          benchmark this raas binary instead (no build)
@@ -84,7 +84,7 @@ BACKENDS=${BACKENDS:-"sqlite postgres"}
 SEED=${SEED:-1}
 PG_URL=${PG_URL:-postgres://postgres@127.0.0.1:5432}
 PG_URL=${PG_URL%/}
-PG_DB=raas_bench_batch
+PG_DB=${PG_DB:-raas_bench_batch}
 DATA_DIR=${DATA_DIR:-$ROOT/target/bench/batch-data}
 MIN_FREE_GB=${MIN_FREE_GB:-2}
 
@@ -281,13 +281,33 @@ prepare_base() {
   import_population "$backend" "$anchor"
   say "   ($(seconds_since "$start") s) load $ORGANISATIONS organisations, $RELATIONS lines in $REGISTERS registers"
   start=$(date +%s.%N)
+  # The indexes of relations as the migrations made them: dropped for the load, made again
+  # after it.
+  local indexes names
+  if [[ $backend == sqlite ]]; then
+    indexes=$(sql "$backend" "SELECT sql || ';' FROM sqlite_master
+                              WHERE type = 'index' AND tbl_name = 'relations' AND sql IS NOT NULL")
+    names=$(sql "$backend" "SELECT name FROM sqlite_master
+                            WHERE type = 'index' AND tbl_name = 'relations' AND sql IS NOT NULL")
+  else
+    indexes=$(sql "$backend" "SELECT indexdef || ';' FROM pg_indexes WHERE schemaname = 'public'
+                              AND tablename = 'relations' AND indexname <> 'relations_pkey'")
+    names=$(sql "$backend" "SELECT indexname FROM pg_indexes WHERE schemaname = 'public'
+                            AND tablename = 'relations' AND indexname <> 'relations_pkey'")
+  fi
+  echo "indexes of relations: $indexes" >>"$LOG"
+  for name in $names; do sql "$backend" "DROP INDEX $name"; done
   if [[ $backend == sqlite ]]; then
     (cd "$HERE" && logged sqlite3 -batch -bail -cmd ".parameter set @organisations $ORGANISATIONS" \
       -cmd ".parameter set @registers $REGISTERS" -cmd ".parameter set @relations $RELATIONS" \
       "$SQLITE_DB" ".read batch_load_sqlite.sql")
+    logged sqlite3 -batch -bail "$SQLITE_DB" "PRAGMA journal_mode = DELETE; $indexes ANALYZE; PRAGMA journal_mode = WAL;"
   else
     logged psql -q -X -v ON_ERROR_STOP=1 -v organisations="$ORGANISATIONS" -v registers="$REGISTERS" \
       -v relations="$RELATIONS" -f "$HERE/batch_load_postgres.sql" "$PG_URL/$PG_DB"
+    logged psql -q -X -v ON_ERROR_STOP=1 "$PG_URL/$PG_DB" -c "SET maintenance_work_mem = '512MB'" \
+      -c "$indexes"
+    logged psql -q -X -v ON_ERROR_STOP=1 "$PG_URL/$PG_DB" -c "VACUUM ANALYZE"
   fi
   say "   ($(seconds_since "$start") s)"
   sql "$backend" "INSERT INTO bench_meta VALUES ('$KEY', '$anchor')"
@@ -399,6 +419,9 @@ prepare() {
     anchor=$(TZ=Europe/Brussels date +%F)
     prepare_base "$backend" "$anchor"
     changed=1
+  else
+    # A newer raas may bring migrations: the cached data set gets them.
+    logged "$RAAS" --database-url "$(url_of "$backend")" migrate
   fi
   for day in $(seq 1 "$last"); do
     date=$(day_date "$anchor" "$day")

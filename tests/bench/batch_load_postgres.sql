@@ -2,8 +2,9 @@
 -- migrated PostgreSQL database whose persons are imported already (batch.sh runs it with
 -- psql -v organisations=… -v registers=… -v relations=…). The same rows as
 -- batch_load_sqlite.sql (see there); the foreign keys are not checked row by row
--- (session_replication_role = replica: every id is made here) and the indexes are built once
--- the lines are in, with the migrations' definitions.
+-- (session_replication_role = replica: every id is made here). batch.sh drops the indexes of
+-- relations before and makes them again after, as the migrations defined them, then VACUUM
+-- ANALYZEs.
 \set ON_ERROR_STOP on
 SET synchronous_commit = off;
 SET maintenance_work_mem = '512MB';
@@ -46,8 +47,6 @@ CREATE UNIQUE INDEX ON bench_person (n);
 ANALYZE bench_person;
 ANALYZE bench_register;
 
-DROP INDEX relations_by_person;
-DROP INDEX relations_by_ssin;
 INSERT INTO relations (organisation_id, ssin, dossier_type_id, begin_date, end_date, created_at)
 SELECT g.r, p.ssin, g.first_type + (l.j % g.types)::int,
        DATE '2015-01-01' + ((l.j * 7 + g.r) % 3650)::int,
@@ -59,7 +58,4 @@ FROM bench_register g
 CROSS JOIN LATERAL generate_series(0::bigint, g.size - 1) AS l (j)
 JOIN bench_person p ON p.n = (g.first_person + l.j) % (SELECT count(*) FROM bench_person);
 SELECT setval('relations_id_seq', (SELECT coalesce(max(id), 1) FROM relations));
-CREATE INDEX relations_by_person ON relations (organisation_id, ssin, dossier_type_id, begin_date);
-CREATE INDEX relations_by_ssin ON relations (ssin);
 COMMIT;
-VACUUM ANALYZE;

@@ -14,6 +14,8 @@
 --   dates 2015 … 2024, one line in seven ended a year or more later (some before today).
 -- The lines go in register by register.
 -- Columns in the text forms diesel writes ('YYYY-MM-DD', 'YYYY-MM-DD HH:MM:SS.ffffff').
+-- batch.sh drops the indexes of relations before and makes them again after, as the
+-- migrations defined them, then ANALYZEs and goes back to the write-ahead log.
 .bail on
 -- A rollback journal while loading: the new pages need none, where the WAL would hold them all.
 PRAGMA journal_mode = DELETE;
@@ -60,9 +62,6 @@ WITH RECURSIVE k(j) AS (SELECT 0 UNION ALL SELECT j + 1 FROM k
                         WHERE j + 1 < (SELECT max(size) FROM bench_register))
 SELECT j FROM k;
 
--- The indexes are built once the lines are in (the same definitions as the migrations').
-DROP INDEX relations_by_person;
-DROP INDEX relations_by_ssin;
 INSERT INTO relations (organisation_id, ssin, dossier_type_id, begin_date, end_date, created_at)
 SELECT g.r, p.ssin, g.first_type + l.j % g.types,
        date('2015-01-01', '+' || ((l.j * 7 + g.r) % 3650) || ' days'),
@@ -73,8 +72,4 @@ SELECT g.r, p.ssin, g.first_type + l.j % g.types,
 FROM bench_register g
 JOIN bench_line l ON l.j < g.size
 JOIN bench_person p ON p.n = (g.first_person + l.j) % (SELECT count(*) FROM bench_person);
-CREATE INDEX relations_by_person ON relations (organisation_id, ssin, dossier_type_id, begin_date);
-CREATE INDEX relations_by_ssin ON relations (ssin);
 COMMIT;
-ANALYZE;
-PRAGMA journal_mode = WAL;
