@@ -45,7 +45,7 @@ enum Command {
     /// National numbers (NISS)
     #[command(subcommand)]
     Niss(NissCommand),
-    /// Administration: organisations, credentials, dossier types, grants
+    /// Administration: organisations, credentials, dossier types, grants, subscriptions
     #[command(subcommand)]
     Admin(admin::AdminCommand),
     /// Synthetic data for trials and benchmarks
@@ -148,6 +148,8 @@ fn open(config: &Config, connections: u32) -> anyhow::Result<Database> {
 // Where `raas::telemetry::init(config.log_format)` takes over.
 fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
     raas::telemetry::init(config.log_format);
+    // A schedule that cannot run refuses the start, before anything is opened.
+    let schedules = raas::batch::scheduler::Schedules::from_config(&config)?;
     let db = open(&config, config.db_connections)?;
     let tls = config.tls_cert.clone().zip(config.tls_key.clone()).map(
         |(certificate_chain, private_key)| TlsFiles {
@@ -155,7 +157,7 @@ fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
             private_key,
         },
     );
-    let server_config = ServerConfig {
+    let mut server_config = ServerConfig {
         listen: config.listen.clone(),
         max_request_bytes: config.max_request_bytes,
         tls,
@@ -164,14 +166,29 @@ fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
         body_timeout: Duration::from_secs(config.body_timeout_seconds),
         ..ServerConfig::default()
     };
+    let mut settings = raas::batch::BatchSettings::from_config(&config);
+    let batch = raas::batch::scheduler::BatchStatus::default();
+    server_config.batch = batch.clone();
     actix_web::rt::System::new().block_on(async move {
         let services = Services::new(db);
         let demo = if demo {
-            Some(demo::seed(&services).await?)
+            let demo = demo::seed(&services, &config, &settings).await?;
+            settings.signing_key.get_or_insert(demo.signing_key.clone());
+            Some(demo)
         } else {
             None
         };
+        let db = services.db.clone();
         let app = Application::build(services, server_config)?;
+        // Once the port is bound: a service that cannot start makes no run.
+        raas::batch::scheduler::start(
+            &batch,
+            db,
+            settings.clone(),
+            config.inbox.clone(),
+            &schedules,
+        )
+        .await?;
         let host = config
             .listen
             .rsplit_once(':')
@@ -183,7 +200,7 @@ fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
         writeln!(out, "WSDL: {base}/soap/PersonRegisterService?wsdl")?;
         writeln!(out, "WSDL: {base}/soap/PersonIdentificationService?wsdl")?;
         if let Some(demo) = &demo {
-            writeln!(out, "{}", demo::describe(demo))?;
+            writeln!(out, "{}", demo::describe(demo, &settings))?;
         }
         out.flush()?;
         drop(out);

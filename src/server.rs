@@ -10,6 +10,7 @@ use actix_web::http::header::ContentType;
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 use futures_util::StreamExt;
 
+use crate::batch::scheduler::{self, BatchStatus};
 use crate::service::Services;
 use crate::soap::fault::{Fault, ReasonCode};
 use crate::soap::person_identification::PersonIdentification;
@@ -69,6 +70,8 @@ pub struct ServerConfig {
     /// the WSDL was asked at.
     pub public_url: Option<String>,
     pub workers: Option<usize>,
+    /// The batch engine's scheduler, reported by `/readyz` and `/metrics` (off by default).
+    pub batch: BatchStatus,
 }
 
 impl Default for ServerConfig {
@@ -84,6 +87,7 @@ impl Default for ServerConfig {
             tls: None,
             public_url: None,
             workers: None,
+            batch: BatchStatus::off(),
         }
     }
 }
@@ -195,38 +199,91 @@ async fn live() -> HttpResponse {
 }
 
 /// Ready when the database answers `SELECT 1` within [`READY_TIMEOUT`]; the check runs on
-/// the blocking pool, never on a worker.
-async fn ready(state: web::Data<State>) -> HttpResponse {
+/// the blocking pool, never on a worker. The plain answer is `ready`; asked for JSON
+/// (`Accept: application/json`), it also reports the batch engine — whose state never makes
+/// the service unready.
+async fn ready(state: web::Data<State>, request: HttpRequest) -> HttpResponse {
+    let json = wants_json(&request);
     let db = state.services.db.clone();
-    let check = tokio::task::spawn_blocking(move || db.ping(READY_TIMEOUT));
-    let problem =
+    let check = tokio::task::spawn_blocking(move || {
+        db.ping(READY_TIMEOUT)?;
+        // Only asked for the JSON answer, and never a reason to be unready.
+        Ok::<_, crate::store::StoreError>(if json {
+            scheduler::last_success(&db).ok().flatten()
+        } else {
+            None
+        })
+    });
+    let (problem, last_success) =
         match tokio::time::timeout(READY_TIMEOUT + Duration::from_millis(500), check).await {
-            Ok(Ok(Ok(()))) => None,
-            Ok(Ok(Err(e))) => Some(e.to_string()),
-            Ok(Err(e)) => Some(format!("the check failed: {e}")),
-            Err(_) => Some(format!(
-                "no answer within {} s",
-                READY_TIMEOUT.as_secs_f64()
-            )),
+            Ok(Ok(Ok(last))) => (None, last),
+            Ok(Ok(Err(e))) => (Some(e.to_string()), None),
+            Ok(Err(e)) => (Some(format!("the check failed: {e}")), None),
+            Err(_) => (
+                Some(format!(
+                    "no answer within {} s",
+                    READY_TIMEOUT.as_secs_f64()
+                )),
+                None,
+            ),
         };
-    match problem {
-        None => HttpResponse::Ok()
-            .content_type(ContentType::plaintext())
-            .body("ready"),
-        Some(problem) => {
-            tracing::warn!(%problem, "not ready: the database is unreachable");
-            HttpResponse::ServiceUnavailable()
-                .content_type(ContentType::plaintext())
-                .body("not ready: the database is unreachable\n")
-        }
+    if let Some(problem) = &problem {
+        tracing::warn!(%problem, "not ready: the database is unreachable");
     }
+    let mut response = match problem {
+        None => HttpResponse::Ok(),
+        Some(_) => HttpResponse::ServiceUnavailable(),
+    };
+    if json {
+        let batch = state.config.batch.report(last_success).await;
+        let body = serde_json::json!({
+            "status": if problem.is_none() { "ready" } else { "not ready" },
+            "database": if problem.is_none() { "ok" } else { "unreachable" },
+            "batch": batch,
+        });
+        return response
+            .content_type(ContentType::json())
+            .body(body.to_string());
+    }
+    response
+        .content_type(ContentType::plaintext())
+        .body(match problem {
+            None => "ready",
+            Some(_) => "not ready: the database is unreachable\n",
+        })
 }
 
-/// The Prometheus exposition of [`crate::metrics`], the gauges read now.
+/// Whether the request's `Accept` header names JSON.
+fn wants_json(request: &HttpRequest) -> bool {
+    request
+        .headers()
+        .get_all(actix_web::http::header::ACCEPT)
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .any(|item| {
+            item.split(';')
+                .next()
+                .is_some_and(|media| media.trim().eq_ignore_ascii_case("application/json"))
+        })
+}
+
+/// The Prometheus exposition of [`crate::metrics`], the gauges read now (the age of the last
+/// successful daily run from the database, off the workers).
 async fn metrics(state: web::Data<State>) -> HttpResponse {
+    let db = state.services.db.clone();
+    let last = tokio::task::spawn_blocking(move || scheduler::last_success(&db));
+    let batch_last_success_age = match tokio::time::timeout(READY_TIMEOUT, last).await {
+        Ok(Ok(Ok(Some((_, finished_at))))) => {
+            let age = chrono::Utc::now().naive_utc() - finished_at;
+            Some(age.num_milliseconds().max(0) as f64 / 1000.0)
+        }
+        _ => None,
+    };
     let now = crate::metrics::Snapshot {
         pool: state.services.db.pool_state(),
         audit_pending: state.services.audit.pending(),
+        batch_enabled: state.config.batch.is_on(),
+        batch_last_success_age,
     };
     match crate::metrics::render(now) {
         Some(text) => HttpResponse::Ok()

@@ -49,7 +49,12 @@ pub fn write_element<W: Write, T: YaSerialize>(out: &mut W, element: &T) -> io::
 }
 
 /// The start of a file: declaration, root element in its namespace, header, `<records>`.
-pub fn write_start<W: Write>(out: &mut W, root: &str, namespace: &str, header: &Header) -> io::Result<()> {
+pub fn write_start<W: Write>(
+    out: &mut W,
+    root: &str,
+    namespace: &str,
+    header: &Header,
+) -> io::Result<()> {
     writeln!(out, r#"<?xml version="1.0" encoding="UTF-8"?>"#)?;
     writeln!(out, r#"<{root} xmlns="{namespace}">"#)?;
     write_element(out, header)?;
@@ -59,6 +64,11 @@ pub fn write_start<W: Write>(out: &mut W, root: &str, namespace: &str, header: &
 /// The end of a file: `</records>`, the trailer, the root's end.
 pub fn write_end<W: Write>(out: &mut W, root: &str, records: u64) -> io::Result<()> {
     writeln!(out, "</records>")?;
-    write_element(out, &Trailer { record_count: records })?;
+    write_element(
+        out,
+        &Trailer {
+            record_count: records,
+        },
+    )?;
     writeln!(out, "</{root}>")
 }

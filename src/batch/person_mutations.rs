@@ -122,7 +122,8 @@ fn fields(entry: &JournalEntry) -> Result<Vec<Field>, UnreadableEntry> {
     list.iter()
         .map(|c| {
             Ok(Field {
-                name: text(&c["field"]).ok_or_else(|| unreadable(entry, "a change has no field"))?,
+                name: text(&c["field"])
+                    .ok_or_else(|| unreadable(entry, "a change has no field"))?,
                 before: text(&c["before"]),
                 after: text(&c["after"]),
             })
@@ -141,16 +142,39 @@ pub fn write_person_record<W: Write>(
     let ssin = entry.ssin.clone();
     if entry.kind == MutationKind::IdentityChanged.as_str() {
         let field = fields(entry)?;
-        write_element(out, &IdentityChange { seq, recorded_at, ssin, field })?;
+        write_element(
+            out,
+            &IdentityChange {
+                seq,
+                recorded_at,
+                ssin,
+                field,
+            },
+        )?;
     } else if entry.kind == MutationKind::Deceased.as_str() {
         let decease_date = fields(entry)?
             .into_iter()
             .find(|f| f.name == "deceaseDate")
             .and_then(|f| f.after)
             .ok_or_else(|| unreadable(entry, "a decease without its date"))?;
-        write_element(out, &Decease { seq, recorded_at, ssin, decease_date })?;
+        write_element(
+            out,
+            &Decease {
+                seq,
+                recorded_at,
+                ssin,
+                decease_date,
+            },
+        )?;
     } else if entry.kind == MutationKind::SsinCanceled.as_str() {
-        write_element(out, &Cancellation { seq, recorded_at, ssin })?;
+        write_element(
+            out,
+            &Cancellation {
+                seq,
+                recorded_at,
+                ssin,
+            },
+        )?;
     } else {
         return Ok(false);
     }
@@ -282,9 +306,16 @@ mod tests {
             starts_on: chrono::NaiveDate::MIN,
             ends_on: None,
         };
-        let xml = String::from_utf8(replacement_record(&e, &subscription, &codes).unwrap().unwrap()).unwrap();
+        let xml = String::from_utf8(
+            replacement_record(&e, &subscription, &codes)
+                .unwrap()
+                .unwrap(),
+        )
+        .unwrap();
         assert!(xml.contains("<oldSsin>85073003328</oldSsin><newSsin>85073003427</newSsin><dossierType><code>A</code><moved><begin>2020-01-01</begin></moved><merged><begin>2019-01-01</begin></merged></dossierType></replacement>"), "{xml}");
         subscription.dossier_type_ids = vec![9];
-        assert!(replacement_record(&e, &subscription, &codes).unwrap().is_none());
+        assert!(replacement_record(&e, &subscription, &codes)
+            .unwrap()
+            .is_none());
     }
 }

@@ -70,10 +70,12 @@ pub fn run_until(
         )));
     }
     let key = signing_key(settings)?;
-    let days: Vec<NaiveDate> = match daily_run::last_run_date(db)? {
-        Some(last) if last < day => last
+    // From the latest run on when it stopped before finishing (it resumes), else from the
+    // day after it.
+    let days: Vec<NaiveDate> = match daily_run::latest_run(db)? {
+        Some((last, finished)) if last < day => last
             .iter_days()
-            .skip(1)
+            .skip(usize::from(finished))
             .take_while(|d| *d <= day)
             .collect(),
         _ => vec![day],
@@ -140,7 +142,9 @@ impl DayRun<'_> {
         let started = Instant::now();
         let lock = daily_run::exclusive(self.db)?;
         let until = end_of_day(day, self.settings.time_zone).min(now());
+        let phase = Phase::new(day);
         let plan = daily_run::plan(self.db, &lock, day, until, self.trigger.as_str())?;
+        phase.done("plan");
         if plan.finished() {
             let bytes = plan.files.iter().filter_map(|f| f.row.size).sum::<i64>();
             return Ok(RunSummary {
@@ -159,10 +163,13 @@ impl DayRun<'_> {
             .filter(|f| f.row.written_at.is_none())
             .collect();
         self.progress.start(day, pending.len() as u64);
-        let (mut written, mut making) = self.resume(&pending)?;
+        let (mut written, mut making) = self.resume(&pending, plan.resumed)?;
+        phase.done("resume");
         self.route(&plan, &mut making)?;
-        written.extend(self.write(&plan, &making)?);
+        phase.done("route");
+        written.extend(self.write(&plan, &making, &phase)?);
         daily_run::finish(self.db, &plan, &written)?;
+        phase.done("record");
         self.steps.step();
         drop(lock);
         Ok(RunSummary {
@@ -180,14 +187,26 @@ impl DayRun<'_> {
     fn resume<'p>(
         &self,
         pending: &[&'p PlannedFile],
+        resumed: bool,
     ) -> Result<(Vec<Written>, Vec<Making<'p>>), BatchError> {
-        let public = PublicKey::from_pem(&self.key.public_key_pem())
-            .map_err(|e| BatchError::Refused(e.to_string()))?;
+        let public = self.key.public_key();
         let mut kept = Vec::new();
         let mut making = Vec::new();
         let mut removed = false;
         for file in pending {
-            let path = self.outbox.folder(&file.receiver)?.join(&file.row.file_name);
+            let path = self
+                .outbox
+                .folder(&file.receiver)?
+                .join(&file.row.file_name);
+            if !resumed {
+                // A plan made just now: no file of it was begun.
+                making.push(Making {
+                    file,
+                    path,
+                    records: Vec::new(),
+                });
+                continue;
+            }
             let voucher = outbox::voucher_path(&path);
             let signature = outbox::signature_path(&path);
             for begun in [&path, &voucher, &signature] {
@@ -291,7 +310,12 @@ impl DayRun<'_> {
             let mut seqs: Vec<i64> = making
                 .iter()
                 .filter(|m| m.file.file_type == file_type)
-                .flat_map(|m| m.records.iter().filter(|(_, own)| own.is_none()).map(|(s, _)| *s))
+                .flat_map(|m| {
+                    m.records
+                        .iter()
+                        .filter(|(_, own)| own.is_none())
+                        .map(|(s, _)| *s)
+                })
                 .collect();
             seqs.sort_unstable();
             seqs.dedup();
@@ -329,17 +353,25 @@ impl DayRun<'_> {
     }
 
     /// Writes the data files, then the vouchers, then the signatures (see `outbox`).
-    fn write(&self, plan: &Plan, making: &[Making<'_>]) -> Result<Vec<Written>, BatchError> {
+    fn write(
+        &self,
+        plan: &Plan,
+        making: &[Making<'_>],
+        phase: &Phase,
+    ) -> Result<Vec<Written>, BatchError> {
         let (persons, declarations) = self.spill(plan, making)?;
+        phase.done("serialise");
         let created_at = person_mutations::timestamp(now());
         let reference_date = plan.run.reference_date.to_string();
         let mut buffer = Vec::new();
         let mut vouchers = Vec::with_capacity(making.len());
         for m in making {
             let (root, namespace, spill) = match m.file.file_type {
-                FileType::PersonMutations => {
-                    (person_mutations::ROOT, person_mutations::NAMESPACE, &persons)
-                }
+                FileType::PersonMutations => (
+                    person_mutations::ROOT,
+                    person_mutations::NAMESPACE,
+                    &persons,
+                ),
                 FileType::DimonaMutations => (
                     dimona_mutations::ROOT,
                     dimona_mutations::NAMESPACE,
@@ -386,14 +418,21 @@ impl DayRun<'_> {
                 sha256,
             });
         }
+        phase.done("data files");
         self.publish_wave(making, |m, _| m.path.clone(), None)?;
+        phase.done("data files durable");
         let texts: Vec<String> = vouchers.iter().map(Voucher::to_xml).collect();
-        self.publish_wave(making, |m, _| outbox::voucher_path(&m.path), Some(&|i: usize| {
-            texts[i].as_bytes().to_vec()
-        }))?;
-        self.publish_wave(making, |m, _| outbox::signature_path(&m.path), Some(&|i: usize| {
-            self.key.sign(texts[i].as_bytes()).into_bytes()
-        }))?;
+        self.publish_wave(
+            making,
+            |m, _| outbox::voucher_path(&m.path),
+            Some(&|i: usize| texts[i].as_bytes().to_vec()),
+        )?;
+        self.publish_wave(
+            making,
+            |m, _| outbox::signature_path(&m.path),
+            Some(&|i: usize| self.key.sign(texts[i].as_bytes()).into_bytes()),
+        )?;
+        phase.done("vouchers and signatures");
         for _ in making {
             self.progress.file_written();
         }
@@ -467,4 +506,25 @@ fn complete(
         size: size as i64,
         sha256,
     }))
+}
+
+/// Logs how long each phase of a run took (`RUST_LOG=info`).
+struct Phase {
+    day: NaiveDate,
+    last: std::cell::Cell<Instant>,
+}
+
+impl Phase {
+    fn new(day: NaiveDate) -> Phase {
+        Phase {
+            day,
+            last: std::cell::Cell::new(Instant::now()),
+        }
+    }
+
+    fn done(&self, phase: &str) {
+        let now = Instant::now();
+        let ms = (now - self.last.replace(now)).as_secs_f64() * 1000.0;
+        tracing::info!(reference_date = %self.day, phase, ms = format!("{ms:.1}"), "daily run");
+    }
 }

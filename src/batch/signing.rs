@@ -85,6 +85,14 @@ fn random_seed(path: &Path) -> Result<[u8; 32], SigningError> {
     Ok(seed)
 }
 
+/// A PEM text with Unix line ends.
+fn pem_text(tag: &str, der: Vec<u8>) -> String {
+    pem::encode_config(
+        &pem::Pem::new(tag, der),
+        pem::EncodeConfig::new().set_line_ending(pem::LineEnding::LF),
+    )
+}
+
 /// The DER content of the one PEM block of `text` tagged `tag`.
 fn pem_block(text: &str, tag: &str, what: &str) -> Result<Vec<u8>, SigningError> {
     let block = pem::parse(text).map_err(|_| SigningError::NotPem(what.to_owned()))?;
@@ -141,7 +149,7 @@ impl SigningKey {
     fn to_pem(&self, seed: &[u8; 32]) -> String {
         let mut der = PKCS8_V1_PREFIX.to_vec();
         der.extend_from_slice(seed);
-        pem::encode(&pem::Pem::new("PRIVATE KEY", der))
+        pem_text("PRIVATE KEY", der)
     }
 
     /// Writes a new random key to `path` (a file that must not exist), readable by its
@@ -238,7 +246,7 @@ impl PublicKey {
     pub fn to_pem(&self) -> String {
         let mut der = SPKI_PREFIX.to_vec();
         der.extend_from_slice(&self.key);
-        pem::encode(&pem::Pem::new("PUBLIC KEY", der))
+        pem_text("PUBLIC KEY", der)
     }
 
     /// Whether `sig_file_content` (a `.voucher.sig` file: base64, white space around it

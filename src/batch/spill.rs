@@ -18,7 +18,11 @@ pub struct Spill {
 
 impl Spill {
     pub fn create(dir: &Path) -> io::Result<Spill> {
-        let path = dir.join(format!(".raas-spill-{}-{}", std::process::id(), uuid::Uuid::new_v4()));
+        let path = dir.join(format!(
+            ".raas-spill-{}-{}",
+            std::process::id(),
+            uuid::Uuid::new_v4()
+        ));
         let file = OpenOptions::new()
             .read(true)
             .write(true)
@@ -48,7 +52,12 @@ impl Spill {
     }
 
     /// Copies the record of `seq` to `out`; `false` if there is none.
-    pub fn copy_to(&self, seq: i64, buffer: &mut Vec<u8>, out: &mut impl Write) -> io::Result<bool> {
+    pub fn copy_to(
+        &self,
+        seq: i64,
+        buffer: &mut Vec<u8>,
+        out: &mut impl Write,
+    ) -> io::Result<bool> {
         let Ok(i) = self.index.binary_search_by_key(&seq, |(s, _, _)| *s) else {
             return Ok(false);
         };
@@ -71,7 +80,11 @@ mod tests {
         spill.push(3, b"<a/>").unwrap();
         spill.push(9, b"<bb/>").unwrap();
         spill.seal().unwrap();
-        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0, "no file is left");
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            0,
+            "no file is left"
+        );
         let (mut buffer, mut out) = (Vec::new(), Vec::new());
         assert!(spill.copy_to(9, &mut buffer, &mut out).unwrap());
         assert!(spill.copy_to(3, &mut buffer, &mut out).unwrap());

@@ -11,81 +11,17 @@ use std::fmt;
 use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};
 
-use chrono::NaiveDate;
 use sha2::{Digest, Sha256};
 
 use super::signing::PublicKey;
 use super::voucher::{Voucher, MAX_VOUCHER_BYTES};
 use crate::domain::FileType;
 
-/// The suffix of a voucher file, after the data file's name.
-pub const VOUCHER_SUFFIX: &str = ".voucher.xml";
-/// The suffix of a voucher's signature file, after the data file's name.
-pub const SIGNATURE_SUFFIX: &str = ".voucher.sig";
+pub use super::outbox::{signature_path, voucher_path, SIGNATURE_SUFFIX, VOUCHER_SUFFIX};
+pub use crate::domain::FileName;
 
 /// The largest signature file read (a real one has 89 bytes).
 const MAX_SIGNATURE_BYTES: usize = 4 * 1024;
-
-/// What a data file's name says: `<TYPE>_<cbe>_<YYYYMMDD>_<sequence, 6 digits>.xml`.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub struct FileName {
-    pub file_type: FileType,
-    pub cbe: String,
-    pub reference_date: NaiveDate,
-    pub sequence: u64,
-}
-
-impl FileName {
-    /// Reads a data file's name (not a path); `None` if it is not one.
-    pub fn parse(name: &str) -> Option<FileName> {
-        let stem = name.strip_suffix(".xml")?;
-        let mut parts = stem.rsplitn(4, '_');
-        let sequence = parts.next()?;
-        let date = parts.next()?;
-        let cbe = parts.next()?;
-        let file_type: FileType = parts.next()?.parse().ok()?;
-        let digits = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_digit());
-        if !digits(sequence, 6) || !digits(date, 8) || !digits(cbe, 10) {
-            return None;
-        }
-        Some(FileName {
-            file_type,
-            cbe: cbe.to_owned(),
-            reference_date: NaiveDate::parse_from_str(date, "%Y%m%d").ok()?,
-            sequence: sequence.parse().ok().filter(|n| *n > 0)?,
-        })
-    }
-}
-
-/// `<TYPE>_<cbe>_<YYYYMMDD>_<sequence, 6 digits>.xml`.
-impl fmt::Display for FileName {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{}_{}_{}_{:06}.xml",
-            self.file_type,
-            self.cbe,
-            self.reference_date.format("%Y%m%d"),
-            self.sequence
-        )
-    }
-}
-
-/// The voucher file beside a data file.
-pub fn voucher_path(data_file: &Path) -> PathBuf {
-    with_suffix(data_file, VOUCHER_SUFFIX)
-}
-
-/// The signature file beside a data file.
-pub fn signature_path(data_file: &Path) -> PathBuf {
-    with_suffix(data_file, SIGNATURE_SUFFIX)
-}
-
-fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
-    let mut name = path.as_os_str().to_owned();
-    name.push(suffix);
-    PathBuf::from(name)
-}
 
 /// The data file an argument stands for: the file itself, or the one a voucher or a
 /// signature file is beside.
@@ -412,8 +348,9 @@ fn check_sequence(numbers: &BTreeMap<u64, Vec<String>>) -> Result<String, String
     }
     match (numbers.keys().next(), numbers.keys().next_back()) {
         (Some(first), Some(last)) => Ok(format!(
-            "sequence {first:06} to {last:06} complete ({} files)",
-            numbers.len()
+            "sequence {first:06} to {last:06} complete ({} file{})",
+            numbers.len(),
+            if numbers.len() == 1 { "" } else { "s" }
         )),
         _ => Err("no voucher in the folder".into()),
     }

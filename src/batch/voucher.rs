@@ -135,28 +135,31 @@ fn utc_timestamp(value: Option<String>, name: &str) -> Result<String, String> {
 
 impl Voucher {
     /// The voucher as an XML document (declaration, UTF-8, indented, a final line feed).
+    /// A character XML 1.0 cannot carry (a control character) is written as U+FFFD, so
+    /// the document is always well-formed.
     pub fn to_xml(&self) -> String {
+        let text = |value: &str| Some(xml_text(value));
         let document = Document {
-            sender: Some(self.sender.clone()),
-            receiver: Some(self.receiver.clone()),
-            server_ticket: Some(self.server_ticket.clone()),
-            file_name: Some(self.file_name.clone()),
-            file_type: Some(self.file_type.clone()),
-            schema_version: Some(self.schema_version.clone()),
+            sender: text(&self.sender),
+            receiver: text(&self.receiver),
+            server_ticket: text(&self.server_ticket),
+            file_name: text(&self.file_name),
+            file_type: text(&self.file_type),
+            schema_version: text(&self.schema_version),
             file_sequence_number: Some(self.file_sequence_number.to_string()),
-            reference_date: Some(self.reference_date.clone()),
-            created_at: Some(self.created_at.clone()),
+            reference_date: text(&self.reference_date),
+            created_at: text(&self.created_at),
             record_count: Some(self.record_count.to_string()),
             file_size: Some(self.file_size.to_string()),
-            sha256: Some(self.sha256.clone()),
+            sha256: text(&self.sha256),
         };
         let config = yaserde::ser::Config {
             perform_indent: true,
             write_document_declaration: false,
             indent_string: Some("  ".to_owned()),
         };
-        // Serialising plain strings into memory cannot fail; were it to, the voucher would
-        // be empty and refused by every check (no signature is made over an empty text).
+        // Serialising XML text into memory does not fail; were it to, the voucher would have
+        // no root element and be refused by every reader.
         let body = yaserde::ser::to_string_with_config(&document, &config).unwrap_or_default();
         format!(
             "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n{}\n",
@@ -175,13 +178,7 @@ impl Voucher {
         if text.contains("<!DOCTYPE") || text.contains("<!ENTITY") {
             return Err("the voucher has a DOCTYPE, which a voucher never has".into());
         }
-        let root = root_element(text)?;
-        if root != ("Voucher", NAMESPACE) {
-            return Err(format!(
-                "the document is not a voucher: its root is {{{}}}{}, not {{{NAMESPACE}}}Voucher",
-                root.1, root.0
-            ));
-        }
+        check_structure(text)?;
         let d: Document = yaserde::de::from_str(text)
             .map_err(|e| format!("the voucher is not well-formed XML: {e}"))?;
         let receiver = required(d.receiver, "receiver")?;
@@ -224,27 +221,102 @@ impl Voucher {
     }
 }
 
-/// The local name and namespace of the document's root element (yaserde alone does not
-/// check which element the document is).
-fn root_element(text: &str) -> Result<(&'static str, &'static str), String> {
+/// `value` with each character XML 1.0 forbids replaced by U+FFFD.
+fn xml_text(value: &str) -> String {
+    value
+        .chars()
+        .map(|c| match c {
+            '\t' | '\n' | '\r' => c,
+            '\u{0}'..='\u{1f}' => '\u{fffd}',
+            '\u{fffe}' | '\u{ffff}' => '\u{fffd}',
+            c => c,
+        })
+        .collect()
+}
+
+/// The voucher's fields, in their order.
+const FIELDS: [&str; 12] = [
+    "sender",
+    "receiver",
+    "serverTicket",
+    "fileName",
+    "fileType",
+    "schemaVersion",
+    "fileSequenceNumber",
+    "referenceDate",
+    "createdAt",
+    "recordCount",
+    "fileSize",
+    "sha256",
+];
+
+/// Checks the document's shape, which yaserde alone does not: the root is
+/// `{urn:be:raas:batch:Voucher:v1}Voucher`, its children are fields of the voucher in the
+/// schema's order, each at most once, with text only. (A missing field is told by
+/// `required`.)
+fn check_structure(text: &str) -> Result<(), String> {
     use quick_xml::events::Event;
     use quick_xml::name::ResolveResult;
     let mut reader = quick_xml::NsReader::from_str(text);
+    let mut depth = 0usize;
+    let mut last: Option<usize> = None;
+    let mut root_seen = false;
     loop {
-        match reader.read_resolved_event() {
-            Ok((ns, Event::Start(e) | Event::Empty(e))) => {
-                let is_voucher = e.local_name().as_ref() == "Voucher";
-                let in_namespace = matches!(ns, ResolveResult::Bound(n) if n.0 == NAMESPACE);
-                return Ok(match (is_voucher, in_namespace) {
-                    (true, true) => ("Voucher", NAMESPACE),
-                    (true, false) => ("Voucher", "another namespace"),
-                    (false, true) => ("another element", NAMESPACE),
-                    (false, false) => ("another element", "another namespace"),
-                });
+        let (ns, event) = reader
+            .read_resolved_event()
+            .map_err(|e| format!("the voucher is not well-formed XML: {e}"))?;
+        let in_namespace = matches!(ns, ResolveResult::Bound(n) if n.0 == NAMESPACE);
+        match event {
+            Event::Start(ref e) | Event::Empty(ref e) => {
+                let name = e.local_name();
+                let name: &str = name.as_ref();
+                match depth {
+                    0 if root_seen => return Err("the voucher has two root elements".into()),
+                    0 if name == "Voucher" && in_namespace => root_seen = true,
+                    0 => {
+                        return Err(format!(
+                            "the document is not a voucher: its root is not \
+                             {{{NAMESPACE}}}Voucher"
+                        ))
+                    }
+                    1 => {
+                        let index = FIELDS
+                            .iter()
+                            .position(|f| *f == name)
+                            .filter(|_| in_namespace)
+                            .ok_or_else(|| {
+                                format!("the voucher has an element {name} it does not define")
+                            })?;
+                        match last {
+                            Some(before) if before == index => {
+                                return Err(format!("the voucher has more than one {name}"))
+                            }
+                            Some(before) if before > index => {
+                                return Err(format!(
+                                    "the voucher's {name} comes after its {}: the fields are \
+                                     in the order {}",
+                                    FIELDS[before],
+                                    FIELDS.join(", ")
+                                ))
+                            }
+                            _ => last = Some(index),
+                        }
+                    }
+                    _ => {
+                        return Err(format!(
+                            "the voucher's {} has an element inside",
+                            last.map_or("root", |i| FIELDS[i])
+                        ))
+                    }
+                }
+                if matches!(event, Event::Start(_)) {
+                    depth += 1;
+                }
             }
-            Ok((_, Event::Eof)) => return Err("the voucher is empty".into()),
-            Ok(_) => {}
-            Err(e) => return Err(format!("the voucher is not well-formed XML: {e}")),
+            Event::End(_) => depth = depth.saturating_sub(1),
+            Event::Eof if root_seen => return Ok(()),
+            Event::Eof => return Err("the voucher is empty".into()),
+            _ => {}
         }
     }
 }
@@ -292,6 +364,21 @@ mod tests {
     }
 
     #[test]
+    fn a_control_character_still_gives_a_well_formed_voucher() {
+        let mut voucher = sample();
+        voucher.sender = "ra\u{1}as\u{0}".into();
+        let xml = voucher.to_xml();
+        assert!(
+            xml.contains("<sender>ra\u{fffd}as\u{fffd}</sender>"),
+            "{xml}"
+        );
+        assert_eq!(
+            Voucher::from_xml(&xml).map(|v| v.sender),
+            Ok("ra\u{fffd}as\u{fffd}".to_owned())
+        );
+    }
+
+    #[test]
     fn validates_against_the_schema() {
         let available = std::process::Command::new("xmllint")
             .arg("--version")
@@ -329,6 +416,40 @@ mod tests {
         let mut bad = sample();
         bad.sha256 = "A".repeat(64);
         assert!(!validate(&bad.to_xml()).status.success());
+    }
+
+    #[test]
+    fn reads_a_prefixed_voucher_and_refuses_a_field_twice() {
+        let xml = sample()
+            .to_xml()
+            .replace("<Voucher xmlns=", "<v:Voucher xmlns:v=")
+            .replace("</Voucher>", "</v:Voucher>")
+            .replace("  <", "  <v:")
+            .replace("</", "</v:")
+            .replace("</v:v:", "</v:");
+        assert_eq!(Voucher::from_xml(&xml), Ok(sample()), "{xml}");
+        let xml = sample().to_xml();
+        let refused = |from: &str, to: &str| Voucher::from_xml(&xml.replace(from, to)).unwrap_err();
+        assert_eq!(
+            refused(
+                "<sender>raas</sender>",
+                "<sender>raas</sender><sender>x</sender>"
+            ),
+            "the voucher has more than one sender"
+        );
+        assert_eq!(
+            refused(
+                "<sender>raas</sender>",
+                "<sender>raas</sender><note>x</note>"
+            ),
+            "the voucher has an element note it does not define"
+        );
+        assert_eq!(
+            refused("<sender>raas</sender>", "<sender><b>raas</b></sender>"),
+            "the voucher's sender has an element inside"
+        );
+        assert!(refused("<sha256>", "<sender>x</sender><sha256>")
+            .starts_with("the voucher's sender comes after its fileSize"));
     }
 
     #[test]

@@ -24,7 +24,8 @@ pub enum BatchCommand {
         #[arg(long, default_value_t = 10)]
         limit: i64,
     },
-    /// Makes a new Ed25519 signing key (PEM, PKCS#8), for the signing_key setting
+    /// Makes a new Ed25519 signing key (PEM, PKCS#8), for the signing_key setting; prints its
+    /// public key
     Keygen {
         /// Where to write the key (refused if the file exists)
         #[arg(short = 'o', long = "output")]

@@ -29,11 +29,11 @@ pub fn run(config: &Config, date: Option<&str>, quiet: bool) -> anyhow::Result<(
     let day = match date {
         Some(text) => NaiveDate::parse_from_str(text, "%Y-%m-%d")
             .with_context(|| format!("--date {text:?}: a date YYYY-MM-DD is expected"))?,
-        None => settings
-            .today()
-            .pred_opt()
-            .context("no day before today")?,
+        None => settings.today().pred_opt().context("no day before today")?,
     };
+    if std::env::var_os("RUST_LOG").is_some() {
+        crate::telemetry::init(config.log_format);
+    }
     let db = open(config)?;
     let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
     if quiet {
@@ -67,8 +67,12 @@ fn summary(runs: &[RunSummary], seconds: f64) -> serde_json::Value {
 }
 
 pub fn status(config: &Config, limit: i64) -> anyhow::Result<()> {
-    let db = Database::open_existing(&config.database_url, 1)
-        .with_context(|| format!("cannot open the database {}", redact_url(&config.database_url)))?;
+    let db = Database::open_existing(&config.database_url, 1).with_context(|| {
+        format!(
+            "cannot open the database {}",
+            redact_url(&config.database_url)
+        )
+    })?;
     let (runs, files) = daily_run::status(&db, limit)?;
     for run in runs {
         println!(
@@ -103,6 +107,15 @@ pub fn status(config: &Config, limit: i64) -> anyhow::Result<()> {
 
 fn open(config: &Config) -> anyhow::Result<Database> {
     Database::open(&config.database_url, 4)
-        .map(|db| db.with_checkout_timeout(std::time::Duration::from_secs(config.db_connect_timeout_seconds)))
-        .with_context(|| format!("cannot open the database {}", redact_url(&config.database_url)))
+        .map(|db| {
+            db.with_checkout_timeout(std::time::Duration::from_secs(
+                config.db_connect_timeout_seconds,
+            ))
+        })
+        .with_context(|| {
+            format!(
+                "cannot open the database {}",
+                redact_url(&config.database_url)
+            )
+        })
 }

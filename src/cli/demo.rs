@@ -1,19 +1,26 @@
 //! `serve --demo`: a demo organisation with a fresh secret, a few dossier types and both
 //! identification operations granted, and a synthetic population of 100 000 persons of
-//! which a few are registered, so that a first SOAP call can be made right away.
+//! which a few are registered, so that a first SOAP call can be made right away. For the
+//! batch engine: a signing key (made once, next to the database, when none is configured)
+//! and a PERSON_MUTATIONS subscription of the demo organisation, so a file is made the next
+//! night or at once with `raas batch run`.
+
+use std::path::{Path, PathBuf};
 
 use chrono::NaiveDate;
 use rand::distr::{Alphanumeric, SampleString};
 
 use anyhow::Context;
 
+use crate::batch::BatchSettings;
+use crate::config::Config;
 use crate::domain::{DossierTypeCode, EnterpriseNumber, Period, Person, PersonStatus};
 use crate::population::generate::Generator;
 use crate::population::import::import_persons;
 use crate::service::admin;
 use crate::service::identification::Operation;
 use crate::service::{Call, Caller, Services};
-use crate::store::person;
+use crate::store::{person, DatabaseUrl};
 
 pub const DEMO_CBE: &str = "0202239951";
 pub const DEMO_USERNAME: &str = "demo";
@@ -33,6 +40,8 @@ const DEMO_SEED: u64 = 1;
 const DEMO_REFERENCE_DAY: (i32, u32, u32) = (2026, 1, 1);
 /// How many of them are registered under EMPLOYEE.
 const DEMO_REGISTERED: usize = 5;
+/// The demo's signing key, next to the database (PostgreSQL: in the working folder).
+pub const DEMO_KEY_FILE: &str = "raas-demo-key.pem";
 
 /// What the demo seeded, to print.
 pub struct Demo {
@@ -41,14 +50,30 @@ pub struct Demo {
     pub persons: i64,
     /// Persons registered under EMPLOYEE: number and name.
     pub registered: Vec<(String, String)>,
+    /// The key the vouchers are signed with (the configured one, or the demo's).
+    pub signing_key: PathBuf,
+    /// Whether the demo made that key now.
+    pub key_made: bool,
+    /// The options the batch commands need to work on the demo's data: the database (when
+    /// not the default) and the key.
+    pub batch_options: String,
 }
 
 /// Seeds the demo organisation (once), the population (when the source is empty) and gives
 /// the credential a new secret. The demo persons are registered through the register use
 /// case, as the demo organisation's credential, and audited (service `raas-demo`).
-pub async fn seed(services: &Services) -> anyhow::Result<Demo> {
+pub async fn seed(
+    services: &Services,
+    config: &Config,
+    settings: &BatchSettings,
+) -> anyhow::Result<Demo> {
     let db = &services.db;
     let secret = seed_organisation(db)?;
+    let (signing_key, key_made) = match &settings.signing_key {
+        Some(key) => (key.clone(), false),
+        None => demo_key(&config.database_url)?,
+    };
+    subscribe(db, settings.today())?;
     let (year, month, day) = DEMO_REFERENCE_DAY;
     let today = NaiveDate::from_ymd_opt(year, month, day)
         .ok_or_else(|| anyhow::anyhow!("the demo reference day is not a date"))?;
@@ -79,7 +104,66 @@ pub async fn seed(services: &Services) -> anyhow::Result<Demo> {
                 (p.ssin.to_string(), name)
             })
             .collect(),
+        batch_options: batch_options(config, &signing_key),
+        signing_key,
+        key_made,
     })
+}
+
+/// `--database-url URL --signing-key FILE` (the URL only when not the default, its password
+/// hidden).
+fn batch_options(config: &Config, signing_key: &Path) -> String {
+    let default_url = crate::config::KEYS
+        .iter()
+        .find(|key| key.name == "database_url")
+        .and_then(|key| key.default);
+    let mut options = String::new();
+    if default_url != Some(config.database_url.as_str()) {
+        options = format!(
+            "--database-url {} ",
+            crate::store::redact_url(&config.database_url)
+        );
+    }
+    options + &format!("--signing-key {}", signing_key.display())
+}
+
+/// The demo's key: `raas-demo-key.pem` next to the database, made the first time.
+fn demo_key(database_url: &str) -> anyhow::Result<(PathBuf, bool)> {
+    let folder = match DatabaseUrl::parse(database_url)? {
+        DatabaseUrl::Sqlite(path) => Path::new(&path)
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default(),
+        DatabaseUrl::Postgres(_) => PathBuf::new(),
+    };
+    let key = folder.join(DEMO_KEY_FILE);
+    if key.exists() {
+        return Ok((key, false));
+    }
+    crate::batch::signing::SigningKey::generate_to(&key)
+        .with_context(|| format!("cannot make the demo signing key {}", key.display()))?;
+    Ok((key, true))
+}
+
+/// The demo organisation's PERSON_MUTATIONS subscription (every dossier type), from `today`,
+/// made once.
+fn subscribe(db: &crate::store::Database, today: NaiveDate) -> anyhow::Result<()> {
+    use crate::domain::FileType;
+    use crate::service::subscription::{self, NewSubscription};
+    let cbe = EnterpriseNumber::parse(DEMO_CBE)?;
+    let subscribed = subscription::list(db, &cbe)?.iter().any(|view| {
+        view.subscription.file_type == FileType::PersonMutations
+            && view.subscription.ends_on.is_none_or(|end| end >= today)
+    });
+    if !subscribed {
+        let new = NewSubscription {
+            file_type: FileType::PersonMutations,
+            dossier_types: Vec::new(),
+            authorisation: None,
+        };
+        subscription::add(db, &cbe, &new, today)?;
+    }
+    Ok(())
 }
 
 /// The persons the demo registers: living, active persons of the demo population, spread
@@ -148,7 +232,7 @@ fn seed_organisation(db: &crate::store::Database) -> anyhow::Result<String> {
     Ok(secret)
 }
 
-pub fn describe(demo: &Demo) -> String {
+pub fn describe(demo: &Demo, settings: &BatchSettings) -> String {
     let types: Vec<&str> = DEMO_TYPES.iter().map(|(code, _)| *code).collect();
     let mut text = format!(
         "demo organisation {DEMO_CBE} (Demo Integrator)\n  username: {DEMO_USERNAME}\n  password: {}\n  dossier types: {}\n  granted: identifyPerson, updateBisIdentity\nauthentic source: {} persons; registered under EMPLOYEE:",
@@ -159,5 +243,13 @@ pub fn describe(demo: &Demo) -> String {
     for (ssin, name) in &demo.registered {
         text.push_str(&format!("\n  {ssin}  {name}"));
     }
+    let today = settings.today();
+    let options = &demo.batch_options;
+    text.push_str(&format!(
+        "\nbatch engine: on; signing key {}{}\n  subscription: PERSON_MUTATIONS for {DEMO_CBE} (every dossier type)\n  a file of today's changes now: raas {options} batch run --date {today}\n  files and vouchers: {}/{DEMO_CBE}/\n  the public key for receivers: raas {options} batch public-key",
+        demo.signing_key.display(),
+        if demo.key_made { " (made now)" } else { "" },
+        settings.outbox.display(),
+    ));
     text
 }

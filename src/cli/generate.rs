@@ -73,6 +73,31 @@ pub enum GenerateCommand {
         #[arg(long, short, default_value = "-")]
         output: String,
     },
+    /// Writes a synthetic Dimona file (xsd/Dimona.xsd)
+    ///
+    /// Out of 100 declarations: 70 IN (students, flexi-jobs, occasional and ordinary
+    /// workers, …, of the workers listed), 15 OUT, 10 UPDATE and 5 CANCEL of periods the file
+    /// created earlier, so it applies to a source that knows the workers. Period ids of seed
+    /// S start at (S mod 99999 + 1) × 10^7 + 1, so files of different seeds never clash.
+    /// Streamed in constant memory; createdAt as for `generate population`. The same
+    /// options, list and RAAS_GENERATED_AT give a byte-identical file.
+    Dimona {
+        /// How many declarations
+        #[arg(long)]
+        declarations: u64,
+        /// A file of worker NISS, one a line (a sample of at most 262144 is used)
+        #[arg(long)]
+        workers: std::path::PathBuf,
+        /// The seed: the same seed gives the same file
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// The file's fileId (default DIMONA-<seed>-<declarations>)
+        #[arg(long)]
+        file_id: Option<String>,
+        /// Where to write ("-" for standard output)
+        #[arg(long, short, default_value = "-")]
+        output: String,
+    },
 }
 
 pub fn run(command: GenerateCommand) -> anyhow::Result<()> {
@@ -100,6 +125,16 @@ pub fn run(command: GenerateCommand) -> anyhow::Result<()> {
                 &output,
             )
         }
+        GenerateCommand::Dimona {
+            declarations,
+            workers,
+            seed,
+            file_id,
+            output,
+        } => {
+            let file_id = file_id.unwrap_or_else(|| format!("DIMONA-{seed}-{declarations}"));
+            dimona(declarations, &workers, seed, &file_id, &output)
+        }
     }
 }
 
@@ -119,12 +154,8 @@ fn nr_mutations(
     file_id: &str,
     output: &str,
 ) -> anyhow::Result<()> {
-    let valid = (1..=64).contains(&file_id.len())
-        && file_id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b':' | b'-'));
     anyhow::ensure!(
-        valid,
+        crate::xml::record_file::is_record_id(file_id),
         "--file-id {file_id:?} is not 1 to 64 letters, digits or _.:-"
     );
     let created_at = created_at()?;
@@ -164,6 +195,49 @@ fn nr_mutations(
         counts.replacements,
         counts.cancellations,
         if output == "-" { String::new() } else { format!(" written to {output}") }
+    );
+    Ok(())
+}
+
+fn dimona(
+    declarations: u64,
+    workers: &std::path::Path,
+    seed: u64,
+    file_id: &str,
+    output: &str,
+) -> anyhow::Result<()> {
+    use crate::dimona::generate::{read_workers, write_dimona};
+    anyhow::ensure!(
+        crate::xml::record_file::is_record_id(file_id),
+        "--file-id {file_id:?} is not 1 to 64 letters, digits or _.:-"
+    );
+    let created_at = created_at()?;
+    let list = File::open(workers).with_context(|| format!("cannot read {}", workers.display()))?;
+    let workers = read_workers(std::io::BufReader::new(list), seed)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", workers.display()))?;
+    let write =
+        |out: &mut dyn Write| write_dimona(out, file_id, declarations, seed, &workers, created_at);
+    let counts = if output == "-" {
+        let stdout = std::io::stdout();
+        write(&mut BufWriter::with_capacity(1 << 20, stdout.lock()))
+            .context("cannot write to standard output")?
+    } else {
+        let file = File::create(output).with_context(|| format!("cannot create {output}"))?;
+        write(&mut BufWriter::with_capacity(1 << 20, file))
+            .with_context(|| format!("cannot write {output}"))?
+    };
+    eprintln!(
+        "{file_id}: {} declarations ({} IN, {} OUT, {} UPDATE, {} CANCEL){}",
+        counts.declarations,
+        counts.ins,
+        counts.outs,
+        counts.updates,
+        counts.cancels,
+        if output == "-" {
+            String::new()
+        } else {
+            format!(" written to {output}")
+        }
     );
     Ok(())
 }

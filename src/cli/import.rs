@@ -19,6 +19,11 @@ pub enum ImportCommand {
         /// The feed file
         file: PathBuf,
     },
+    /// Applies a Dimona file of employment declarations (xsd/Dimona.xsd), whole or not at all
+    Dimona {
+        /// The Dimona file
+        file: PathBuf,
+    },
 }
 
 pub fn run(database_url: &str, command: ImportCommand) -> anyhow::Result<()> {
@@ -27,5 +32,6 @@ pub fn run(database_url: &str, command: ImportCommand) -> anyhow::Result<()> {
             super::import_persons::run(database_url, &file, quiet)
         }
         ImportCommand::NrMutations { file } => super::import_nr_mutations::run(database_url, &file),
+        ImportCommand::Dimona { file } => super::import_dimona::run(database_url, &file),
     }
 }

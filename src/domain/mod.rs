@@ -5,6 +5,7 @@
 
 pub mod dossier_type_code;
 pub mod enterprise_number;
+pub mod file_name;
 pub mod identity_check;
 pub mod incomplete_date;
 pub mod niss;
@@ -14,6 +15,7 @@ pub mod subscription;
 
 pub use dossier_type_code::{DossierTypeCode, DossierTypeCodeError};
 pub use enterprise_number::{EnterpriseNumber, EnterpriseNumberError};
+pub use file_name::FileName;
 pub use identity_check::{ClaimedIdentity, Mismatch};
 pub use incomplete_date::IncompleteDate;
 pub use niss::{Gender, Niss, NissError, NissKind};

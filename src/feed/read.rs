@@ -1,210 +1,45 @@
 //! Reading a feed file one record at a time: each record is read as a small tree, checked and
 //! handed out, so memory does not grow with the file. The SHA-256 of the bytes read is
 //! computed on the way ([`FeedReader::digest`]); [`digest`] computes it beforehand, in a first
-//! pass, so a file applied already is recognised before any record is read.
-
-use std::cell::RefCell;
-use std::collections::HashSet;
-use std::hash::{Hash, Hasher};
-use std::io::{BufRead, Read};
-use std::rc::Rc;
+//! pass, so a file applied already is recognised before any record is read. The file's frame
+//! (root, `fileId`, record ids, digest) is [`crate::xml::record_file`]'s.
 
 use chrono::NaiveDate;
-use sha2::{Digest, Sha256};
 
 use super::{Mutation, Record, FEED_NS};
 use crate::xml::person::{self, FieldError};
-use crate::xml::stream::ElementStream;
-use crate::xml::{self, Element, Limits};
+pub use crate::xml::record_file::{digest, ReadError};
+use crate::xml::record_file::{RecordFile, RecordFormat};
+use crate::xml::{Element, Limits};
 
-/// Why a file cannot be read; the message names the record and the field.
-#[derive(Debug, thiserror::Error)]
-pub enum ReadError {
-    #[error("{0}")]
-    Xml(#[from] xml::XmlError),
-    #[error("{0}")]
-    Structure(String),
-    #[error("record {id} (#{position}): {error}")]
-    Field {
-        id: String,
-        position: usize,
-        error: FieldError,
-    },
-}
+/// The records of a feed file, in order, each checked (see [`RecordFile`]).
+pub type FeedReader<R> = RecordFile<R, NrMutations>;
 
-/// Limits of one record: a new person with ten first names and an address is ~20 elements.
-const RECORD_LIMITS: Limits = Limits {
-    max_depth: 16,
-    max_elements: 256,
-};
+/// The feed file's format (NrMutations.xsd).
+pub struct NrMutations;
 
-/// The SHA-256 of everything read from `input`, hex.
-pub fn digest(mut input: impl Read) -> std::io::Result<String> {
-    let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; 1 << 16];
-    loop {
-        match input.read(&mut buf) {
-            Ok(0) => return Ok(hex(&hasher.finalize())),
-            Ok(n) => hasher.update(&buf[..n]),
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-}
-
-/// A reader that hashes the bytes its consumer uses (into a hasher the feed reader shares).
-pub struct Hashing<R> {
-    inner: R,
-    hasher: Rc<RefCell<Sha256>>,
-}
-
-impl<R: BufRead> Read for Hashing<R> {
-    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.inner.read(out)?;
-        self.hasher.borrow_mut().update(&out[..n]);
-        Ok(n)
-    }
-}
-
-impl<R: BufRead> BufRead for Hashing<R> {
-    fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
-        self.inner.fill_buf()
-    }
-
-    fn consume(&mut self, amount: usize) {
-        // The buffer filled last is still there: hash what is consumed of it.
-        if let Ok(buf) = self.inner.fill_buf() {
-            self.hasher
-                .borrow_mut()
-                .update(&buf[..amount.min(buf.len())]);
-        }
-        self.inner.consume(amount);
-    }
-}
-
-/// The records of a feed file, in order, each checked. Ends after the root is closed and the
-/// rest of the document checked; after an error, yields nothing more.
-pub struct FeedReader<R> {
-    stream: ElementStream<Hashing<R>>,
-    hasher: Rc<RefCell<Sha256>>,
-    file_id: String,
-    today: NaiveDate,
-    position: usize,
-    /// Record ids seen, by a 128-bit hash (16 bytes a record rather than the id itself).
-    ids: HashSet<u128>,
-    failed: bool,
-}
-
-impl<R: BufRead> FeedReader<R> {
-    /// Reads up to the root's start tag and checks it. `today` bounds birth dates.
-    pub fn new(input: R, today: NaiveDate) -> Result<FeedReader<R>, ReadError> {
-        let hasher = Rc::new(RefCell::new(Sha256::new()));
-        let input = Hashing {
-            inner: input,
-            hasher: hasher.clone(),
-        };
-        let stream = ElementStream::new(input, RECORD_LIMITS)?;
-        let root = stream.root();
-        if !root.is(FEED_NS, "nrMutations") {
-            return Err(ReadError::Structure(format!(
-                "the root element is {}, expected {{{FEED_NS}}}nrMutations",
-                root.expanded_name()
-            )));
-        }
-        let file_id = root
-            .attribute("fileId")
-            .filter(|id| is_record_id(id))
-            .ok_or_else(|| {
-                ReadError::Structure(
-                    "the attribute fileId is missing or not 1 to 64 letters, digits or _.:-".into(),
-                )
-            })?
-            .to_string();
-        Ok(FeedReader {
-            stream,
-            hasher,
-            file_id,
-            today,
-            position: 0,
-            ids: HashSet::new(),
-            failed: false,
-        })
-    }
-
-    /// The file's own identifier: a file is applied once.
-    pub fn file_id(&self) -> &str {
-        &self.file_id
-    }
-
-    /// How many records were handed out.
-    pub fn records(&self) -> usize {
-        self.position
-    }
-
-    /// The SHA-256 of the bytes read so far, hex: of the whole file once the records ended.
-    pub fn digest(&self) -> String {
-        hex(&self.hasher.borrow().clone().finalize())
-    }
-
-    fn record(&mut self, element: &Element) -> Result<Record, ReadError> {
-        let position = self.position;
-        let id = element.attribute("id").unwrap_or_default().to_string();
-        if !is_record_id(&id) {
-            return Err(ReadError::Structure(format!(
-                "record #{position}: the attribute id is missing or not 1 to 64 letters, digits or _.:-"
-            )));
-        }
-        if !self.ids.insert(id_hash(&id)) {
-            return Err(ReadError::Structure(format!(
-                "record {id} (#{position}): the id is used twice in the file"
-            )));
-        }
-        match mutation(element, self.today) {
-            Ok(mutation) => Ok(Record {
-                id,
-                position,
-                mutation,
-            }),
-            Err(error) => Err(ReadError::Field {
-                id,
-                position,
-                error,
-            }),
-        }
-    }
-}
-
-impl<R: BufRead> Iterator for FeedReader<R> {
-    type Item = Result<Record, ReadError>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        if self.failed {
-            return None;
-        }
-        let result = match self.stream.next()? {
-            Ok(element) => {
-                self.position += 1;
-                let record = self.record(&element);
-                self.stream.recycle(element);
-                record
-            }
-            Err(e) => Err(e.into()),
-        };
-        self.failed = result.is_err();
-        Some(result)
-    }
-}
-
-/// Two independent 64-bit hashes of a record id: a false "used twice" would need both to
-/// collide.
-fn id_hash(id: &str) -> u128 {
-    let half = |salt: u8| {
-        let mut hasher = std::collections::hash_map::DefaultHasher::new();
-        salt.hash(&mut hasher);
-        id.hash(&mut hasher);
-        hasher.finish()
+impl RecordFormat for NrMutations {
+    const NAMESPACE: &'static str = FEED_NS;
+    const ROOT: &'static str = "nrMutations";
+    /// A new person with ten first names and an address is ~20 elements.
+    const LIMITS: Limits = Limits {
+        max_depth: 16,
+        max_elements: 256,
     };
-    (u128::from(half(1)) << 64) | u128::from(half(2))
+    type Value = Mutation;
+    type Record = Record;
+
+    fn read(element: &Element, today: NaiveDate) -> Result<Mutation, FieldError> {
+        mutation(element, today)
+    }
+
+    fn record(id: String, position: usize, mutation: Mutation) -> Record {
+        Record {
+            id,
+            position,
+            mutation,
+        }
+    }
 }
 
 fn mutation(element: &Element, today: NaiveDate) -> Result<Mutation, FieldError> {
@@ -274,17 +109,6 @@ fn unknown_record(element: &Element) -> FieldError {
         ),
         is_ssin: false,
     }
-}
-
-fn is_record_id(id: &str) -> bool {
-    (1..=64).contains(&id.len())
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b':' | b'-'))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]

@@ -11,9 +11,11 @@ use std::collections::HashMap;
 
 use chrono::{NaiveDate, NaiveDateTime};
 
-use crate::domain::{FileType, Subscription};
+use crate::domain::{FileName, FileType, Subscription};
 use crate::store::audit::{self, AuditEntry};
-use crate::store::batch_run::{self, DeclarationRow, FileRow, NewFile, Route, RunLock, RunRow, Written};
+use crate::store::batch_run::{
+    self, DeclarationRow, FileRow, NewFile, Route, RunLock, RunRow, Written,
+};
 use crate::store::journal::JournalEntry;
 use crate::store::{now, subscription, Database, StoreError};
 
@@ -46,6 +48,8 @@ pub struct PlannedFile {
 pub struct Plan {
     pub run: RunRow,
     pub files: Vec<PlannedFile>,
+    /// The plan was made by an earlier run (which may have begun its files).
+    pub resumed: bool,
 }
 
 impl Plan {
@@ -59,10 +63,10 @@ pub fn exclusive(db: &Database) -> Result<RunLock, StoreError> {
     batch_run::exclusive(db)
 }
 
-/// The reference date of the latest run.
-pub fn last_run_date(db: &Database) -> Result<Option<NaiveDate>, StoreError> {
+/// The reference date of the latest run, and whether it finished.
+pub fn latest_run(db: &Database) -> Result<Option<(NaiveDate, bool)>, StoreError> {
     let mut conn = db.connection()?;
-    Ok(batch_run::latest(&mut conn)?.map(|r| r.reference_date))
+    Ok(batch_run::latest(&mut conn)?.map(|r| (r.reference_date, r.finished_at.is_some())))
 }
 
 /// The plan of `day`: found, or made now for the entries recorded before `until`. Call it
@@ -74,9 +78,9 @@ pub fn plan(
     until: NaiveDateTime,
     trigger: &str,
 ) -> Result<Plan, RunError> {
-    db.write(|conn| -> Result<(), RunError> {
+    let made = db.write(|conn| -> Result<bool, RunError> {
         if batch_run::find(conn, day)?.is_some() {
-            return Ok(());
+            return Ok(false);
         }
         let latest = batch_run::latest(conn)?;
         if let Some(latest) = &latest {
@@ -127,7 +131,7 @@ pub fn plan(
             });
         }
         batch_run::insert(conn, &run, &files)?;
-        Ok(())
+        Ok(true)
     })?;
     let mut conn = db.connection()?;
     let run = batch_run::find(&mut conn, day)?
@@ -151,18 +155,22 @@ pub fn plan(
             row,
         });
     }
-    Ok(Plan { run, files })
+    Ok(Plan {
+        run,
+        files,
+        resumed: !made,
+    })
 }
 
 /// `<TYPE>_<cbe>_<YYYYMMDD>_<sequence, 6 digits>.xml`
-pub fn file_name(file_type: FileType, receiver: &str, day: NaiveDate, sequence: i64) -> String {
-    format!(
-        "{}_{}_{}_{:06}.xml",
-        file_type.as_str(),
-        receiver,
-        day.format("%Y%m%d"),
-        sequence
-    )
+fn file_name(file_type: FileType, receiver: &str, day: NaiveDate, sequence: i64) -> String {
+    FileName {
+        file_type,
+        cbe: receiver.to_owned(),
+        reference_date: day,
+        sequence: sequence as u64,
+    }
+    .to_string()
 }
 
 /// How many sequence numbers one routing statement covers.
@@ -176,13 +184,15 @@ pub fn person_routes(
     mut f: impl FnMut(&[Route]),
 ) -> Result<(), StoreError> {
     let mut conn = db.connection()?;
-    let mut after = run.journal_after;
-    while after < run.journal_upto {
-        let upto = (after + ROUTE_WINDOW).min(run.journal_upto);
-        f(&batch_run::person_routes(&mut conn, after, upto, run.reference_date)?);
-        after = upto;
-    }
-    Ok(())
+    in_windows(run.journal_after, run.journal_upto, |after, upto| {
+        f(&batch_run::person_routes(
+            &mut conn,
+            after,
+            upto,
+            run.reference_date,
+        )?);
+        Ok(())
+    })
 }
 
 /// Calls `f` with the routes of the Dimona declarations of `run`, window by window.
@@ -192,11 +202,23 @@ pub fn dimona_routes(
     mut f: impl FnMut(&[Route]),
 ) -> Result<(), StoreError> {
     let mut conn = db.connection()?;
-    let mut after = run.dimona_after;
-    while after < run.dimona_upto {
-        let upto = (after + ROUTE_WINDOW).min(run.dimona_upto);
+    in_windows(run.dimona_after, run.dimona_upto, |after, upto| {
         f(&batch_run::dimona_routes(&mut conn, after, upto)?);
-        after = upto;
+        Ok(())
+    })
+}
+
+/// Calls `f` with consecutive windows `(after, upto]` of at most [`ROUTE_WINDOW`] sequence
+/// numbers covering `(after, upto]`.
+fn in_windows(
+    mut after: i64,
+    upto: i64,
+    mut f: impl FnMut(i64, i64) -> Result<(), StoreError>,
+) -> Result<(), StoreError> {
+    while after < upto {
+        let end = (after + ROUTE_WINDOW).min(upto);
+        f(after, end)?;
+        after = end;
     }
     Ok(())
 }
@@ -208,37 +230,47 @@ const CHUNK: i64 = 10_000;
 pub fn reported_entries<E: From<StoreError>>(
     db: &Database,
     run: &RunRow,
-    mut f: impl FnMut(&JournalEntry) -> Result<(), E>,
+    f: impl FnMut(&JournalEntry) -> Result<(), E>,
 ) -> Result<(), E> {
     let mut conn = db.connection()?;
-    let mut after = run.journal_after;
-    loop {
-        let chunk = batch_run::reported_entries(&mut conn, after, run.journal_upto, CHUNK)?;
-        for entry in &chunk {
-            f(entry)?;
-        }
-        match chunk.last() {
-            Some(last) if chunk.len() as i64 == CHUNK => after = last.seq,
-            _ => return Ok(()),
-        }
-    }
+    in_chunks(
+        run.journal_after,
+        |after| batch_run::reported_entries(&mut conn, after, run.journal_upto, CHUNK),
+        |entry| entry.seq,
+        f,
+    )
 }
 
 /// Calls `f` with each Dimona declaration of `run`, by sequence number.
 pub fn declarations<E: From<StoreError>>(
     db: &Database,
     run: &RunRow,
-    mut f: impl FnMut(&DeclarationRow) -> Result<(), E>,
+    f: impl FnMut(&DeclarationRow) -> Result<(), E>,
 ) -> Result<(), E> {
     let mut conn = db.connection()?;
-    let mut after = run.dimona_after;
+    in_chunks(
+        run.dimona_after,
+        |after| batch_run::declarations(&mut conn, after, run.dimona_upto, CHUNK),
+        |row| row.seq,
+        f,
+    )
+}
+
+/// Reads rows [`CHUNK`] at a time after the last sequence number read, and calls `f` with
+/// each, in order.
+fn in_chunks<T, E: From<StoreError>>(
+    mut after: i64,
+    mut load: impl FnMut(i64) -> Result<Vec<T>, StoreError>,
+    seq: impl Fn(&T) -> i64,
+    mut f: impl FnMut(&T) -> Result<(), E>,
+) -> Result<(), E> {
     loop {
-        let chunk = batch_run::declarations(&mut conn, after, run.dimona_upto, CHUNK)?;
+        let chunk = load(after)?;
         for row in &chunk {
             f(row)?;
         }
         match chunk.last() {
-            Some(last) if chunk.len() as i64 == CHUNK => after = last.seq,
+            Some(last) if chunk.len() as i64 == CHUNK => after = seq(last),
             _ => return Ok(()),
         }
     }

@@ -13,6 +13,7 @@ pub mod identification;
 pub mod identity_source;
 pub mod register;
 pub mod source_feed;
+mod source_file;
 pub mod subscription;
 pub mod throttle;
 

@@ -25,6 +25,7 @@ use std::io::BufRead;
 
 use chrono::NaiveDate;
 
+use super::source_file::{apply_once, ReadToEnd, SourceFile};
 use crate::domain::{IdentityChanges, Niss, Period, Person, PersonStatus};
 use crate::feed::read::{FeedReader, ReadError};
 use crate::feed::{Mutation, Record};
@@ -32,7 +33,7 @@ use crate::store::journal::{self, JournalLock, MutationKind, NewJournalEntry};
 use crate::store::lock::BucketSet;
 use crate::store::person::{self, PersonRow};
 use crate::store::relation::{self, KeyedLine};
-use crate::store::{applied_file, now, Database, DbConnection, StoreError};
+use crate::store::{now, Database, DbConnection, StoreError};
 
 /// What applying a file did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -81,27 +82,19 @@ pub fn apply<R: BufRead>(
     today: NaiveDate,
 ) -> Result<FeedReport, FeedError> {
     let file_id = records.file_id().to_string();
-    db.write(|conn| {
-        let journal_lock = journal::lock(conn)?;
+    let file = SourceFile {
+        kind: FILE_KIND,
+        file_id: &file_id,
+        digest,
+    };
+    let applied = apply_once(db, file, FeedError::File, |conn, journal_lock| {
         let mut report = FeedReport {
             file_id: file_id.clone(),
             ..FeedReport::default()
         };
-        match applied_file::digest_of(conn, &file_id)? {
-            Some(known) if known == digest => {
-                report.already_applied = true;
-                return Ok(report);
-            }
-            Some(_) => {
-                return Err(FeedError::File(format!(
-                    "the file {file_id} was already applied with another content: a corrected file needs a new fileId"
-                )))
-            }
-            None => {}
-        }
         let mut step = Step {
             conn: &mut *conn,
-            journal_lock: &journal_lock,
+            journal_lock,
             buckets: BucketSet::default(),
             source: String::new(),
             record: String::new(),
@@ -127,16 +120,18 @@ pub fn apply<R: BufRead>(
         }
         step.flush_persons()?;
         step.flush_journal()?;
-        if records.digest() != digest {
-            return Err(FeedError::File(format!(
-                "the file {file_id} changed while it was read"
-            )));
-        }
         report.records = records.records();
-        let count = i64::try_from(report.records).unwrap_or(i64::MAX);
-        applied_file::record(conn, &file_id, FILE_KIND, digest, count)?;
-        Ok(report)
-    })
+        let read = ReadToEnd {
+            digest: records.digest(),
+            records: records.records(),
+        };
+        Ok((report, read))
+    })?;
+    Ok(applied.unwrap_or_else(|| FeedReport {
+        file_id,
+        already_applied: true,
+        ..FeedReport::default()
+    }))
 }
 
 /// A record's refusal, or a storage failure passed through.

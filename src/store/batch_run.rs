@@ -16,8 +16,8 @@ use diesel::prelude::*;
 
 use super::journal::{JournalEntry, MutationKind};
 use super::schema::{
-    batch_files, batch_runs, dimona_declarations, dossier_types, mutation_journal, organisations,
-    relations,
+    batch_files, batch_runs, batch_sequences, dimona_declarations, dossier_types, mutation_journal,
+    organisations, relations,
 };
 use super::{Database, DatabaseUrl, DbConnection, StoreError, StoreResult};
 
@@ -118,6 +118,15 @@ pub struct NewFile {
     pub server_ticket: String,
 }
 
+/// The last sequence number of a receiver and file type.
+#[derive(Insertable)]
+#[diesel(table_name = batch_sequences)]
+struct Sequence<'a> {
+    organisation_id: i32,
+    file_type: &'a str,
+    last_sequence: i64,
+}
+
 /// What was written of a file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Written {
@@ -164,49 +173,50 @@ pub fn last_finished(conn: &mut DbConnection) -> StoreResult<Option<(NaiveDate, 
     Ok(row.and_then(|(day, at)| at.map(|at| (day, at))))
 }
 
-/// The last journal sequence number after `after` recorded before `until` (`after` when
-/// none): entries are appended in commit order with their commit's time, so this is where
-/// a day ends.
+/// The last sequence number of `$table` after `after` recorded before `until` (`after` when
+/// none): entries are appended in commit order with their commit's time, so this is where a
+/// day ends. (A macro: the two tables' columns are distinct types to diesel.)
+macro_rules! cutoff {
+    ($table:ident, $conn:expr, $after:expr, $until:expr) => {{
+        let upto: Option<i64> = $table::table
+            .filter($table::seq.gt($after))
+            .filter($table::recorded_at.lt($until))
+            .select(max($table::seq))
+            .first($conn)?;
+        Ok(upto.unwrap_or($after))
+    }};
+}
+
+/// Where the journal entries of a day end (see [`cutoff!`]).
 pub fn journal_cutoff(
     conn: &mut DbConnection,
     after: i64,
     until: NaiveDateTime,
 ) -> StoreResult<i64> {
-    let upto: Option<i64> = mutation_journal::table
-        .filter(mutation_journal::seq.gt(after))
-        .filter(mutation_journal::recorded_at.lt(until))
-        .select(max(mutation_journal::seq))
-        .first(conn)?;
-    Ok(upto.unwrap_or(after))
+    cutoff!(mutation_journal, conn, after, until)
 }
 
-/// The same for the Dimona declarations.
+/// Where the Dimona declarations of a day end.
 pub fn dimona_cutoff(
     conn: &mut DbConnection,
     after: i64,
     until: NaiveDateTime,
 ) -> StoreResult<i64> {
-    let upto: Option<i64> = dimona_declarations::table
-        .filter(dimona_declarations::seq.gt(after))
-        .filter(dimona_declarations::recorded_at.lt(until))
-        .select(max(dimona_declarations::seq))
-        .first(conn)?;
-    Ok(upto.unwrap_or(after))
+    cutoff!(dimona_declarations, conn, after, until)
 }
 
 /// The last sequence number of every receiver and file type that has files.
 pub fn last_sequences(conn: &mut DbConnection) -> StoreResult<HashMap<(i32, String), i64>> {
-    let rows: Vec<(i32, String, Option<i64>)> = batch_files::table
-        .group_by((batch_files::organisation_id, batch_files::file_type))
+    let rows: Vec<(i32, String, i64)> = batch_sequences::table
         .select((
-            batch_files::organisation_id,
-            batch_files::file_type,
-            max(batch_files::sequence_number),
+            batch_sequences::organisation_id,
+            batch_sequences::file_type,
+            batch_sequences::last_sequence,
         ))
         .load(conn)?;
     Ok(rows
         .into_iter()
-        .filter_map(|(org, file_type, seq)| seq.map(|s| ((org, file_type), s)))
+        .map(|(org, file_type, seq)| ((org, file_type), seq))
         .collect())
 }
 
@@ -226,27 +236,39 @@ pub fn dossier_type_codes(conn: &mut DbConnection) -> StoreResult<HashMap<i32, S
     Ok(rows.into_iter().collect())
 }
 
-/// Records a run and the files it is to make (in the caller's transaction).
+/// Records a run and the files it is to make, and moves each receiver's last sequence
+/// number to its new file's (in the caller's transaction).
 pub fn insert(conn: &mut DbConnection, run: &RunRow, files: &[NewFile]) -> StoreResult<()> {
     diesel::insert_into(batch_runs::table)
         .values(run)
         .execute(conn)?;
-    match conn {
-        DbConnection::Postgres(pg) => {
-            for chunk in files.chunks(500) {
-                diesel::insert_into(batch_files::table)
-                    .values(chunk)
-                    .execute(pg)?;
-            }
-        }
-        _ => {
-            for file in files {
-                diesel::insert_into(batch_files::table)
-                    .values(file)
-                    .execute(conn)?;
-            }
+    let mut by_type: HashMap<&str, Vec<i32>> = HashMap::new();
+    for file in files {
+        by_type
+            .entry(file.file_type.as_str())
+            .or_default()
+            .push(file.organisation_id);
+    }
+    for (file_type, organisations) in by_type {
+        for chunk in organisations.chunks(1000) {
+            diesel::delete(
+                batch_sequences::table
+                    .filter(batch_sequences::file_type.eq(file_type))
+                    .filter(batch_sequences::organisation_id.eq_any(chunk)),
+            )
+            .execute(conn)?;
         }
     }
+    let sequences: Vec<Sequence> = files
+        .iter()
+        .map(|f| Sequence {
+            organisation_id: f.organisation_id,
+            file_type: &f.file_type,
+            last_sequence: f.sequence_number,
+        })
+        .collect();
+    super::insert_rows!(conn, batch_sequences::table, sequences, 500);
+    super::insert_rows!(conn, batch_files::table, files, 500);
     Ok(())
 }
 
@@ -286,7 +308,31 @@ pub fn finish(
     written: &[Written],
     at: NaiveDateTime,
 ) -> StoreResult<()> {
-    for w in written {
+    let postgres = matches!(conn, DbConnection::Postgres(_));
+    if let DbConnection::Postgres(pg) = conn {
+        // One statement per 1 000 files rather than a round trip per file. Only numbers and
+        // hexadecimal digests are spliced in (checked), never text from outside.
+        for chunk in written.chunks(1000) {
+            let mut values = Vec::with_capacity(chunk.len());
+            for w in chunk {
+                if w.sha256.len() != 64 || !w.sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
+                    return Err(StoreError::Corrupt(format!("digest {:?}", w.sha256)));
+                }
+                values.push(format!(
+                    "({}, {}, {}, '{}')",
+                    w.file_id, w.records, w.size, w.sha256
+                ));
+            }
+            diesel::sql_query(format!(
+                "UPDATE batch_files AS f SET records = v.records, size = v.size, sha256 = v.sha256, \
+                 written_at = $1 FROM (VALUES {}) AS v (id, records, size, sha256) WHERE f.id = v.id",
+                values.join(", ")
+            ))
+            .bind::<diesel::sql_types::Timestamp, _>(at)
+            .execute(pg)?;
+        }
+    }
+    for w in written.iter().filter(|_| !postgres) {
         diesel::update(batch_files::table.find(w.file_id))
             .set((
                 batch_files::records.eq(w.records),
@@ -314,7 +360,7 @@ pub fn finish(
 }
 
 /// A register line of a person a journal entry or a declaration is about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Queryable)]
 pub struct Route {
     pub organisation_id: i32,
     pub seq: i64,
@@ -348,7 +394,7 @@ pub fn person_routes(
     upto: i64,
     day: NaiveDate,
 ) -> StoreResult<Vec<Route>> {
-    let rows: Vec<(i32, i64, i32)> = mutation_journal::table
+    Ok(mutation_journal::table
         .inner_join(relations::table.on(relations::ssin.eq(mutation_journal::ssin)))
         .filter(mutation_journal::seq.gt(after))
         .filter(mutation_journal::seq.le(upto))
@@ -364,25 +410,13 @@ pub fn person_routes(
             mutation_journal::seq,
             relations::dossier_type_id,
         ))
-        .load(conn)?;
-    Ok(rows
-        .into_iter()
-        .map(|(organisation_id, seq, dossier_type_id)| Route {
-            organisation_id,
-            seq,
-            dossier_type_id,
-        })
-        .collect())
+        .load(conn)?)
 }
 
 /// For the declarations `after < seq ≤ upto`, every register line of the worker whose
 /// period overlaps the declared period.
-pub fn dimona_routes(
-    conn: &mut DbConnection,
-    after: i64,
-    upto: i64,
-) -> StoreResult<Vec<Route>> {
-    let rows: Vec<(i32, i64, i32)> = dimona_declarations::table
+pub fn dimona_routes(conn: &mut DbConnection, after: i64, upto: i64) -> StoreResult<Vec<Route>> {
+    Ok(dimona_declarations::table
         .inner_join(relations::table.on(relations::ssin.eq(dimona_declarations::worker_ssin)))
         .filter(dimona_declarations::seq.gt(after))
         .filter(dimona_declarations::seq.le(upto))
@@ -401,15 +435,7 @@ pub fn dimona_routes(
             dimona_declarations::seq,
             relations::dossier_type_id,
         ))
-        .load(conn)?;
-    Ok(rows
-        .into_iter()
-        .map(|(organisation_id, seq, dossier_type_id)| Route {
-            organisation_id,
-            seq,
-            dossier_type_id,
-        })
-        .collect())
+        .load(conn)?)
 }
 
 /// The reported journal entries `after < seq ≤ upto`, at most `limit`, by sequence number.

@@ -117,30 +117,14 @@ pub fn lock(conn: &mut DbConnection) -> StoreResult<JournalLock> {
 #[derive(Debug)]
 pub struct JournalLock(());
 
-/// Appends entries in the caller's write transaction, in order: on PostgreSQL one
-/// multi-row statement per 512 entries (its rows take their sequence numbers in the order
-/// given), on SQLite (in-process, no round trip) one prepared statement per entry.
+/// Appends entries in the caller's write transaction, in order (see [`super::insert_rows`]:
+/// a multi-row statement's rows take their sequence numbers in the order given).
 pub fn append(
     conn: &mut DbConnection,
     _held: &JournalLock,
     entries: &[NewJournalEntry],
 ) -> StoreResult<()> {
-    match conn {
-        DbConnection::Postgres(pg) if entries.len() > 1 => {
-            for chunk in entries.chunks(512) {
-                diesel::insert_into(mutation_journal::table)
-                    .values(chunk)
-                    .execute(pg)?;
-            }
-        }
-        _ => {
-            for entry in entries {
-                diesel::insert_into(mutation_journal::table)
-                    .values(entry)
-                    .execute(conn)?;
-            }
-        }
-    }
+    super::insert_rows!(conn, mutation_journal::table, entries, 512);
     Ok(())
 }
 

@@ -31,6 +31,28 @@ use diesel::sqlite::SqliteConnection;
 use diesel::Connection as _;
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
+/// Inserts `rows` (a slice of insertable rows) into `table` in the caller's transaction: on
+/// PostgreSQL one multi-row statement per `chunk` rows (a round trip each), on SQLite —
+/// in-process, no round trip; the combined backend offers no multi-row insert — one
+/// prepared single-row statement per row.
+macro_rules! insert_rows {
+    ($conn:expr, $table:expr, $rows:expr, $chunk:expr) => {
+        match &mut *$conn {
+            $crate::store::DbConnection::Postgres(pg) => {
+                for chunk in $rows.chunks($chunk) {
+                    diesel::insert_into($table).values(chunk).execute(pg)?;
+                }
+            }
+            conn => {
+                for row in $rows.iter() {
+                    diesel::insert_into($table).values(row).execute(conn)?;
+                }
+            }
+        }
+    };
+}
+pub(crate) use insert_rows;
+
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
 

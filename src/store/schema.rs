@@ -211,6 +211,14 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    batch_sequences (organisation_id, file_type) {
+        organisation_id -> Integer,
+        file_type -> Text,
+        last_sequence -> BigInt,
+    }
+}
+
 diesel::joinable!(credentials -> organisations (organisation_id));
 diesel::joinable!(dossier_types -> organisations (organisation_id));
 diesel::joinable!(relations -> dossier_types (dossier_type_id));
@@ -237,4 +245,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     dimona_declarations,
     batch_runs,
     batch_files,
+    batch_sequences,
 );

@@ -8,7 +8,8 @@ use super::{now, DbConnection, StoreError, StoreResult};
 use crate::domain::{Authorisation, FileType, Subscription};
 
 /// A subscription as stored, before its dossier types are attached.
-#[derive(Debug, Clone, Queryable)]
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = subscriptions)]
 struct SubscriptionRow {
     id: i32,
     organisation_id: i32,
@@ -20,27 +21,29 @@ struct SubscriptionRow {
     ends_on: Option<NaiveDate>,
 }
 
-type Columns = (
-    subscriptions::id,
-    subscriptions::organisation_id,
-    subscriptions::file_type,
-    subscriptions::authorisation,
-    subscriptions::authorised_from,
-    subscriptions::authorised_to,
-    subscriptions::starts_on,
-    subscriptions::ends_on,
+/// A link of a subscription to a dossier type; links are read in this order.
+const LINK: (
+    subscription_dossier_types::subscription_id,
+    subscription_dossier_types::dossier_type_id,
+) = (
+    subscription_dossier_types::subscription_id,
+    subscription_dossier_types::dossier_type_id,
 );
 
-const COLUMNS: Columns = (
-    subscriptions::id,
-    subscriptions::organisation_id,
-    subscriptions::file_type,
-    subscriptions::authorisation,
-    subscriptions::authorised_from,
-    subscriptions::authorised_to,
-    subscriptions::starts_on,
-    subscriptions::ends_on,
-);
+/// The subscription's days include `day`: `starts_on ≤ day ≤ ends_on` (no end: open).
+#[diesel::dsl::auto_type]
+fn includes(day: NaiveDate) -> _ {
+    let ends: not_ended_by = not_ended_by(day);
+    subscriptions::starts_on.le(day).and(ends)
+}
+
+/// The subscription is not ended before `day`: no end, or ending on `day` or later.
+#[diesel::dsl::auto_type]
+fn not_ended_by(day: NaiveDate) -> _ {
+    subscriptions::ends_on
+        .is_null()
+        .or(subscriptions::ends_on.ge(day))
+}
 
 impl SubscriptionRow {
     /// The domain value, with no dossier type yet; a stored value that does not read back
@@ -101,31 +104,15 @@ fn attach(rows: Vec<SubscriptionRow>, links: Vec<(i32, i32)>) -> StoreResult<Vec
 /// organisation, ordered by id. Two queries whatever the number of subscriptions.
 pub fn active_on(conn: &mut DbConnection, day: NaiveDate) -> StoreResult<Vec<Subscription>> {
     let rows: Vec<SubscriptionRow> = subscriptions::table
-        .filter(subscriptions::starts_on.le(day))
-        .filter(
-            subscriptions::ends_on
-                .is_null()
-                .or(subscriptions::ends_on.ge(day)),
-        )
+        .filter(includes(day))
         .order(subscriptions::id)
-        .select(COLUMNS)
+        .select(SubscriptionRow::as_select())
         .load(conn)?;
     let links: Vec<(i32, i32)> = subscription_dossier_types::table
         .inner_join(subscriptions::table)
-        .filter(subscriptions::starts_on.le(day))
-        .filter(
-            subscriptions::ends_on
-                .is_null()
-                .or(subscriptions::ends_on.ge(day)),
-        )
-        .order((
-            subscription_dossier_types::subscription_id,
-            subscription_dossier_types::dossier_type_id,
-        ))
-        .select((
-            subscription_dossier_types::subscription_id,
-            subscription_dossier_types::dossier_type_id,
-        ))
+        .filter(includes(day))
+        .order(LINK)
+        .select(LINK)
         .load(conn)?;
     attach(rows, links)
 }
@@ -138,19 +125,13 @@ pub fn of_organisation(
     let rows: Vec<SubscriptionRow> = subscriptions::table
         .filter(subscriptions::organisation_id.eq(organisation_id))
         .order(subscriptions::id)
-        .select(COLUMNS)
+        .select(SubscriptionRow::as_select())
         .load(conn)?;
     let links: Vec<(i32, i32)> = subscription_dossier_types::table
         .inner_join(subscriptions::table)
         .filter(subscriptions::organisation_id.eq(organisation_id))
-        .order((
-            subscription_dossier_types::subscription_id,
-            subscription_dossier_types::dossier_type_id,
-        ))
-        .select((
-            subscription_dossier_types::subscription_id,
-            subscription_dossier_types::dossier_type_id,
-        ))
+        .order(LINK)
+        .select(LINK)
         .load(conn)?;
     attach(rows, links)
 }
@@ -159,7 +140,7 @@ pub fn of_organisation(
 pub fn find(conn: &mut DbConnection, id: i32) -> StoreResult<Option<Subscription>> {
     let Some(row) = subscriptions::table
         .find(id)
-        .select(COLUMNS)
+        .select(SubscriptionRow::as_select())
         .first::<SubscriptionRow>(conn)
         .optional()?
     else {
@@ -167,11 +148,8 @@ pub fn find(conn: &mut DbConnection, id: i32) -> StoreResult<Option<Subscription
     };
     let links: Vec<(i32, i32)> = subscription_dossier_types::table
         .filter(subscription_dossier_types::subscription_id.eq(id))
-        .order(subscription_dossier_types::dossier_type_id)
-        .select((
-            subscription_dossier_types::subscription_id,
-            subscription_dossier_types::dossier_type_id,
-        ))
+        .order(LINK)
+        .select(LINK)
         .load(conn)?;
     Ok(attach(vec![row], links)?.pop())
 }
@@ -187,11 +165,7 @@ pub fn first_not_ended_by(
     Ok(subscriptions::table
         .filter(subscriptions::organisation_id.eq(organisation_id))
         .filter(subscriptions::file_type.eq(file_type.as_str()))
-        .filter(
-            subscriptions::ends_on
-                .is_null()
-                .or(subscriptions::ends_on.ge(day)),
-        )
+        .filter(not_ended_by(day))
         .order(subscriptions::id)
         .select(subscriptions::id)
         .first(conn)

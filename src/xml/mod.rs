@@ -2,6 +2,7 @@
 //! small tree and a string builder with escaping.
 
 pub mod person;
+pub mod record_file;
 pub mod stream;
 mod syntax;
 pub mod tree;

@@ -4,6 +4,7 @@
 
 pub mod answer;
 pub mod app;
+pub mod batch;
 pub mod db;
 pub mod peak_memory;
 pub mod private_postgres;

@@ -1,0 +1,1 @@
+aoRc04DOC1IW2X0YZgBJ8FKrPOxLKSkOhcvCnc0HgdQPhggM2Et5m3GxmNv82ON0GnfNkr0ed8uahqpHfpfWDw==
