@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use clap::Subcommand;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+use crate::feed::generate;
 use crate::population::generate::{write_population_with_progress, Generator};
 
 /// The environment variable that fixes the file's `createdAt` (RFC 3339), and so the day
@@ -44,16 +45,27 @@ pub enum GenerateCommand {
     /// RAAS_GENERATED_AT when --population P is given. Streamed in constant memory;
     /// createdAt as for `generate population`. The same options and RAAS_GENERATED_AT give a
     /// byte-identical file.
+    ///
+    /// With --existing FILE, a day of mutations of a source that exists: --records distinct
+    /// persons drawn at random from FILE, out of each 100 97 identity changes (a last name or
+    /// an address), 2 deceases and 1 replacement by a new person (its newPerson record comes
+    /// just before, with a number FILE does not hold). FILE lists every number the source
+    /// knows, one a line, in ascending order (e.g. `SELECT ssin FROM persons ORDER BY ssin`);
+    /// a number alone on its line may be mutated, a number followed by a space or a tab and
+    /// anything else only kept clear of (e.g. a canceled number).
     NrMutations {
-        /// How many records
+        /// How many records (with --existing: how many persons mutated)
         #[arg(long)]
         records: u64,
         /// The seed: the same seed gives the same file
         #[arg(long, default_value_t = 1)]
         seed: u64,
         /// Leave out the numbers of the population of this size (same seed and day)
-        #[arg(long, default_value_t = 0)]
+        #[arg(long, default_value_t = 0, conflicts_with = "existing")]
         population: u64,
+        /// Mutate the persons of the source whose numbers FILE lists (see above)
+        #[arg(long, value_name = "FILE")]
+        existing: Option<String>,
         /// The file's fileId (default GEN-<seed>-<records>)
         #[arg(long)]
         file_id: Option<String>,
@@ -99,11 +111,19 @@ pub fn run(command: GenerateCommand) -> anyhow::Result<()> {
             records,
             seed,
             population,
+            existing,
             file_id,
             output,
         } => {
             let file_id = file_id.unwrap_or_else(|| format!("GEN-{seed}-{records}"));
-            nr_mutations(records, seed, population, &file_id, &output)
+            nr_mutations(
+                records,
+                seed,
+                population,
+                existing.as_deref(),
+                &file_id,
+                &output,
+            )
         }
         GenerateCommand::Dimona {
             declarations,
@@ -118,10 +138,19 @@ pub fn run(command: GenerateCommand) -> anyhow::Result<()> {
     }
 }
 
+/// Whom a generated feed mutates.
+enum People {
+    /// Persons the file creates itself, leaving out a generated population of this size.
+    Created { population: u64 },
+    /// Persons of an existing source, drawn from the numbers it knows.
+    Existing(generate::ExistingPlan),
+}
+
 fn nr_mutations(
     records: u64,
     seed: u64,
     population: u64,
+    existing: Option<&str>,
     file_id: &str,
     output: &str,
 ) -> anyhow::Result<()> {
@@ -130,16 +159,23 @@ fn nr_mutations(
         "--file-id {file_id:?} is not 1 to 64 letters, digits or _.:-"
     );
     let created_at = created_at()?;
-    let write = |out: &mut dyn Write| {
-        crate::feed::generate::write_feed(
-            out,
-            file_id,
-            records,
-            seed,
-            population,
-            created_at,
-            |_| {},
-        )
+    let people = match existing {
+        None => People::Created { population },
+        Some(path) => {
+            let file = File::open(path).with_context(|| format!("cannot open {path}"))?;
+            let reader = std::io::BufReader::with_capacity(1 << 20, file);
+            let plan = generate::plan_existing(reader, records, seed, created_at.date_naive())
+                .map_err(|e| anyhow::anyhow!("--existing {path}: {e}"))?;
+            People::Existing(plan)
+        }
+    };
+    let write = |out: &mut dyn Write| match &people {
+        People::Existing(plan) => {
+            generate::write_existing_feed(out, file_id, plan, seed, created_at, |_| {})
+        }
+        People::Created { population } => {
+            generate::write_feed(out, file_id, records, seed, *population, created_at, |_| {})
+        }
     };
     let counts = if output == "-" {
         let stdout = std::io::stdout();
