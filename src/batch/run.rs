@@ -165,9 +165,11 @@ impl DayRun<'_> {
         self.progress.start(day, pending.len() as u64);
         let (mut written, mut making) = self.resume(&pending, plan.resumed)?;
         phase.done("resume");
-        self.route(&plan, &mut making)?;
+        let person_files = self.route(&plan, &mut making)?;
         phase.done("route");
-        written.extend(self.write(&plan, &making, &phase)?);
+        let spills = self.spill(&plan, &mut making, &person_files)?;
+        phase.done("serialise");
+        written.extend(self.write(&plan, &making, spills, &phase)?);
         daily_run::finish(self.db, &plan, &written)?;
         phase.done("record");
         self.steps.step();
@@ -236,8 +238,13 @@ impl DayRun<'_> {
         Ok((kept, making))
     }
 
-    /// Gives each file to make the sequence numbers of its records.
-    fn route(&self, plan: &Plan, making: &mut [Making<'_>]) -> Result<(), BatchError> {
+    /// Gives each file to make the sequence numbers of its routed records; returns the
+    /// PERSON_MUTATIONS file of each receiver that has one.
+    fn route(
+        &self,
+        plan: &Plan,
+        making: &mut [Making<'_>],
+    ) -> Result<HashMap<i32, usize>, BatchError> {
         let day = plan.run.reference_date;
         let mut person: HashMap<i32, usize> = HashMap::new();
         let mut dimona: HashMap<i32, usize> = HashMap::new();
@@ -275,37 +282,19 @@ impl DayRun<'_> {
         if !dimona.is_empty() {
             daily_run::dimona_routes(self.db, &plan.run, |routes| add(routes, &dimona))?;
         }
-        // A replacement goes to every receiver whose register held the old number: the
-        // journal has an entry per register, read with the records below.
-        if !person.is_empty() {
-            let codes = daily_run::dossier_type_codes(self.db)?;
-            daily_run::reported_entries(self.db, &plan.run, |entry| -> Result<(), BatchError> {
-                if entry.kind != MutationKind::RegisterReplacement.as_str() {
-                    return Ok(());
-                }
-                let Some(&i) = entry.organisation_id.and_then(|o| person.get(&o)) else {
-                    return Ok(());
-                };
-                let Some(subscription) = &making[i].file.subscription else {
-                    return Ok(());
-                };
-                if let Some(record) =
-                    person_mutations::replacement_record(entry, subscription, &codes)?
-                {
-                    making[i].records.push((entry.seq, Some(record)));
-                }
-                Ok(())
-            })?;
-        }
-        for m in making.iter_mut() {
-            m.records.sort_by_key(|(seq, _)| *seq);
-            m.records.dedup_by_key(|(seq, _)| *seq);
-        }
-        Ok(())
+        Ok(person)
     }
 
-    /// Serialises once each record some file reports.
-    fn spill(&self, plan: &Plan, making: &[Making<'_>]) -> Result<(Spill, Spill), BatchError> {
+    /// Serialises once each record some file reports, reading the day's journal entries once:
+    /// a replacement goes to every receiver whose register held the old number (the journal
+    /// has an entry per register), as a record of that file's own; then puts each file's
+    /// records in order.
+    fn spill(
+        &self,
+        plan: &Plan,
+        making: &mut [Making<'_>],
+        person_files: &HashMap<i32, usize>,
+    ) -> Result<(Spill, Spill), BatchError> {
         let wanted = |file_type: FileType| {
             let mut seqs: Vec<i64> = making
                 .iter()
@@ -324,9 +313,23 @@ impl DayRun<'_> {
         let mut buffer = Vec::new();
         let mut persons = Spill::create(self.outbox.root())?;
         let person_seqs = wanted(FileType::PersonMutations);
-        if !person_seqs.is_empty() {
+        let dimona_seqs = wanted(FileType::DimonaMutations);
+        if !person_files.is_empty() {
+            let codes = daily_run::dossier_type_codes(self.db)?;
             daily_run::reported_entries(self.db, &plan.run, |entry| -> Result<(), BatchError> {
-                if person_seqs.binary_search(&entry.seq).is_ok() {
+                if entry.kind == MutationKind::RegisterReplacement.as_str() {
+                    let Some(&i) = entry.organisation_id.and_then(|o| person_files.get(&o)) else {
+                        return Ok(());
+                    };
+                    let Some(subscription) = &making[i].file.subscription else {
+                        return Ok(());
+                    };
+                    if let Some(record) =
+                        person_mutations::replacement_record(entry, subscription, &codes)?
+                    {
+                        making[i].records.push((entry.seq, Some(record)));
+                    }
+                } else if person_seqs.binary_search(&entry.seq).is_ok() {
                     buffer.clear();
                     if person_mutations::write_person_record(&mut buffer, entry)? {
                         persons.push(entry.seq, &buffer)?;
@@ -337,7 +340,6 @@ impl DayRun<'_> {
         }
         persons.seal()?;
         let mut declarations = Spill::create(self.outbox.root())?;
-        let dimona_seqs = wanted(FileType::DimonaMutations);
         if !dimona_seqs.is_empty() {
             daily_run::declarations(self.db, &plan.run, |row| -> Result<(), BatchError> {
                 if dimona_seqs.binary_search(&row.seq).is_ok() {
@@ -349,6 +351,10 @@ impl DayRun<'_> {
             })?;
         }
         declarations.seal()?;
+        for m in making.iter_mut() {
+            m.records.sort_by_key(|(seq, _)| *seq);
+            m.records.dedup_by_key(|(seq, _)| *seq);
+        }
         Ok((persons, declarations))
     }
 
@@ -357,10 +363,9 @@ impl DayRun<'_> {
         &self,
         plan: &Plan,
         making: &[Making<'_>],
+        (persons, declarations): (Spill, Spill),
         phase: &Phase,
     ) -> Result<Vec<Written>, BatchError> {
-        let (persons, declarations) = self.spill(plan, making)?;
-        phase.done("serialise");
         let created_at = person_mutations::timestamp(now());
         let reference_date = plan.run.reference_date.to_string();
         let mut buffer = Vec::new();
