@@ -7,7 +7,7 @@ use std::time::Duration;
 use anyhow::Context;
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
-use raas::cli::{admin, batch, demo, generate, import, niss_check, voucher};
+use raas::cli::{admin, batch, demo, generate, import, niss_check, search, voucher};
 use raas::config::{Config, Given, GlobalKeys, ServeKeys};
 use raas::server::{Application, ServerConfig, TlsFiles};
 use raas::service::Services;
@@ -57,6 +57,9 @@ enum Command {
     /// The daily mutation files: runs on demand, their state, the signing key
     #[command(subcommand)]
     Batch(batch::BatchCommand),
+    /// Operators' phonetic search of persons by name and birth date (recorded in the audit
+    /// trail under the operator's name)
+    Search(search::SearchArgs),
     /// For receivers of the daily files: checks the files against their signed vouchers
     #[command(subcommand)]
     Voucher(voucher::VoucherCommand),
@@ -123,6 +126,12 @@ fn run() -> anyhow::Result<()> {
         Command::Serve { demo, .. } => serve(config, demo),
         Command::Batch(command) => batch::run(&config, command),
         Command::Voucher(command) => voucher::run(&config, command),
+        Command::Search(args) => {
+            let db = Database::open_existing(&config.database_url, 1)
+                .map(|db| db.with_checkout_timeout(connect_timeout(&config)))
+                .with_context(|| cannot_open(&config))?;
+            search::run(&db, args)
+        }
     }
 }
 

@@ -12,4 +12,5 @@ pub mod import_dimona;
 pub mod import_nr_mutations;
 pub mod import_persons;
 pub mod niss_check;
+pub mod search;
 pub mod voucher;

@@ -3,14 +3,17 @@
 //! Architecture invariant: this module performs no I/O and imports no other module of the
 //! crate, so every rule here can be tested (and property-tested) in isolation.
 
+pub mod candidate_score;
 pub mod dossier_type_code;
 pub mod enterprise_number;
 pub mod file_name;
 pub mod identity_check;
 pub mod incomplete_date;
+pub mod name_search;
 pub mod niss;
 pub mod period;
 pub mod person;
+pub mod search_criteria;
 pub mod subscription;
 
 pub use dossier_type_code::{DossierTypeCode, DossierTypeCodeError};
@@ -21,4 +24,5 @@ pub use incomplete_date::IncompleteDate;
 pub use niss::{Gender, Niss, NissError, NissKind};
 pub use period::{Period, PeriodError};
 pub use person::{Address, FieldChange, Identity, IdentityChanges, Person, PersonStatus};
+pub use search_criteria::{CriteriaError, SearchCriteria};
 pub use subscription::{Authorisation, FileType, Subscription};

@@ -85,15 +85,33 @@ impl AuditTrail {
     /// Records an entry and waits until it is committed: `Unavailable` when the database
     /// is out of reach, `Internal` when it refuses this entry.
     pub async fn record(&self, entry: AuditEntry) -> Result<(), ServiceError> {
-        let (done, committed) = oneshot::channel();
-        self.sender.try_send((entry, done)).map_err(|e| match e {
-            TrySendError::Full(_) => ServiceError::Unavailable,
-            TrySendError::Disconnected(_) => {
-                ServiceError::Internal("the audit writer has stopped".into())
-            }
-        })?;
-        self.pending.fetch_add(1, Ordering::Relaxed);
-        let _pending = PendingGuard(self.pending.clone());
+        self.record_all(vec![entry]).await
+    }
+
+    /// Records entries (those of one answer) and waits until all are committed: they are
+    /// queued together, so they usually share one commit.
+    pub async fn record_all(&self, entries: Vec<AuditEntry>) -> Result<(), ServiceError> {
+        let mut waiting = Vec::with_capacity(entries.len());
+        for entry in entries {
+            let (done, committed) = oneshot::channel();
+            self.sender.try_send((entry, done)).map_err(|e| match e {
+                TrySendError::Full(_) => ServiceError::Unavailable,
+                TrySendError::Disconnected(_) => {
+                    ServiceError::Internal("the audit writer has stopped".into())
+                }
+            })?;
+            self.pending.fetch_add(1, Ordering::Relaxed);
+            waiting.push((committed, PendingGuard(self.pending.clone())));
+        }
+        for (committed, _pending) in waiting {
+            Self::committed(committed).await?;
+        }
+        Ok(())
+    }
+
+    async fn committed(
+        committed: oneshot::Receiver<Result<(), Failure>>,
+    ) -> Result<(), ServiceError> {
         match committed.await {
             Ok(Ok(())) => Ok(()),
             Ok(Err(Failure::Unavailable)) => Err(ServiceError::Unavailable),

@@ -21,16 +21,25 @@ use crate::store::{audit, grant, DbConnection, StoreError};
 pub enum Operation {
     IdentifyPerson,
     UpdateBisIdentity,
+    SearchPersonByPhoneticCriteria,
+    CreateBisNumber,
 }
 
 impl Operation {
-    pub const ALL: [Operation; 2] = [Operation::IdentifyPerson, Operation::UpdateBisIdentity];
+    pub const ALL: [Operation; 4] = [
+        Operation::IdentifyPerson,
+        Operation::UpdateBisIdentity,
+        Operation::SearchPersonByPhoneticCriteria,
+        Operation::CreateBisNumber,
+    ];
 
     /// The operation's name, as in the WSDL and the grants.
     pub fn as_str(self) -> &'static str {
         match self {
             Operation::IdentifyPerson => "identifyPerson",
             Operation::UpdateBisIdentity => "updateBisIdentity",
+            Operation::SearchPersonByPhoneticCriteria => "searchPersonByPhoneticCriteria",
+            Operation::CreateBisNumber => "createBisNumber",
         }
     }
 
@@ -137,7 +146,7 @@ impl Services {
     }
 }
 
-fn require_grant(
+pub(crate) fn require_grant(
     conn: &mut DbConnection,
     organisation_id: i32,
     operation: Operation,

@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod audit_trail;
 pub mod authentication;
+pub mod bis_creation;
 pub mod call;
 pub mod daily_run;
 pub mod dimona_import;
@@ -11,6 +12,7 @@ pub mod error;
 mod execution;
 pub mod identification;
 pub mod identity_source;
+pub mod phonetic_search;
 pub mod register;
 pub mod source_feed;
 mod source_file;

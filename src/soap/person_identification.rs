@@ -1,17 +1,24 @@
-//! PersonIdentificationService v1: identifyPerson, updateBisIdentity
+//! PersonIdentificationService v1: identifyPerson, updateBisIdentity,
+//! searchPersonByPhoneticCriteria, createBisNumber
 //! (wsdl/PersonIdentificationService.wsdl, xsd/PersonIdentification.xsd; the person itself is
 //! a `PersonType` of xsd/Person.xsd).
 
 use super::fault::{Fault, ReasonCode};
+use super::fields;
 use super::kszbcss::Status;
 use super::person_data::field_fault;
 use super::pipeline::{today, Exchange, Refusal, SoapService};
 use super::COMMON_NS;
-use crate::domain::{IdentityChanges, NissKind, Person};
+use crate::domain::{IdentityChanges, NissKind, Person, SearchCriteria};
+use crate::service::bis_creation::BisCreation;
 use crate::service::identification::Operation;
+use crate::service::phonetic_search::Candidate;
 use crate::service::Services;
-use crate::xml::person::{read_identity_changes, write_person, PERSON_NS};
-use crate::xml::XmlOut;
+use crate::xml::person::{
+    read_date, read_gender, read_identity, read_identity_changes, read_name, write_person,
+    PERSON_NS,
+};
+use crate::xml::{Element, XmlOut};
 
 pub const SERVICE: &str = "PersonIdentificationService";
 pub const TYPES_NS: &str = "urn:be:raas:types:PersonIdentification:v1";
@@ -64,6 +71,56 @@ impl SoapService for PersonIdentification {
                 }
                 write_identified(out, &update.person);
             }
+            Operation::SearchPersonByPhoneticCriteria => {
+                let criteria = search_criteria(exchange.required("criteria")?)?;
+                let found = services.search_persons(call, caller, criteria).await?;
+                let out = &mut *exchange.out;
+                if found.is_empty() {
+                    Status::NoResult.write(out, "ident:status");
+                } else {
+                    Status::DataFound.write(out, "ident:status");
+                    write_candidates(out, &found);
+                }
+            }
+            Operation::CreateBisNumber => {
+                let identity = read_identity(exchange.required("person")?, today())
+                    .map_err(|e| field_fault(e.under("person")))?;
+                let force = match exchange.optional("force") {
+                    None => false,
+                    Some(element) => match fields::leaf(element, "force")? {
+                        "true" | "1" => true,
+                        "false" | "0" => false,
+                        other => {
+                            return Err(Fault::new(
+                                ReasonCode::InvalidField,
+                                "force must be true or false",
+                            )
+                            .field("force", other)
+                            .into())
+                        }
+                    },
+                };
+                let created = services
+                    .create_bis_number(call, caller, identity, force)
+                    .await?;
+                let out = &mut *exchange.out;
+                match created {
+                    BisCreation::Existing(found) => {
+                        Status::DataFound.write(out, "ident:status");
+                        out.open("ident:existingPersons");
+                        write_candidates(out, &found);
+                        out.close("ident:existingPersons");
+                    }
+                    BisCreation::Created(person) => {
+                        let person = *person;
+                        Status::Ok.write(out, "ident:status");
+                        out.open("ident:newPerson");
+                        write_person(out, "person", &person, true);
+                        out.leaf("ident:register", "BIS");
+                        out.close("ident:newPerson");
+                    }
+                }
+            }
         }
         Ok(())
     }
@@ -95,4 +152,67 @@ fn write_identified(out: &mut XmlOut, person: &Person) {
     write_person(out, "person", person, true);
     out.leaf("ident:register", register);
     out.close("ident:person");
+}
+
+/// The request's `criteria`, each field checked and named on refusal (`criteria/tolerance`).
+fn search_criteria(element: &Element) -> Result<SearchCriteria, Fault> {
+    let child = |name: &str| fields::optional(element, TYPES_NS, name, &format!("criteria/{name}"));
+    let name = |name: &str| -> Result<Option<String>, Fault> {
+        child(name)?
+            .map(|e| read_name(e, name).map_err(|e| field_fault(e.under("criteria"))))
+            .transpose()
+    };
+    let number = |name: &str| -> Result<Option<u32>, Fault> {
+        let Some(e) = child(name)? else {
+            return Ok(None);
+        };
+        let text = fields::leaf(e, &format!("criteria/{name}"))?;
+        match text.parse::<u32>() {
+            Ok(n) if !text.starts_with('+') => Ok(Some(n)),
+            _ => Err(Fault::new(
+                ReasonCode::InvalidField,
+                format!("{name} must be a whole number"),
+            )
+            .field(&format!("criteria/{name}"), text)),
+        }
+    };
+    let last_name = fields::required(element, TYPES_NS, "lastName", "criteria/lastName")?;
+    let last_name =
+        read_name(last_name, "lastName").map_err(|e| field_fault(e.under("criteria")))?;
+    let birth_date = fields::required(element, TYPES_NS, "birthDate", "criteria/birthDate")?;
+    let birth_date =
+        read_date(birth_date, "birthDate").map_err(|e| field_fault(e.under("criteria")))?;
+    let gender = child("gender")?
+        .map(|e| read_gender(e, "gender").map_err(|e| field_fault(e.under("criteria"))))
+        .transpose()?;
+    let (first_name, middle_name) = (name("firstName")?, name("middleName")?);
+    let (tolerance, maximum) = (number("tolerance")?, number("maximum")?);
+    SearchCriteria::new(
+        &last_name,
+        first_name.as_deref(),
+        middle_name.as_deref(),
+        birth_date,
+        tolerance,
+        gender,
+        maximum,
+    )
+    .map_err(|e| {
+        let field = format!("criteria/{}", e.field());
+        let value = match e.field() {
+            "tolerance" => tolerance.map(|t| t.to_string()).unwrap_or_default(),
+            "maximum" => maximum.map(|m| m.to_string()).unwrap_or_default(),
+            _ => last_name.clone(),
+        };
+        Fault::new(ReasonCode::InvalidField, e.to_string()).field(&field, &value)
+    })
+}
+
+/// `ident:candidate` elements: score and person, in the order found (best first).
+fn write_candidates(out: &mut XmlOut, found: &[Candidate]) {
+    for candidate in found {
+        out.open("ident:candidate");
+        out.leaf("ident:score", &candidate.score.to_string());
+        write_identified(out, &candidate.person);
+        out.close("ident:candidate");
+    }
 }

@@ -18,6 +18,7 @@ pub mod person;
 pub mod person_load;
 pub mod relation;
 pub mod schema;
+pub mod search_key;
 pub mod subscription;
 
 use std::sync::{Arc, Mutex};

@@ -5,7 +5,7 @@ use chrono::NaiveDate;
 use diesel::prelude::*;
 
 use super::schema::persons;
-use super::{DbConnection, StoreError, StoreResult};
+use super::{search_key, DbConnection, StoreError, StoreResult};
 use crate::domain::{Address, Gender, Identity, IncompleteDate, Niss, Person, PersonStatus};
 
 /// Separates first names in the `first_names` column (names never contain it).
@@ -175,7 +175,7 @@ pub fn insert(conn: &mut DbConnection, row: &PersonRow) -> StoreResult<()> {
     diesel::insert_into(persons::table)
         .values(row)
         .execute(conn)?;
-    Ok(())
+    search_key::insert(conn, std::slice::from_ref(row))
 }
 
 /// Inserts persons, leaving out those whose number the source knows already; returns the
@@ -196,17 +196,42 @@ pub fn insert_new(conn: &mut DbConnection, rows: &[PersonRow]) -> StoreResult<Ve
                 .returning(persons::ssin)
                 .get_results(sqlite)?,
         };
+        let added: Vec<PersonRow> = chunk
+            .iter()
+            .filter(|row| numbers.contains(&row.ssin))
+            .cloned()
+            .collect();
+        search_key::insert(conn, &added)?;
         inserted.extend(numbers);
     }
     Ok(inserted)
 }
 
 /// Rewrites a known person's row (its number does not change).
+/// Its search keys follow (`search_key::replace`).
 pub fn update(conn: &mut DbConnection, row: &PersonRow) -> StoreResult<()> {
+    let old = find(conn, &row.ssin)?;
     diesel::update(persons::table.find(&row.ssin))
         .set(row)
         .execute(conn)?;
-    Ok(())
+    match old {
+        Some(old) => search_key::replace(conn, &old, row),
+        None => Ok(()),
+    }
+}
+
+/// The rows of the numbers in `ssins` that the source knows, in no particular order.
+pub fn find_many(conn: &mut DbConnection, ssins: &[String]) -> StoreResult<Vec<PersonRow>> {
+    let mut rows = Vec::with_capacity(ssins.len());
+    for chunk in ssins.chunks(500) {
+        rows.extend(
+            persons::table
+                .filter(persons::ssin.eq_any(chunk))
+                .select(PersonRow::as_select())
+                .load(conn)?,
+        );
+    }
+    Ok(rows)
 }
 
 /// How many persons the source holds.

@@ -135,6 +135,7 @@ impl<'c> PersonLoad<'c> {
             }
             DbConnection::Sqlite(sqlite) => insert_sqlite(sqlite, rows)?,
         }
+        super::search_key::insert(self.conn, rows)?;
         self.rows += rows.len() as u64;
         Ok(None)
     }

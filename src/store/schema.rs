@@ -219,6 +219,22 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    person_search_keys (search_key, birth, ssin) {
+        search_key -> BigInt,
+        birth -> Integer,
+        ssin -> Text,
+    }
+}
+
+diesel::table! {
+    search_index (id) {
+        id -> Integer,
+        key_version -> Integer,
+        built_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(credentials -> organisations (organisation_id));
 diesel::joinable!(dossier_types -> organisations (organisation_id));
 diesel::joinable!(relations -> dossier_types (dossier_type_id));
@@ -230,6 +246,8 @@ diesel::joinable!(batch_files -> subscriptions (subscription_id));
 diesel::joinable!(batch_files -> batch_runs (reference_date));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    person_search_keys,
+    search_index,
     organisations,
     credentials,
     dossier_types,

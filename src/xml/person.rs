@@ -108,7 +108,8 @@ pub fn read_person(element: &Element, today: NaiveDate) -> Read<Person> {
     })
 }
 
-fn read_identity(element: &Element, today: NaiveDate) -> Read<Identity> {
+/// Reads the identity fields of a person (`person:IdentityGroup`).
+pub fn read_identity(element: &Element, today: NaiveDate) -> Read<Identity> {
     let changes = read_fields(element, today)?;
     let first_names = changes.first_names.unwrap_or_default();
     if first_names.is_empty() {
