@@ -400,7 +400,7 @@ fn the_grant_commands_refuse_what_cannot_be_granted(backend: Backend) {
     let message = refused(&["grant", "--cbe", &a, "--operation", "registerPerson"]);
     assert!(
         message.contains("registerPerson is not an operation that can be granted")
-            && message.contains("identifyPerson, updateBisIdentity"),
+            && message.contains("identifyPerson, updateBisIdentity, searchPersonByPhoneticCriteria, createBisNumber"),
         "{message}"
     );
     let message = refused(&["grant", "--cbe", &a, "--operation", "identifyperson"]);

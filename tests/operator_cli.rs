@@ -475,7 +475,7 @@ fn serve_demo_seeds_through_the_register_and_prints_what_it_seeded() {
         lines[6],
         "  dossier types: EMPLOYEE, BENEFICIARY, PROVISIONAL"
     );
-    assert_eq!(lines[7], "  granted: identifyPerson, updateBisIdentity");
+    assert_eq!(lines[7], "  granted: identifyPerson, updateBisIdentity, searchPersonByPhoneticCriteria, createBisNumber");
     assert_eq!(
         lines[8],
         "authentic source: 100000 persons; registered under EMPLOYEE:"

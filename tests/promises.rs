@@ -143,7 +143,7 @@ fn serve_demo_seeds_what_it_prints(backend: Backend) {
     );
     assert_eq!(
         served.line(),
-        "  granted: identifyPerson, updateBisIdentity"
+        "  granted: identifyPerson, updateBisIdentity, searchPersonByPhoneticCriteria, createBisNumber"
     );
     assert_eq!(
         served.line(),

@@ -235,9 +235,10 @@ fn seed_organisation(db: &crate::store::Database) -> anyhow::Result<String> {
 pub fn describe(demo: &Demo, settings: &BatchSettings) -> String {
     let types: Vec<&str> = DEMO_TYPES.iter().map(|(code, _)| *code).collect();
     let mut text = format!(
-        "demo organisation {DEMO_CBE} (Demo Integrator)\n  username: {DEMO_USERNAME}\n  password: {}\n  dossier types: {}\n  granted: identifyPerson, updateBisIdentity\nauthentic source: {} persons; registered under EMPLOYEE:",
+        "demo organisation {DEMO_CBE} (Demo Integrator)\n  username: {DEMO_USERNAME}\n  password: {}\n  dossier types: {}\n  granted: {}\nauthentic source: {} persons; registered under EMPLOYEE:",
         demo.secret,
         types.join(", "),
+        Operation::ALL.map(Operation::as_str).join(", "),
         demo.persons
     );
     for (ssin, name) in &demo.registered {
