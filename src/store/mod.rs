@@ -18,7 +18,9 @@ pub mod person;
 pub mod person_load;
 pub mod relation;
 pub mod schema;
+pub mod search_index;
 pub mod search_key;
+pub mod search_key_load;
 pub mod subscription;
 
 use std::sync::{Arc, Mutex};
@@ -301,6 +303,16 @@ impl Database {
         // and runs the migrations before any pooled connection is used.
         let mut conn = url.connect()?;
         run_migrations(&mut conn)?;
+        // The search index follows the migrations (a changed key derivation rebuilds it).
+        if let Some(rebuilt) = search_index::bring_up_to_date(&mut conn)? {
+            tracing::info!(
+                reason = %rebuilt.reason,
+                persons = rebuilt.persons,
+                keys = rebuilt.keys,
+                seconds = rebuilt.elapsed.as_secs_f64(),
+                "search index rebuilt"
+            );
+        }
         let alive = Arc::new(());
         let sqlite_writer = Arc::new(Mutex::new(()));
         checkpoint::spawn(conn, sqlite_writer.clone(), Arc::downgrade(&alive));
