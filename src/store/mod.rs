@@ -6,6 +6,7 @@
 pub mod applied_file;
 pub mod audit;
 pub mod batch_run;
+pub mod bis_number;
 pub mod checkpoint;
 pub mod credential;
 pub mod dimona;
