@@ -23,7 +23,12 @@ struct Identity {
     gender: Option<&'static str>,
 }
 
-fn identity(last_name: &str, first_names: &[&str], birth_date: &str, gender: Option<&'static str>) -> Identity {
+fn identity(
+    last_name: &str,
+    first_names: &[&str],
+    birth_date: &str,
+    gender: Option<&'static str>,
+) -> Identity {
     Identity {
         last_name: last_name.into(),
         first_names: first_names.iter().map(|s| s.to_string()).collect(),
@@ -53,7 +58,9 @@ fn ident_envelope(org: &Org, operation: &'static str, content: &str) -> String {
     request.request.operation = operation;
     request.request.ssin = None;
     let end = format!("</reg:{operation}Request>");
-    request.to_xml().replacen(&end, &format!("{content}{end}"), 1)
+    request
+        .to_xml()
+        .replacen(&end, &format!("{content}{end}"), 1)
 }
 
 /// A createBisNumber request: the identity's elements (raw, prefix `p`) and `force` as sent.
@@ -95,7 +102,7 @@ fn new_number(answer: &Answer) -> String {
         answer.body
     );
     answer
-        .text(&["newPerson", "person", "ssin"])
+        .text(&["newPerson", "ssin"])
         .unwrap_or_else(|| panic!("no new number in {}", answer.body))
 }
 
@@ -104,7 +111,7 @@ fn new_number(answer: &Answer) -> String {
 fn existing(answer: &Answer) -> Vec<String> {
     assert_eq!(answer.http_status, 200, "{}", answer.body);
     assert_eq!(answer.status(), "DATA_FOUND", "{}", answer.body);
-    assert!(answer.text(&["newPerson", "person", "ssin"]).is_none());
+    assert!(answer.text(&["newPerson", "ssin"]).is_none());
     answer
         .doc()
         .all("existingPersons")
@@ -193,12 +200,21 @@ fn start(backend: Backend) -> TestApp {
 fn numbers_follow_gender_and_birth_date(backend: Backend) {
     let app = start(backend);
     // Known gender: month + 40, odd serials for men, even for women.
-    let woman = created(&app, &identity("Kowalczyk", &["Zofia"], "1990-03-04", Some("F")));
+    let woman = created(
+        &app,
+        &identity("Kowalczyk", &["Zofia"], "1990-03-04", Some("F")),
+    );
     assert_eq!(parts(&woman, false), ("904304".into(), 2));
-    let man = created(&app, &identity("Nguyen", &["Van", "Minh"], "1988-11-23", Some("M")));
+    let man = created(
+        &app,
+        &identity("Nguyen", &["Van", "Minh"], "1988-11-23", Some("M")),
+    );
     assert_eq!(parts(&man, false), ("885123".into(), 1));
     // A second woman of the same day takes the next even serial.
-    let other = created(&app, &identity("Achterberg", &["Ilse"], "1990-03-04", Some("F")));
+    let other = created(
+        &app,
+        &identity("Achterberg", &["Ilse"], "1990-03-04", Some("F")),
+    );
     assert_eq!(parts(&other, false), ("904304".into(), 4));
     // Unknown gender: month + 20, any serial.
     let unknown = created(&app, &identity("Okafor", &["Chidi"], "1979-06-15", None));
@@ -206,19 +222,31 @@ fn numbers_follow_gender_and_birth_date(backend: Backend) {
     let unknown_2 = created(&app, &identity("Haddouchi", &["Nour"], "1979-06-15", None));
     assert_eq!(parts(&unknown_2, false), ("792615".into(), 2));
     // Incomplete dates: day 00, month and day 00.
-    let month_only = created(&app, &identity("Haddad", &["Samir"], "1983-05-00", Some("M")));
+    let month_only = created(
+        &app,
+        &identity("Haddad", &["Samir"], "1983-05-00", Some("M")),
+    );
     assert_eq!(parts(&month_only, false), ("834500".into(), 1));
-    let year_only = created(&app, &identity("Ivanova", &["Olga"], "1970-00-00", Some("F")));
+    let year_only = created(
+        &app,
+        &identity("Ivanova", &["Olga"], "1970-00-00", Some("F")),
+    );
     assert_eq!(parts(&year_only, false), ("704000".into(), 2));
     let year_only_20 = created(&app, &identity("Mbeki", &["Thabo"], "1970-00-00", None));
     assert_eq!(parts(&year_only_20, false), ("702000".into(), 1));
     // Born in the 2000s: the check digits of `2` + the nine digits.
-    let young = created(&app, &identity("Rossi", &["Giulia"], "2003-02-14", Some("F")));
+    let young = created(
+        &app,
+        &identity("Rossi", &["Giulia"], "2003-02-14", Some("F")),
+    );
     assert_eq!(parts(&young, true), ("034214".into(), 2));
     // An entirely unknown birth date: the fictitious groups.
     let nobody_knows = created(&app, &identity("Sadiki", &["Amani"], "0000-00-00", None));
     assert_eq!(parts(&nobody_knows, false).0, "002001");
-    let nobody_knows_m = created(&app, &identity("Tshibanda", &["Yves"], "0000-00-00", Some("M")));
+    let nobody_knows_m = created(
+        &app,
+        &identity("Tshibanda", &["Yves"], "0000-00-00", Some("M")),
+    );
     assert_eq!(parts(&nobody_knows_m, false), ("004001".into(), 1));
 
     // Each number reads back, through the public checker, as valid with the kind, gender
@@ -249,19 +277,29 @@ fn numbers_follow_gender_and_birth_date(backend: Backend) {
 fn the_new_person_is_stored_journaled_audited_and_found(backend: Backend) {
     let app = start(backend);
     let before = persons(&app);
-    let who = identity("Wiśniewska", &["Agnieszka", "Maria"], "1977-09-12", Some("F"));
+    let who = identity(
+        "Wiśniewska",
+        &["Agnieszka", "Maria"],
+        "1977-09-12",
+        Some("F"),
+    );
     let answer = create(&app, &who, false);
     let number = new_number(&answer);
     let ticket = answer.server_ticket();
     assert_eq!(persons(&app), before + 1);
     // The answer's person: the identity as sent, active.
     for (path, value) in [
-        (vec!["newPerson", "person", "lastName"], "Wiśniewska"),
-        (vec!["newPerson", "person", "birthDate"], "1977-09-12"),
-        (vec!["newPerson", "person", "gender"], "F"),
-        (vec!["newPerson", "person", "status"], "ACTIVE"),
+        (vec!["newPerson", "lastName"], "Wiśniewska"),
+        (vec!["newPerson", "birthDate"], "1977-09-12"),
+        (vec!["newPerson", "gender"], "F"),
+        (vec!["newPerson", "status"], "ACTIVE"),
     ] {
-        assert_eq!(answer.text(&path).as_deref(), Some(value), "{}", answer.body);
+        assert_eq!(
+            answer.text(&path).as_deref(),
+            Some(value),
+            "{}",
+            answer.body
+        );
     }
     // Journaled once, as a new person, naming the organisation and the call.
     assert_eq!(
@@ -273,9 +311,17 @@ fn the_new_person_is_stored_journaled_audited_and_found(backend: Backend) {
     );
     assert_eq!(audited(&app, &number), [("OK".to_string(), ticket)]);
     // The very next identification and search find it.
-    let identified = app.call_ident(&IdentRequest::identify(&org_a(), &number)).ok();
-    assert_eq!(identified.text(&["person", "lastName"]).as_deref(), Some("Wiśniewska"));
-    assert_eq!(identified.text(&["person", "firstName"]).as_deref(), Some("Agnieszka"));
+    let identified = app
+        .call_ident(&IdentRequest::identify(&org_a(), &number))
+        .ok();
+    assert_eq!(
+        identified.text(&["person", "lastName"]).as_deref(),
+        Some("Wiśniewska")
+    );
+    assert_eq!(
+        identified.text(&["person", "firstName"]).as_deref(),
+        Some("Agnieszka")
+    );
     let found = search(
         &app,
         "<reg:lastName>Wisniewska</reg:lastName><reg:firstName>Agnieszka</reg:firstName>\
@@ -302,9 +348,17 @@ fn likely_existing_persons_are_answered_unless_forced(backend: Backend) {
     let twin = identity("Vandenberghe", &["Jan"], "1985-07-30", Some("M"));
     let answer = create(&app, &twin, false);
     assert_eq!(existing(&answer), [NISS_1.to_string()]);
-    assert!(answer.text(&["candidate", "score"]).is_some(), "{}", answer.body);
+    assert!(
+        answer.text(&["candidate", "score"]).is_some(),
+        "{}",
+        answer.body
+    );
     assert_eq!(persons(&app), before, "nothing created");
-    assert_eq!(count(&app, "mutation_journal"), journal, "nothing journaled");
+    assert_eq!(
+        count(&app, "mutation_journal"),
+        journal,
+        "nothing journaled"
+    );
     // The candidate answered is audited as a read of its number.
     let ticket = answer.server_ticket();
     assert_eq!(audited(&app, NISS_1), [("OK".to_string(), ticket)]);
@@ -337,12 +391,36 @@ fn refusals_name_their_field_and_create_nothing(backend: Backend) {
         .fault_fields()
         .contains(&("operation".into(), "createBisNumber".into())));
     let cases: Vec<(String, &str, &str)> = vec![
-        (fine.replace("1966-10-10", "2999-01-01"), "INVALID_DATE", "person/birthDate"),
-        (fine.replace("1966-10-10", "1850-03-00"), "INVALID_DATE", "person/birthDate"),
-        (fine.replace("1966-10-10", "1966-13-01"), "INVALID_DATE", "person/birthDate"),
-        (fine.replace("<p:gender>F</p:gender>", "<p:gender>X</p:gender>"), "INVALID_FIELD", "person/gender"),
-        (fine.replace("Lambrechts", "--"), "INVALID_FIELD", "person/lastName"),
-        (fine.replace("<p:lastName>Lambrechts</p:lastName>", ""), "INVALID_FIELD", "person/lastName"),
+        (
+            fine.replace("1966-10-10", "2999-01-01"),
+            "INVALID_DATE",
+            "person/birthDate",
+        ),
+        (
+            fine.replace("1966-10-10", "1850-03-00"),
+            "INVALID_DATE",
+            "person/birthDate",
+        ),
+        (
+            fine.replace("1966-10-10", "1966-13-01"),
+            "INVALID_DATE",
+            "person/birthDate",
+        ),
+        (
+            fine.replace("<p:gender>F</p:gender>", "<p:gender>X</p:gender>"),
+            "INVALID_FIELD",
+            "person/gender",
+        ),
+        (
+            fine.replace("Lambrechts", "--"),
+            "INVALID_FIELD",
+            "person/lastName",
+        ),
+        (
+            fine.replace("<p:lastName>Lambrechts</p:lastName>", ""),
+            "INVALID_FIELD",
+            "person/lastName",
+        ),
         (
             format!("{fine}<p:deceaseDate>1960-01-01</p:deceaseDate>"),
             "INVALID_DATE",
@@ -350,7 +428,9 @@ fn refusals_name_their_field_and_create_nothing(backend: Backend) {
         ),
     ];
     for (person, reason, field) in cases {
-        let answer = app.post_ident(create_xml(&org_a(), &person, None)).fault(reason);
+        let answer = app
+            .post_ident(create_xml(&org_a(), &person, None))
+            .fault(reason);
         assert!(
             answer.fault_fields().iter().any(|(f, _)| f == field),
             "{field}: {}",
@@ -360,7 +440,9 @@ fn refusals_name_their_field_and_create_nothing(backend: Backend) {
     let answer = app
         .post_ident(create_xml(&org_a(), &fine, Some("maybe")))
         .fault("INVALID_FIELD");
-    assert!(answer.fault_fields().contains(&("force".into(), "maybe".into())));
+    assert!(answer
+        .fault_fields()
+        .contains(&("force".into(), "maybe".into())));
     assert_eq!(persons(&app), before);
     // Refusals are audited with their reason code.
     let outcomes: Vec<String> = app
@@ -369,8 +451,14 @@ fn refusals_name_their_field_and_create_nothing(backend: Backend) {
         .filter(|e| e["operation"] == "createBisNumber")
         .map(|e| e["outcome"].as_str().unwrap_or_default().to_owned())
         .collect();
-    assert!(outcomes.contains(&"OPERATION_NOT_GRANTED".to_string()), "{outcomes:?}");
-    assert!(outcomes.contains(&"INVALID_DATE".to_string()), "{outcomes:?}");
+    assert!(
+        outcomes.contains(&"OPERATION_NOT_GRANTED".to_string()),
+        "{outcomes:?}"
+    );
+    assert!(
+        outcomes.contains(&"INVALID_DATE".to_string()),
+        "{outcomes:?}"
+    );
 }
 
 /// A population file (Population.xsd) of `persons`: (number, birth date, gender).
@@ -416,26 +504,58 @@ fn a_full_group_continues_in_the_next_and_the_chain_ends(backend: Backend) {
         .step_by(2)
         .map(|serial| (niss("614809", serial, false), "1961-08-09", "M"))
         .collect();
-    let output = app.run(&["import", "persons", &population_file(&app, "own.xml", &own)], "");
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let output = app.run(
+        &["import", "persons", &population_file(&app, "own.xml", &own)],
+        "",
+    );
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     assert_eq!(count(&app, "persons WHERE ssin LIKE '614809%'"), 499);
     let man = identity("Zeghers", &["Tibo"], "1961-08-09", Some("M"));
     let next = created(&app, &man);
-    assert_eq!(parts(&next, false), ("614000".into(), 1), "the year's counter group");
+    assert_eq!(
+        parts(&next, false),
+        ("614000".into(), 1),
+        "the year's counter group"
+    );
     let woman = identity("Moerman", &["Lotte"], "1961-08-09", Some("F"));
     assert_eq!(parts(&created(&app, &woman), false), ("614809".into(), 2));
 
     // Every man's serial of the year's counter groups 614000 to 614099 taken too.
     let rest: Vec<(String, &str, &str)> = (0..=99)
         .flat_map(|day| (1..=997).step_by(2).map(move |serial| (day, serial)))
-        .map(|(day, serial)| (niss(&format!("6140{day:02}"), serial, false), "1961-00-00", "M"))
+        .map(|(day, serial)| {
+            (
+                niss(&format!("6140{day:02}"), serial, false),
+                "1961-00-00",
+                "M",
+            )
+        })
         .filter(|(ssin, _, _)| *ssin != next)
         .collect();
-    let output = app.run(&["import", "persons", &population_file(&app, "rest.xml", &rest)], "");
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let output = app.run(
+        &[
+            "import",
+            "persons",
+            &population_file(&app, "rest.xml", &rest),
+        ],
+        "",
+    );
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let before = persons(&app);
-    let answer = create(&app, &identity("Desmedt", &["Wout"], "1961-08-09", Some("M")), true)
-        .fault("NUMBERS_EXHAUSTED");
+    let answer = create(
+        &app,
+        &identity("Desmedt", &["Wout"], "1961-08-09", Some("M")),
+        true,
+    )
+    .fault("NUMBERS_EXHAUSTED");
     assert!(
         answer
             .fault_fields()
@@ -446,7 +566,10 @@ fn a_full_group_continues_in_the_next_and_the_chain_ends(backend: Backend) {
     assert_eq!(persons(&app), before);
     // Women of that day still have room.
     let another_woman = identity("Verlinden", &["Fien"], "1961-08-09", Some("F"));
-    assert_eq!(parts(&created(&app, &another_woman), false), ("614809".into(), 4));
+    assert_eq!(
+        parts(&created(&app, &another_woman), false),
+        ("614809".into(), 4)
+    );
 }
 
 /// A second `raas serve` on the application's database; killed by the caller.
@@ -483,7 +606,12 @@ fn concurrent_creations_on_two_processes_never_share_a_number(backend: Backend) 
             .map(|i| {
                 let url = &urls[i % 2];
                 scope.spawn(move || {
-                    let who = identity(&format!("Janssens{}", letters(i * 7 + 3)), &["Noor"], "2003-03-04", Some("F"));
+                    let who = identity(
+                        &format!("Janssens{}", letters(i * 7 + 3)),
+                        &["Noor"],
+                        "2003-03-04",
+                        Some("F"),
+                    );
                     let client = reqwest::blocking::Client::builder()
                         .no_proxy()
                         .build()
@@ -499,7 +627,10 @@ fn concurrent_creations_on_two_processes_never_share_a_number(backend: Backend) 
                 })
             })
             .collect();
-        handles.into_iter().map(|h| h.join().expect("a caller")).collect()
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("a caller"))
+            .collect()
     });
     let distinct: HashSet<&String> = numbers.iter().collect();
     assert_eq!(distinct.len(), CALLS, "{numbers:?}");
@@ -513,10 +644,16 @@ fn concurrent_creations_on_two_processes_never_share_a_number(backend: Backend) 
         })
         .collect();
     serials.sort_unstable();
-    assert_eq!(serials, (1..=CALLS as u32).map(|i| 2 * i).collect::<Vec<_>>());
+    assert_eq!(
+        serials,
+        (1..=CALLS as u32).map(|i| 2 * i).collect::<Vec<_>>()
+    );
     assert_eq!(persons(&app), before + CALLS as i64);
     assert_eq!(
-        count(&app, "mutation_journal WHERE kind = 'PERSON_CREATED' AND ssin LIKE '034304%'"),
+        count(
+            &app,
+            "mutation_journal WHERE kind = 'PERSON_CREATED' AND ssin LIKE '034304%'"
+        ),
         CALLS as i64
     );
 
@@ -542,7 +679,10 @@ fn concurrent_creations_on_two_processes_never_share_a_number(backend: Backend) 
                 })
             })
             .collect();
-        handles.into_iter().map(|h| h.join().expect("a caller")).collect()
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("a caller"))
+            .collect()
     });
     let created: Vec<String> = answers
         .iter()

@@ -238,7 +238,10 @@ mod tests {
         let number = first_number("2003-05-17", F);
         assert_eq!(&number[..9], "034517002");
         let nine: u64 = number[..9].parse().unwrap();
-        assert_eq!(number[9..].parse::<u64>().unwrap(), 97 - (2_000_000_000 + nine) % 97);
+        assert_eq!(
+            number[9..].parse::<u64>().unwrap(),
+            97 - (2_000_000_000 + nine) % 97
+        );
         let niss = Niss::parse(&number, today()).unwrap();
         assert_eq!(niss.birth_date(), IncompleteDate::parse("2003-05-17"));
     }
@@ -307,12 +310,9 @@ mod tests {
             refuse("2027-00-00").to_string(),
             "the birth date 2027 is in the future"
         );
-        assert!(Attribution::new(
-            IncompleteDate::parse("2026-12-01").unwrap(),
-            None,
-            today()
-        )
-        .is_ok());
+        assert!(
+            Attribution::new(IncompleteDate::parse("2026-12-01").unwrap(), None, today()).is_ok()
+        );
     }
 
     fn birth_date() -> impl Strategy<Value = IncompleteDate> {

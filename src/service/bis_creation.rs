@@ -67,10 +67,10 @@ impl Services {
         let call_owned = call.clone();
         let source = format!("{}:{}", call.service, caller.cbe_number);
         let journal_source = format!("{source}:{}", call.server_ticket);
-        let result = match checked(&identity) {
-            Err(e) => Err(e),
-            Ok((attribution, criteria)) => {
-                on_database(&self.db, move || {
+        let result =
+            match checked(&identity) {
+                Err(e) => Err(e),
+                Ok((attribution, criteria)) => on_database(&self.db, move || {
                     let creation = Creation {
                         call: &call_owned,
                         organisation_id,
@@ -97,9 +97,8 @@ impl Services {
                         }
                     }
                 })
-                .await
-            }
-        };
+                .await,
+            };
         self.conclude(call, caller, result, Success::Recorded).await
     }
 }
@@ -208,7 +207,10 @@ fn checked(identity: &Identity) -> Result<(Attribution, SearchCriteria), Service
         }
         if decease.year() < birth.year()
             || (decease.year() == birth.year()
-                && decease.month().zip(birth.month()).is_some_and(|(d, b)| d < b))
+                && decease
+                    .month()
+                    .zip(birth.month())
+                    .is_some_and(|(d, b)| d < b))
         {
             return Err(refuse(
                 "deceaseDate",
