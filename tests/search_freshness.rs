@@ -339,9 +339,9 @@ fn assert_index_is_exact(app: &TestApp) {
 }
 
 /// The check catches an index that differs from the persons, and a rebuild repairs it; the
-/// migration step rebuilds an index of another key version by itself.
+/// migration step rebuilds an index of another key version, or one never built, by itself.
 fn a_damaged_or_outdated_index_is_caught_and_rebuilt(backend: Backend) {
-    let app = TestApp::empty(backend);
+    let mut app = TestApp::empty(backend);
     app.apply_feed(&common::source::standard_feed());
     assert_index_is_exact(&app);
     let url = app.database_url();
@@ -360,6 +360,27 @@ fn a_damaged_or_outdated_index_is_caught_and_rebuilt(backend: Backend) {
     let migrated = app.run(&["migrate"], "");
     assert!(migrated.status.success(), "{migrated:?}");
     assert_eq!(index_status(&app)["current"], true);
+    assert_index_is_exact(&app);
+
+    // Persons stored before the index existed: `raas serve` builds it as it starts.
+    damage(
+        url,
+        "DELETE FROM search_index; DELETE FROM person_search_keys",
+    );
+    let person = &common::source::standard_persons()[1];
+    app.add_org(&org_a());
+    app.grant(&org_a().cbe, "searchPersonByPhoneticCriteria");
+    app.serve(&["--workers", "1"]);
+    let first = person.first_names.first().map(String::as_str);
+    let servers = [Server::First(&app)];
+    assert_found(
+        &servers,
+        &person.ssin,
+        true,
+        &person.last_name,
+        first,
+        &person.birth_date,
+    );
     assert_index_is_exact(&app);
 }
 
