@@ -21,8 +21,11 @@ fn start(backend: Backend) -> TestApp {
     app
 }
 
+/// Environment variables set for a command.
+type Env<'a> = &'a [(&'a str, &'a str)];
+
 /// `raas search ARGS` with `env` set and no operator variable inherited.
-fn search_with_env(app: &TestApp, args: &[&str], env: &[(&str, &str)]) -> Output {
+fn search_with_env(app: &TestApp, args: &[&str], env: Env) -> Output {
     let mut command = app.command();
     command
         .env_remove("USER")
@@ -296,6 +299,49 @@ fn says_when_nobody_comes_close(backend: Backend) {
     }
 }
 
+/// Names from other scripts, marks, emoji and controls: a search or a one-line refusal,
+/// never a crash.
+fn any_name_is_searched_or_refused_in_one_line(backend: Backend) {
+    let app = start(backend);
+    for name in [
+        "王小明",
+        "Ōtsuka",
+        "Cla\u{301}eys",
+        "\u{301}",
+        "כהן",
+        "عبد الله",
+        "\u{202e}syealC",
+        "Claeys😀",
+        "Cla\u{7}eys",
+        "Cla\neys",
+        " ",
+        "Ǆ-ǅ-ǆ",
+        &"Claeys".repeat(40),
+    ] {
+        let output = search_with_env(
+            &app,
+            &[
+                "--operator",
+                "olivia",
+                "--last-name",
+                name,
+                "--birth-date",
+                CLAEYS_BIRTH,
+                "--json",
+            ],
+            &[],
+        );
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        match output.status.code() {
+            Some(0) => {
+                json_lines(&String::from_utf8(output.stdout).expect("UTF-8"));
+            }
+            Some(1) => assert_eq!(stderr.lines().count(), 1, "{name:?}: {stderr}"),
+            other => panic!("{name:?}: exit {other:?}: {stderr}"),
+        }
+    }
+}
+
 /// Every search is recorded under `raas-admin` / `search` with the operator's name: one
 /// entry per candidate, or one NO_RESULT entry.
 fn searches_are_audited_with_the_operator(backend: Backend) {
@@ -316,7 +362,8 @@ fn searches_are_audited_with_the_operator(backend: Backend) {
         "2",
         "--json",
     ];
-    let cases: [(&[(&str, &str)], Vec<&str>, &str); 4] = [
+    // (environment, operator arguments, the name recorded)
+    let cases: [(Env, Vec<&str>, &str); 4] = [
         (
             &[("USER", "ursula")],
             vec!["--operator", "olivia"],
@@ -405,5 +452,6 @@ backend_tests!(
     prints_one_json_object_per_candidate,
     refusals_are_one_line_with_exit_code_1,
     says_when_nobody_comes_close,
+    any_name_is_searched_or_refused_in_one_line,
     searches_are_audited_with_the_operator,
 );

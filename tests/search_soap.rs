@@ -186,6 +186,39 @@ fn nobody_close_is_no_result(backend: Backend) {
     }
 }
 
+/// Dates at the ends of what the format can say, with the widest tolerance: searched (and
+/// nobody found) or refused as dates, never an error.
+fn extreme_birth_dates_are_searched_or_refused(backend: Backend) {
+    let app = start(backend);
+    for (date, tolerance) in [
+        ("0000-00-00", Some("30")),
+        ("0000-01-01", Some("30")),
+        ("0001-01-00", Some("30")),
+        ("9999-12-31", Some("30")),
+        ("9999-12-00", Some("30")),
+        ("9999-00-00", Some("30")),
+        ("2400-02-29", None),
+        ("2100-02-29", None),
+    ] {
+        let mut search = Search::new(&org_a(), "Claeys", date);
+        if let Some(tolerance) = tolerance {
+            search = search.set("tolerance", tolerance);
+        }
+        let answer = app.search(&search);
+        match answer.http_status {
+            200 => assert_eq!(answer.status(), "NO_RESULT", "{date}: {}", answer.body),
+            _ => {
+                let answer = answer.fault("INVALID_DATE");
+                assert_eq!(
+                    answer.fault_fields(),
+                    fields(&[("criteria/birthDate", date)])
+                );
+            }
+        }
+    }
+    app.search(&claeys_search()).ok();
+}
+
 fn canceled_numbers_are_never_candidates(backend: Backend) {
     let app = start(backend);
     let [a, b, c] = dewulf();
@@ -209,11 +242,27 @@ fn canceled_numbers_are_never_candidates(backend: Backend) {
     // A replaced by B, B by C: only the final number remains a candidate.
     app.apply_feed(&dewulf_replacements());
     let after = candidates(&app.search(&search).ok());
-    assert_eq!(ssins(&after), [c.ssin.clone()]);
+    assert_eq!(ssins(&after), std::slice::from_ref(&c.ssin));
     assert_eq!(after[0].person, identified(&app, &c.ssin));
     // Even asked with the gender the first number encoded, or for the maximum.
     let wide = search.set("maximum", "80").set("gender", "F");
     assert_eq!(found_set(&app, &wide), set_of(&[&c.ssin]));
+}
+
+/// A deceased person keeps its number: still a candidate, shown with its decease date.
+fn a_deceased_person_is_still_a_candidate(backend: Backend) {
+    let app = start(backend);
+    let sofie = &mertens()[3];
+    app.apply_feed(&common::Feed::new("SEARCH-DECEASE").decease(&sofie.ssin, "2024-05-00"));
+    let answer = app
+        .search(&Search::new(&org_a(), "Mertens", &sofie.birth_date).set("firstName", "Sofie"))
+        .ok();
+    let found = candidates(&answer);
+    assert_eq!(found[0].ssin, sofie.ssin, "{}", answer.body);
+    assert!(found[0]
+        .person
+        .contains(&("deceaseDate".into(), "2024-05-00".into())));
+    assert_eq!(found[0].person, identified(&app, &sofie.ssin));
 }
 
 fn incomplete_birth_dates_with_a_tolerance(backend: Backend) {
@@ -836,7 +885,9 @@ backend_tests!(
     finds_candidates_best_first_as_whole_persons,
     the_maximum_is_honoured,
     nobody_close_is_no_result,
+    extreme_birth_dates_are_searched_or_refused,
     canceled_numbers_are_never_candidates,
+    a_deceased_person_is_still_a_candidate,
     incomplete_birth_dates_with_a_tolerance,
     refusals_name_their_reason_and_field,
     every_candidate_answered_is_audited,
