@@ -157,6 +157,11 @@ fn the_maximum_is_honoured(backend: Backend) {
     assert_best_first(&all);
     let default = candidates(&app.search(&claeys_search()).ok());
     assert_eq!(default, all[..10]);
+    // The lexical forms of an XSD integer.
+    for three in ["+3", " 3 ", "003"] {
+        let found = candidates(&app.search(&claeys_search().set("maximum", three)).ok());
+        assert_eq!(found, all[..3], "maximum {three:?}");
+    }
     for maximum in [1, 3, 14, 15] {
         let found = candidates(
             &app.search(&claeys_search().set("maximum", &maximum.to_string()))
@@ -408,6 +413,12 @@ fn refusals_name_their_reason_and_field(backend: Backend) {
             search().set("tolerance", "two"),
             "INVALID_FIELD",
             &[("criteria/tolerance", "two")],
+        ),
+        refused(
+            "tolerance ++1",
+            search().set("tolerance", "++1"),
+            "INVALID_FIELD",
+            &[("criteria/tolerance", "++1")],
         ),
         refused(
             "tolerance 1.5",

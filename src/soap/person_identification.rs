@@ -188,16 +188,17 @@ fn search_criteria(element: &Element) -> Result<SearchCriteria, Fault> {
             .map(|e| read_name(e, name).map_err(|e| field_fault(e.under("criteria"))))
             .transpose()
     };
-    // A whole number within `range`; a number too large for u32 is refused like any other
-    // out of range, not as "not a number".
+    // A whole number within `range`, in the lexical form of the XSD's integers (digits, an
+    // optional `+`); a number too large for u32 is refused like any other out of range.
     let number = |name: &str, range: (u32, u32)| -> Result<Option<u32>, Fault> {
         let Some(e) = child(name)? else {
             return Ok(None);
         };
         let text = fields::leaf(e, &format!("criteria/{name}"))?;
-        let digits = !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit());
-        match text.parse::<u32>() {
-            Ok(n) if digits && (range.0..=range.1).contains(&n) => Ok(Some(n)),
+        let digits = text.strip_prefix('+').unwrap_or(text);
+        let digits_only = !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit());
+        match digits.parse::<u32>() {
+            Ok(n) if digits_only && (range.0..=range.1).contains(&n) => Ok(Some(n)),
             _ => Err(Fault::new(
                 ReasonCode::InvalidField,
                 format!(
