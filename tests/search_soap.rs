@@ -15,8 +15,8 @@ use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 
 use common::search::{
-    candidates, claeys, claeys_swapped, dewulf, dewulf_replacements, mertens, numbers,
-    person_fields, search_feed, wouters, Found, Search, CLAEYS_BIRTH, OPERATION,
+    candidates, claeys, claeys_swapped, dewulf, dewulf_replacements, maes, mertens, numbers,
+    person_fields, search_feed, wouters, Found, Search, CLAEYS_BIRTH, MAES_BIRTH, OPERATION,
 };
 use common::soap::IdentRequest;
 use common::source::standard_persons;
@@ -162,6 +162,13 @@ fn the_maximum_is_honoured(backend: Backend) {
         let found = candidates(&app.search(&claeys_search().set("maximum", three)).ok());
         assert_eq!(found, all[..3], "maximum {three:?}");
     }
+    // Never more than 80, however many come close.
+    let many = Search::new(&org_a(), "Maes", MAES_BIRTH);
+    let found = candidates(&app.search(&many.clone().set("maximum", "80")).ok());
+    assert_eq!(found.len(), 80);
+    let all_maes: BTreeSet<String> = numbers(&maes()).into_iter().collect();
+    assert!(found.iter().all(|f| all_maes.contains(&f.ssin)));
+    assert_eq!(candidates(&app.search(&many).ok()), found[..10]);
     for maximum in [1, 3, 14, 15] {
         let found = candidates(
             &app.search(&claeys_search().set("maximum", &maximum.to_string()))

@@ -41,6 +41,25 @@ pub fn claeys_swapped() -> PersonData {
     PersonData::new(&niss("620403", 201, false), "Claeys", &["Jan"])
 }
 
+/// More persons named Maes born on [`MAES_BIRTH`] than a search may answer (first names
+/// `Aa`, `Ab`, …).
+pub const MAES_COUNT: u32 = 85;
+pub const MAES_BIRTH: &str = "1955-05-05";
+
+pub fn maes() -> Vec<PersonData> {
+    (0..MAES_COUNT)
+        .map(|i| {
+            let first: String = [
+                char::from(b'A' + (i / 26) as u8),
+                char::from(b'a' + (i % 26) as u8),
+            ]
+            .iter()
+            .collect();
+            PersonData::new(&niss("550505", 101 + i, false), "Maes", &[&first])
+        })
+        .collect()
+}
+
 /// Sofie Mertens born in 1979, 1980, 1981 and 1983.
 pub fn mertens() -> Vec<PersonData> {
     [
@@ -93,6 +112,7 @@ pub fn search_feed() -> Feed {
     claeys()
         .into_iter()
         .chain([claeys_swapped()])
+        .chain(maes())
         .chain(mertens())
         .chain(wouters())
         .chain(dewulf())
