@@ -27,6 +27,8 @@ Every option is also an environment variable (flags win):
   CLIENTS          concurrent connections, each measured in turn (default "1 32")
   QUERIES          search requests drawn from the source (default 20000)
   SEED             the population's and the queries' seed (default 1)
+  BY_KIND=0        skip the measurement of each kind of query alone (1 client, DURATION s each,
+                   after the rounds; default on)
   REUSE_DB=1       measure the databases a KEEP_DB=1 run left when they hold as many persons as
                    the size asks (only `raas migrate` then, no generation nor import)
 EOF_USAGE
@@ -77,15 +79,30 @@ bench_database_url() { # backend
   esac
 }
 
-# One wrk measurement: op is livez-N or search-N, N the concurrent clients (measure_rounds).
+# One wrk measurement (measure_rounds): op is livez-N, search-N or search@KIND-N, N the
+# concurrent clients, KIND one kind of query alone (search_queries.py).
 measure_op() { # phase op rep seconds
-  local script=${2%-*} url=$BASE/soap/PersonIdentificationService
+  local script=${2%-*} url=$BASE/soap/PersonIdentificationService queries=$QUERY_FILE
+  if [[ $script == *@* ]]; then
+    queries=${QUERY_FILE%.tsv}-${script#*@}.tsv
+    awk -F'\t' -v kind="${script#*@}" '$1 == kind' "$QUERY_FILE" >"$queries"
+    script=${script%@*}
+  fi
   [[ $script == livez ]] && url=$BASE/livez
   CLIENTS=${2##*-}
   THREADS=$((CLIENTS < MAX_THREADS ? CLIENTS : MAX_THREADS))
   WRK_SCRIPT=$HERE/$script.lua run_wrk "$1" "$backend" "$size" "$2" "$3" "$4" "$url" \
-    BENCH_QUERIES="$QUERY_FILE"
+    BENCH_QUERIES="$queries"
   server_memory "$1" "$2" "$3"
+}
+
+# Each kind of query alone, one client, one run of DURATION: which kinds make the tail.
+measure_kinds() {
+  local kind
+  for kind in $(cut -f1 "$QUERY_FILE" | sort -u); do
+    measure_op measure "search@$kind-1" 1 "$DURATION"
+    show "$LAST"
+  done
 }
 
 # The server's resident memory after a measurement (now and its peak), recorded as phase rss.
@@ -170,6 +187,7 @@ for size in $SIZES; do
     start_server "$db_url" "$RUN_DIR/server-$backend-$(human "$size").log"
 
     measure_rounds "${ops[@]}"
+    if [[ ${BY_KIND:-1} == 1 ]]; then measure_kinds; fi
 
     stop_server
     if [[ ${KEEP_DB:-0} != 1 ]]; then drop_database "$db_url"; fi

@@ -133,6 +133,28 @@ def kinds_markdown(counts, sizes, backends, search_ops):
     return out
 
 
+def by_kind_markdown(summary, counts, sizes, backends):
+    """Each kind of query measured alone (op search@KIND-1)."""
+    out = ["## Each kind of query alone (1 client, one run)", "",
+           "| backend | persons | kind | good answers/s | p50 ms | p99 ms | max ms | failed | person found |",
+           "|---|---:|---|---:|---:|---:|---:|---:|---:|"]
+    rows = 0
+    for backend in backends:
+        for size in sizes:
+            for kind in KINDS:
+                op = f"search@{kind}-1"
+                s = summary.get((backend, size, op))
+                if not s:
+                    continue
+                rows += 1
+                found = percent(*found_share(counts.get((backend, size, op), {}), [kind]))
+                out.append(f"| {backend} | {human(size)} | {kind} | {fmt(s['rps'])} | {fmt(s['p50_ms'], 2)} | "
+                           f"{fmt(s['p99_ms'], 1)} | {fmt(s['max_ms'], 0)} | "
+                           f"{'**' + str(s['failures']) + '**' if s['failures'] else 0} | {found} |")
+    out.append("")
+    return out if rows else []
+
+
 def growth_markdown(summary, sizes, backends, search_ops):
     out = ["## Growth with the population (searchPersonByPhoneticCriteria)", "",
            "| backend | clients | p50 ms, " + " → ".join(human(s) for s in sizes) + " | worst p99 ms | good answers/s | p50 largest / smallest |",
@@ -214,6 +236,7 @@ def markdown(meta, runs, summary, sizes, backends, client_counts):
     out.extend(growth_markdown(summary, sizes, backends, search_ops))
     out.extend(ratios_markdown(runs, summary, sizes, backends, client_counts))
     out.extend(kinds_markdown(counts, sizes, backends, search_ops))
+    out.extend(by_kind_markdown(summary, counts, sizes, backends))
     rows = targets(summary, sizes, backends, client_counts, search_ops)
     out += ["## Targets", "", "| target | measured | met |", "|---|---|---|"]
     out += [f"| {name} | {shown} | {'yes' if ok else '**NO**'} |" for name, shown, ok in rows]
@@ -228,7 +251,7 @@ def main():
     measured = [r for r in runs if r["phase"] == "measure"]
     sizes = sorted({r["size"] for r in measured})
     backends = [b for b in meta["backends"] if any(r["backend"] == b for r in measured)]
-    client_counts = sorted({op_parts(r["op"])[1] for r in measured})
+    client_counts = sorted({op_parts(r["op"])[1] for r in measured if "@" not in r["op"]})
     summary = summarise(runs)
     text, rows, counts = markdown(meta, runs, summary, sizes, backends, client_counts)
     (run_dir / "results.md").write_text(text)
