@@ -295,6 +295,34 @@ run_wrk() { # phase backend size op rep seconds url [NAME=value …]
     "$(cpu_json "$before" "$after" "$(awk 'END { print $1 + $2 }' "$tag.time")")"
 }
 
+# One pgbench measurement of `script` (CLIENTS connections, THREADS threads, prepared
+# statements) against db_url, the extra pgbench words given (e.g. -D name=value), recorded
+# as op. pgbench gives no percentiles: latency_ms holds its mean only.
+run_pgbench() { # phase backend size op rep seconds db_url script [pgbench words…]
+  local phase=$1 backend=$2 size=$3 op=$4 rep=$5 seconds=$6 db_url=$7 script=$8
+  shift 8
+  local tag=$RUN_DIR/$backend-$(human "$size")-$op-$phase-$rep
+  top_snapshot_later "$phase" "$rep" "$seconds" "$RUN_DIR/top-$backend-$(human "$size")-$op.txt"
+  local before after
+  before=$(cpu_snapshot "$SERVER_PID")
+  /usr/bin/time -f '%U %S' -o "$tag.time" \
+    pgbench -n -M prepared -c "$CLIENTS" -j "$THREADS" -T "$seconds" -f "$script" "$@" "$db_url" >"$tag.pgbench" 2>&1 ||
+    { cat "$tag.pgbench" >&2; die "pgbench failed"; }
+  after=$(cpu_snapshot "$SERVER_PID")
+  [[ -z $TOP_PID ]] || wait "$TOP_PID" || true
+  local tps processed failed latency result
+  tps=$(grep -oP '^tps = \K[0-9.]+' "$tag.pgbench") || die "no tps in $tag.pgbench"
+  processed=$(grep -oP '^number of transactions actually processed: \K[0-9]+' "$tag.pgbench")
+  failed=$(grep -oP '^number of failed transactions: \K[0-9]+' "$tag.pgbench" || echo 0)
+  latency=$(grep -oP '^latency average = \K[0-9.]+' "$tag.pgbench")
+  result=$(jq -c -n --argjson tps "$tps" --argjson n "$processed" --argjson failed "$failed" \
+    --argjson latency "$latency" --argjson seconds "$seconds" \
+    '{requests: $n, seconds: $seconds, rps: $tps, good: $n, failures: $failed,
+      latency_ms: {mean: $latency}, first_failure: ""}')
+  record "$phase" "$backend" "$size" "$op" "$rep" "$result" \
+    "$(cpu_json "$before" "$after" "$(awk 'END { print $1 + $2 }' "$tag.time")")"
+}
+
 # Prints one line per measurement and flags failures loudly.
 show() { # json
   local line

@@ -10,6 +10,10 @@ share of answers naming the person each query was made from (by kind of corrupti
 check, not the quality benchmark), and how the cost grows with the population.
 
     python3 tests/bench/search_report.py target/bench/search-latency-…
+    python3 tests/bench/search_report.py RUN_DIR EARLIER_RUN_DIR…   # one table of several runs
+
+With several run folders, the report goes to the first; a backend and size measured in several
+runs is taken from the first that has it, and the commit of each run is named.
 """
 
 import json
@@ -24,6 +28,11 @@ TARGET_P99_MS = 20.0
 # queueing) at the largest source over the smallest, for a population 20 times as large.
 TARGET_GROWTH = 2.0
 NOISY_OTHER_CORES = 0.25
+OP_LABELS = {
+    "search": "searchPersonByPhoneticCriteria",
+    "livez": "GET /livez",
+    "commit": "pgbench: one-row insert, durable commit",
+}
 KINDS = ["exact", "typo", "particle", "initial", "swapped", "month", "year"]
 
 
@@ -100,17 +109,20 @@ def measurements_markdown(summary, counts, runs, sizes, backends, ops):
                 name, clients = op_parts(op)
                 c = s["cores"]
                 found = percent(*found_share(counts.get((backend, size, op), {}))) if name == "search" else ""
+                label = OP_LABELS[name]
+                p50 = fmt(s["p50_ms"], 2) if s["p50_ms"] is not None else f"mean {fmt(s['mean_ms'], 2)}"
                 noisy = " ⚠ noisy" if c["other"] >= NOISY_OTHER_CORES else ""
                 out.append(
-                    f"| {backend} | {human(size)} | {clients} | {'searchPersonByPhoneticCriteria' if name == 'search' else 'GET /livez'} | "
-                    f"{fmt(s['rps'])}{spread(s['rps_all'])} | {fmt(s['p50_ms'], 2)} | {fmt(s['p99_ms'], 1)} | "
+                    f"| {backend} | {human(size)} | {clients} | {label} | "
+                    f"{fmt(s['rps'])}{spread(s['rps_all'])} | {p50} | {fmt(s['p99_ms'], 1)} | "
                     f"{fmt(s['max_ms'], 0)} | {'**' + str(s['failures']) + '**' if s['failures'] else 0} | {found} | "
                     f"{fmt(rss / 1024) + ' MiB' if rss else '–'} | "
                     f"{c['client']:.2f} / {c['server']:.2f} / {c['database']:.2f} / {c['other']:.2f} ({c['interrupts']:.2f}){noisy} |")
     out.append("")
     out.append("“person found”: share of the good answers whose candidates include the person the query was "
                "made from (NO_RESULT answers count as not found). Server peak RSS: the largest `VmHWM` of the "
-               "server process over the backend's measurements at that size.")
+               "server process over the backend's measurements at that size. pgbench gives no percentiles: "
+               "its row shows the mean latency.")
     out.append("")
     return out
 
@@ -176,8 +188,8 @@ def growth_markdown(summary, sizes, backends, search_ops):
 
 def ratios_markdown(runs, summary, sizes, backends, client_counts):
     out = ["## Search beside the server's constant answer (same run, same clients)", "",
-           "| backend | persons | clients | search / livez answers/s | search p50 − livez p50 ms |",
-           "|---|---:|---:|---:|---:|"]
+           "| backend | persons | clients | search / livez answers/s | search p50 − livez p50 ms | one durable commit (pgbench mean) ms |",
+           "|---|---:|---:|---:|---:|---:|"]
     for backend in backends:
         for size in sizes:
             for clients in client_counts:
@@ -189,7 +201,8 @@ def ratios_markdown(runs, summary, sizes, backends, client_counts):
                 value = median(ratios) if ratios else None
                 out.append(f"| {backend} | {human(size)} | {clients} | "
                            f"{'–' if value is None else f'{value:.1%}'}{spread([r * 100 for r in ratios or []], 1)} | "
-                           f"{fmt(a['p50_ms'] - b['p50_ms'], 2)} |")
+                           f"{fmt(a['p50_ms'] - b['p50_ms'], 2)} | "
+                           f"{fmt((summary.get((backend, size, f'commit-{clients}')) or {}).get('mean_ms'), 2)} |")
     out.append("")
     return out
 
@@ -219,7 +232,7 @@ def targets(summary, sizes, backends, client_counts, search_ops):
 
 
 def markdown(meta, runs, summary, sizes, backends, client_counts):
-    ops = [f"{name}-{c}" for c in client_counts for name in ("search", "livez")]
+    ops = [f"{name}-{c}" for c in client_counts for name in ("search", "livez", "commit")]
     search_ops = [f"search-{c}" for c in client_counts]
     counts = tallies(runs)
     out = [f"# raas search latency benchmark — {meta['started']} (commit {meta['commit']}"
@@ -231,6 +244,8 @@ def markdown(meta, runs, summary, sizes, backends, client_counts):
                + (f"; server args `{meta['server_args']}`" if meta["server_args"] else "")
                + f"; binary sha256 {meta['binary_sha256']}….")
     out.append("")
+    if len(meta.get("sources", [])) > 1:
+        out += ["Measured in several runs:", ""] + [f"- {source}" for source in meta["sources"]] + [""]
     out.extend(loads_markdown(runs, sizes, backends))
     out.extend(measurements_markdown(summary, counts, runs, sizes, backends, ops))
     out.extend(growth_markdown(summary, sizes, backends, search_ops))
@@ -247,7 +262,20 @@ def markdown(meta, runs, summary, sizes, backends, client_counts):
 def main():
     run_dir = Path(sys.argv[1])
     meta = json.loads((run_dir / "meta.json").read_text())
-    runs = [json.loads(line) for line in (run_dir / "runs.jsonl").read_text().splitlines() if line.strip()]
+    runs, sources = [], []
+    for folder in map(Path, sys.argv[1:]):
+        folder_meta = json.loads((folder / "meta.json").read_text())
+        taken = {(r["backend"], r["size"]) for r in runs}
+        added = [json.loads(line) for line in (folder / "runs.jsonl").read_text().splitlines() if line.strip()]
+        added = [r for r in added if (r["backend"], r["size"]) not in taken]
+        runs += added
+        measured = sorted({(r["backend"], r["size"]) for r in added if r["phase"] == "measure"})
+        if measured:
+            sources.append(f"{folder.name} (commit {folder_meta['commit']}, binary {folder_meta['binary_sha256']}…, "
+                           f"load at start {folder_meta['load_at_start']}): "
+                           + ", ".join(f"{b} {human(n)}" for b, n in measured))
+        meta["backends"] = meta["backends"] + [b for b in folder_meta["backends"] if b not in meta["backends"]]
+    meta["sources"] = sources
     measured = [r for r in runs if r["phase"] == "measure"]
     sizes = sorted({r["size"] for r in measured})
     backends = [b for b in meta["backends"] if any(r["backend"] == b for r in measured)]
