@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The search latency benchmark: searchPersonByPhoneticCriteria (PersonIdentificationService)
 # through the real release server, on SQLite and PostgreSQL, with sources of 1 M, 5 M and 20 M
-# generated persons, at 1 and at 32 concurrent clients, beside GET /livez measured in the same
-# run. The criteria are drawn from the loaded persons with a documented mix of corruptions
+# generated persons, at 1 and at 32 concurrent clients, beside GET /livez (and on PostgreSQL
+# pgbench committing one-row inserts: the audit commit's floor) measured in the same run. The criteria are drawn from the loaded persons with a documented mix of corruptions
 # (search_queries.py). See README.md, "Search latency benchmark".
 #
 #   tests/bench/search_latency.sh                          # 1 M, 5 M, 20 M persons (≈ 1 h, ≈ 20 GB of disk at 20 M)
@@ -72,7 +72,7 @@ MAX_THREADS=$THREADS
 # Databases of their own: other benchmarks drop raas_bench.
 PG_DB=raas_bench_search_latency
 
-bench_setup search-latency wrk psql sqlite3 jq python3 curl pgrep flock /usr/bin/time
+bench_setup search-latency wrk psql pgbench sqlite3 jq python3 curl pgrep flock /usr/bin/time
 
 bench_database_url() { # backend
   case $1 in
@@ -111,6 +111,19 @@ measure_op() { # phase op rep seconds
     rm -f "$profile.data"
     say "   profile of the server: $profile.txt, $profile-children.txt"
   fi
+}
+
+# On PostgreSQL, after each round: pgbench committing one-row inserts (search-commit.sql) at
+# each client count, the floor of the audit commit every search waits for (op commit-N).
+after_round() { # rep
+  [[ $backend == postgres ]] || return 0
+  bench_query "$db_url" 'CREATE TABLE IF NOT EXISTS bench_commit_floor (id BIGSERIAL PRIMARY KEY, at TIMESTAMPTZ NOT NULL)' >/dev/null
+  local c
+  for c in $CLIENT_COUNTS; do
+    CLIENTS=$c THREADS=$((c < MAX_THREADS ? c : MAX_THREADS))
+    run_pgbench measure "$backend" "$size" "commit-$c" "$1" "$DURATION" "$db_url" "$HERE/search-commit.sql"
+    show "$LAST"
+  done
 }
 
 # Each kind of query alone, one client, one run of DURATION: which kinds make the tail.
