@@ -11,7 +11,7 @@ use crate::domain::{Authorisation, DossierTypeCode, EnterpriseNumber, FileType, 
 use crate::service::admin;
 use crate::service::identification::Operation;
 use crate::service::subscription::{self, NewSubscription, SubscriptionView};
-use crate::store::Database;
+use crate::store::{search_index, Database};
 
 #[derive(Debug, Subcommand)]
 pub enum AdminCommand {
@@ -65,6 +65,22 @@ pub enum AdminCommand {
         #[arg(long, default_value_t = 100)]
         limit: i64,
     },
+    /// The phonetic search's index: its state, its rebuild, its check against the persons
+    #[command(subcommand, name = "search-index")]
+    SearchIndex(SearchIndexCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SearchIndexCommand {
+    /// Prints the index's state as JSON: the key version it holds and this build's, when it
+    /// was built, its rows and the active persons
+    Status,
+    /// Rebuilds the index from the persons in one transaction (searches on PostgreSQL wait
+    /// until it commits); `raas migrate` does it by itself when the key version changed
+    Rebuild,
+    /// Recomputes every active person's keys and compares them with the index, writing
+    /// nothing; prints the differences as JSON and fails when there are any
+    Check,
 }
 
 #[derive(Debug, Subcommand)]
@@ -223,6 +239,8 @@ impl AdminCommand {
             | AdminCommand::Grants { .. }
             | AdminCommand::History { .. }
             | AdminCommand::Audit { .. }
+            | AdminCommand::SearchIndex(SearchIndexCommand::Status)
+            | AdminCommand::SearchIndex(SearchIndexCommand::Check)
             | AdminCommand::Subscription(SubscriptionCommand::List { .. }) => true,
             // Each variant named: a new command must be classified here.
             AdminCommand::Org(OrgCommand::Add { .. })
@@ -231,6 +249,7 @@ impl AdminCommand {
             | AdminCommand::DossierType(DossierTypeCommand::Add { .. })
             | AdminCommand::DossierType(DossierTypeCommand::Retire { .. })
             | AdminCommand::Grant { .. }
+            | AdminCommand::SearchIndex(SearchIndexCommand::Rebuild)
             | AdminCommand::Subscription(SubscriptionCommand::Add { .. })
             | AdminCommand::Subscription(SubscriptionCommand::End { .. }) => false,
         }
@@ -333,6 +352,7 @@ fn run_subscription(
 /// Runs an administration command; `time_zone` tells what "today" is (subscriptions).
 pub fn run(db: &Database, command: AdminCommand, time_zone: chrono_tz::Tz) -> anyhow::Result<()> {
     match command {
+        AdminCommand::SearchIndex(command) => run_search_index(db, command)?,
         AdminCommand::Subscription(command) => {
             let today = chrono::Utc::now().with_timezone(&time_zone).date_naive();
             run_subscription(db, command, today)?;
@@ -461,6 +481,63 @@ pub fn run(db: &Database, command: AdminCommand, time_zone: chrono_tz::Tz) -> an
                     "outcome": entry.outcome,
                 });
                 writeln!(out, "{line}")?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `raas admin search-index …`.
+fn run_search_index(db: &Database, command: SearchIndexCommand) -> anyhow::Result<()> {
+    let mut conn = db.connection()?;
+    match command {
+        SearchIndexCommand::Status => {
+            let status = search_index::status(&mut conn)?;
+            let line = serde_json::json!({
+                "keyVersion": status.built.as_ref().map(|b| b.key_version),
+                "currentKeyVersion": status.key_version,
+                "current": status.built.as_ref().is_some_and(|b| b.key_version == status.key_version),
+                "builtAt": status.built.as_ref().map(|b| b.built_at.and_utc().to_rfc3339()),
+                "keys": status.keys,
+                "activePersons": status.active_persons,
+            });
+            println!("{line}");
+        }
+        SearchIndexCommand::Rebuild => {
+            drop(conn);
+            let rebuilt = db.write(search_index::rebuild)?;
+            println!(
+                "search index rebuilt ({}): {} persons, {} keys in {:.1} s (index build {:.1} s)",
+                rebuilt.reason,
+                rebuilt.persons,
+                rebuilt.keys,
+                rebuilt.elapsed.as_secs_f64(),
+                rebuilt.build.as_secs_f64()
+            );
+        }
+        SearchIndexCommand::Check => {
+            let check = search_index::check(&mut conn)?;
+            let missing: Vec<serde_json::Value> = check
+                .first_missing
+                .iter()
+                .map(|m| serde_json::json!({"ssin": m.ssin, "searchKey": m.search_key, "birth": m.birth}))
+                .collect();
+            let line = serde_json::json!({
+                "persons": check.persons,
+                "expectedKeys": check.expected,
+                "storedKeys": check.stored,
+                "missing": check.missing,
+                "firstMissing": missing,
+                "extra": check.extra,
+            });
+            println!("{line}");
+            if !check.is_exact() {
+                bail!(
+                    "the search index differs from the persons: {} keys missing, {} extra \
+                     (`raas admin search-index rebuild` remakes it)",
+                    check.missing,
+                    check.extra
+                );
             }
         }
     }

@@ -3,6 +3,7 @@
 //! Architecture invariant: this module performs no I/O and imports no other module of the
 //! crate, so every rule here can be tested (and property-tested) in isolation.
 
+pub mod bis_number;
 pub mod candidate_score;
 pub mod dossier_type_code;
 pub mod enterprise_number;

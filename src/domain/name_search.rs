@@ -12,6 +12,10 @@ use rphonetic::{Cologne, Encoder};
 
 use super::identity_check::{normalise_name, NameKey, PARTICLES};
 
+/// The derivation of the keys: changed whenever `person_keys` would give other keys for the
+/// same person, so that stored indexes are rebuilt (`store::search_index`).
+pub const KEY_VERSION: i32 = 1;
+
 /// The forms under which a last name can be looked for, normalised and glued (`ij` = `y`):
 /// the whole name (`vandenberghe`), the name without its particles (`berghe`), and each
 /// part of a double name (`Peeters-Janssens` → `peeters`, `janssens`).

@@ -262,13 +262,40 @@ fn century_from_check_digits(digits: &[u8; 11]) -> Result<bool, NissError> {
         .iter()
         .fold(0u64, |acc, d| acc * 10 + u64::from(d - b'0'));
     let check = u64::from(digits[9] - b'0') * 10 + u64::from(digits[10] - b'0');
-    if 97 - first_nine % 97 == check {
+    if check_digits(first_nine, false) == check {
         Ok(false)
-    } else if 97 - (2_000_000_000 + first_nine) % 97 == check {
+    } else if check_digits(first_nine, true) == check {
         Ok(true)
     } else {
         Err(NissError::CheckDigits)
     }
+}
+
+/// The check digits `CC` of the nine first digits: `97 − (n mod 97)`, with a `2` written
+/// before the nine digits for a birth in the 2000s (DOMAIN.md §2, the century rule).
+pub fn check_digits(first_nine: u64, born_2000s: bool) -> u64 {
+    let base = if born_2000s {
+        2_000_000_000 + first_nine
+    } else {
+        first_nine
+    };
+    97 - base % 97
+}
+
+/// The 11 digits of the number with the six-digit `prefix` (`YYMMDD`, the month field with
+/// its +20/+40) and `serial`, with the check digits of the century. Whether they make a
+/// valid [`Niss`] is for [`Niss::parse`] to say.
+pub fn digits(prefix: u32, serial: u16, born_2000s: bool) -> [u8; 11] {
+    let first_nine = u64::from(prefix) * 1000 + u64::from(serial);
+    let value = first_nine * 100 + check_digits(first_nine, born_2000s);
+    let mut out = [b'0'; 11];
+    let mut rest = value;
+    for digit in out.iter_mut().rev() {
+        // A single decimal digit always fits in a u8.
+        *digit = b'0' + (rest % 10) as u8;
+        rest /= 10;
+    }
+    out
 }
 
 impl fmt::Display for Niss {

@@ -319,26 +319,8 @@ pub fn draw_serials<R: Rng + ?Sized>(rng: &mut R, slot: &Slot) -> Vec<u16> {
     serials
 }
 
-/// The 11 digits of the number with `prefix` and `serial`, with the check digits of the
-/// century (born in the 2000s: `2` before the nine digits).
-pub fn digits(prefix: u32, serial: u16, born_2000s: bool) -> [u8; 11] {
-    let first_nine = u64::from(prefix) * 1000 + u64::from(serial);
-    let base = if born_2000s {
-        2_000_000_000 + first_nine
-    } else {
-        first_nine
-    };
-    let check = 97 - base % 97;
-    let value = first_nine * 100 + check;
-    let mut out = [b'0'; 11];
-    let mut rest = value;
-    for digit in out.iter_mut().rev() {
-        // A single decimal digit always fits in a u8.
-        *digit = b'0' + (rest % 10) as u8;
-        rest /= 10;
-    }
-    out
-}
+/// The 11 digits of a number (the check-digit rule lives with the number itself).
+pub use crate::domain::niss::digits;
 
 #[cfg(test)]
 mod tests {

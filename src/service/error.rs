@@ -40,6 +40,21 @@ pub enum ServiceError {
     NotABisNumber(String),
     #[error("{0}")]
     InvalidInput(String),
+    /// A field of an identity sent by a caller that the use case refuses (the SOAP layer
+    /// checked its form already): `field` is its path, as in the request.
+    #[error("{field}: {reason}")]
+    InvalidIdentity {
+        field: String,
+        value: String,
+        reason: String,
+    },
+    /// Every serial of every group a BIS number could come from is used.
+    #[error("no BIS number is left for the birth date {birth_date} ({kind}): every serial of its groups is used")]
+    NumbersExhausted {
+        birth_date: String,
+        /// `BIS` (+20) or `TER` (+40).
+        kind: &'static str,
+    },
     /// Overloaded, or the database out of reach: the same request may succeed later.
     #[error("the service is unavailable, try again later")]
     Unavailable,
@@ -82,6 +97,11 @@ impl ServiceError {
             ServiceError::NotGranted(_) => "OPERATION_NOT_GRANTED",
             ServiceError::NotABisNumber(_) => "NOT_A_BIS_NUMBER",
             ServiceError::InvalidInput(_) => "INVALID_INPUT",
+            ServiceError::InvalidIdentity { field, .. } if field.ends_with("Date") => {
+                "INVALID_DATE"
+            }
+            ServiceError::InvalidIdentity { .. } => "INVALID_FIELD",
+            ServiceError::NumbersExhausted { .. } => "NUMBERS_EXHAUSTED",
             ServiceError::Unavailable => "SERVICE_UNAVAILABLE",
             ServiceError::Storage(_) | ServiceError::Internal(_) => "INTERNAL_ERROR",
         }

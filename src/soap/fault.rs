@@ -53,6 +53,7 @@ pub enum ReasonCode {
     IdentityMismatch,
     OperationNotGranted,
     NotABisNumber,
+    NumbersExhausted,
     ServiceUnavailable,
     InternalError,
 }
@@ -84,6 +85,7 @@ impl ReasonCode {
             ReasonCode::IdentityMismatch => "IDENTITY_MISMATCH",
             ReasonCode::OperationNotGranted => "OPERATION_NOT_GRANTED",
             ReasonCode::NotABisNumber => "NOT_A_BIS_NUMBER",
+            ReasonCode::NumbersExhausted => "NUMBERS_EXHAUSTED",
             ReasonCode::ServiceUnavailable => "SERVICE_UNAVAILABLE",
             ReasonCode::InternalError => "INTERNAL_ERROR",
         }
@@ -196,6 +198,18 @@ impl From<ServiceError> for Fault {
             ServiceError::NotABisNumber(ssin) => {
                 Fault::new(ReasonCode::NotABisNumber, diagnostic).field("ssin", &ssin)
             }
+            ServiceError::InvalidIdentity { field, value, .. } => {
+                let reason = if field.ends_with("Date") {
+                    ReasonCode::InvalidDate
+                } else {
+                    ReasonCode::InvalidField
+                };
+                Fault::new(reason, diagnostic).field(&field, &value)
+            }
+            ServiceError::NumbersExhausted { birth_date, .. } => {
+                Fault::new(ReasonCode::NumbersExhausted, diagnostic)
+                    .field("person/birthDate", &birth_date)
+            }
             ServiceError::Unavailable => Fault::new(ReasonCode::ServiceUnavailable, diagnostic),
             other => {
                 tracing::error!(error = %other, "request failed");
@@ -233,6 +247,20 @@ mod tests {
             ServiceError::IdentityMismatch(vec![("lastName".into(), "X".into())]),
             ServiceError::NotGranted("identifyPerson".into()),
             ServiceError::NotABisNumber("85073003328".into()),
+            ServiceError::InvalidIdentity {
+                field: "person/birthDate".into(),
+                value: "1850-01-01".into(),
+                reason: "x".into(),
+            },
+            ServiceError::InvalidIdentity {
+                field: "person/lastName".into(),
+                value: "--".into(),
+                reason: "x".into(),
+            },
+            ServiceError::NumbersExhausted {
+                birth_date: "1985-00-00".into(),
+                kind: "TER",
+            },
             ServiceError::Unavailable,
             ServiceError::from(StoreError::Connect("refused".into())),
             ServiceError::from(StoreError::Corrupt("x".into())),

@@ -6,6 +6,7 @@
 pub mod applied_file;
 pub mod audit;
 pub mod batch_run;
+pub mod bis_number;
 pub mod checkpoint;
 pub mod credential;
 pub mod dimona;
@@ -18,7 +19,9 @@ pub mod person;
 pub mod person_load;
 pub mod relation;
 pub mod schema;
+pub mod search_index;
 pub mod search_key;
+pub mod search_key_load;
 pub mod subscription;
 
 use std::sync::{Arc, Mutex};
@@ -294,13 +297,34 @@ pub struct Database {
 pub type PooledConnection = r2d2::PooledConnection<Manager>;
 
 impl Database {
-    /// Opens the database and applies the pending migrations.
+    /// Opens the database and applies the pending migrations, the search index's rebuild
+    /// included when it is due (`search_index::bring_up_to_date`).
     pub fn open(url: &str, max_connections: u32) -> StoreResult<Database> {
+        Database::open_migrating(url, max_connections, true)
+    }
+
+    fn open_migrating(url: &str, max_connections: u32, migrate: bool) -> StoreResult<Database> {
         let url = DatabaseUrl::parse(url)?;
         // A first direct connection gives a clear error when the server is down,
         // and runs the migrations before any pooled connection is used.
         let mut conn = url.connect()?;
-        run_migrations(&mut conn)?;
+        if migrate {
+            run_migrations(&mut conn)?;
+        }
+        // The search index follows the migrations (a changed key derivation rebuilds it).
+        let rebuilt = match migrate {
+            true => search_index::bring_up_to_date(&mut conn)?,
+            false => None,
+        };
+        if let Some(rebuilt) = rebuilt {
+            tracing::info!(
+                reason = %rebuilt.reason,
+                persons = rebuilt.persons,
+                keys = rebuilt.keys,
+                seconds = rebuilt.elapsed.as_secs_f64(),
+                "search index rebuilt"
+            );
+        }
         let alive = Arc::new(());
         let sqlite_writer = Arc::new(Mutex::new(()));
         checkpoint::spawn(conn, sqlite_writer.clone(), Arc::downgrade(&alive));
@@ -481,8 +505,9 @@ impl Database {
                  migrations with `raas migrate`)",
                 pending.join(", ")
             ))),
-            // Nothing is pending: opening applies nothing.
-            Some(_) => Database::open(url, max_connections),
+            // Nothing is pending: nothing to apply, and the search index is left as it is
+            // (a command that only reads writes nothing).
+            Some(_) => Database::open_migrating(url, max_connections, false),
         }
     }
 }

@@ -8,6 +8,12 @@
 //! - SQLite: multi-row `INSERT` statements of a fixed size, prepared once, with a large page
 //!   cache for the connection while the load runs.
 //!
+//! The phonetic search's keys of the persons are computed here, on the loading thread, and
+//! written by `search_key_load` (its own fast paths: `COPY` and a sorted primary key build
+//! on PostgreSQL, a staging table moved in key order on SQLite). A load into a register
+//! without persons builds the whole index and marks it built; a load into one whose index
+//! is current keeps it current.
+//!
 //! When the table already holds persons, each batch is first checked against them, so that a
 //! number already known is refused by name before anything of the batch is written. Numbers
 //! repeated within the load are the caller's to refuse (the empty-table path has no key to
@@ -22,7 +28,9 @@ use diesel::sqlite::SqliteConnection;
 
 use super::person::PersonRow;
 use super::schema::persons;
-use super::{DbConnection, StoreResult};
+use super::search_key::rows_of;
+use super::search_key_load::KeyLoad;
+use super::{search_index, DbConnection, StoreResult};
 
 /// Rows per multi-row `INSERT` on SQLite: 19 parameters each, 19 000 per statement, under
 /// SQLite's limit of 32 766.
@@ -55,6 +63,11 @@ pub struct PersonLoad<'c> {
     copy_data: Vec<u8>,
     /// PostgreSQL: `updated_at` of the last row encoded, with its text.
     updated_at: Option<(chrono::NaiveDateTime, String)>,
+    /// The persons' search keys.
+    keys: Option<KeyLoad>,
+    /// Whether the index will be complete at the end: the load started from no persons, or
+    /// from a current index.
+    index_complete: bool,
     rows: u64,
 }
 
@@ -88,6 +101,8 @@ impl<'c> PersonLoad<'c> {
             sqlite_cache_size,
             copy_data: Vec::new(),
             updated_at: None,
+            keys: None,
+            index_complete: false,
             rows: 0,
         };
         if let (DbConnection::Postgres(pg), false) = (&mut *load.conn, had_rows) {
@@ -109,6 +124,8 @@ impl<'c> PersonLoad<'c> {
                 load.freeze = true;
             }
         }
+        load.index_complete = !had_rows || search_index::is_current(load.conn)?;
+        load.keys = Some(KeyLoad::start(load.conn, !had_rows, true)?);
         Ok(load)
     }
 
@@ -135,13 +152,17 @@ impl<'c> PersonLoad<'c> {
             }
             DbConnection::Sqlite(sqlite) => insert_sqlite(sqlite, rows)?,
         }
-        super::search_key::insert(self.conn, rows)?;
+        let keys: Vec<_> = rows.iter().flat_map(rows_of).collect();
+        if let Some(load) = &mut self.keys {
+            load.add(self.conn, &keys)?;
+        }
         self.rows += rows.len() as u64;
         Ok(None)
     }
 
     /// Completes the load (on PostgreSQL, builds the primary key again and updates the
-    /// planner's statistics) and tells how many rows were added. The caller commits.
+    /// planner's statistics; builds the search index) and tells how many rows were added.
+    /// The caller commits.
     pub fn finish(mut self) -> StoreResult<u64> {
         if let DbConnection::Postgres(pg) = &mut *self.conn {
             if self.key_dropped {
@@ -151,6 +172,17 @@ impl<'c> PersonLoad<'c> {
                 self.key_dropped = false;
             }
             pg.batch_execute("ANALYZE persons")?;
+        }
+        if let Some(keys) = self.keys.take() {
+            let loaded = keys.finish(self.conn)?;
+            tracing::info!(
+                keys = loaded.rows,
+                build_ms = loaded.build.as_millis() as u64,
+                "search index loaded"
+            );
+        }
+        if self.index_complete {
+            search_index::mark_built(self.conn)?;
         }
         Ok(self.rows)
     }

@@ -31,19 +31,37 @@ struct NewKeyRow<'a> {
 /// The index rows of a person as stored: none for a canceled number (never a candidate) or a
 /// row whose birth date does not read (left to `PersonRow::person` to report).
 pub fn rows_of(row: &PersonRow) -> Vec<KeyRow<'_>> {
-    if row.status != "ACTIVE" {
+    rows_of_fields(
+        &row.ssin,
+        &row.status,
+        &row.last_name,
+        &row.first_names,
+        &row.birth_date,
+    )
+}
+
+/// [`rows_of`] from the columns the keys depend on, for readers that load only those (a
+/// rebuild, a check).
+pub fn rows_of_fields<'a>(
+    ssin: &'a str,
+    status: &str,
+    last_name: &str,
+    first_names: &str,
+    birth_date: &str,
+) -> Vec<KeyRow<'a>> {
+    if status != "ACTIVE" {
         return Vec::new();
     }
-    let Some(birth) = IncompleteDate::parse(&row.birth_date).map(birth_code) else {
+    let Some(birth) = IncompleteDate::parse(birth_date).map(birth_code) else {
         return Vec::new();
     };
-    let first_names: Vec<&str> = row.first_names.split(FIRST_NAME_SEPARATOR).collect();
-    person_keys(&row.last_name, &first_names)
+    let first_names: Vec<&str> = first_names.split(FIRST_NAME_SEPARATOR).collect();
+    person_keys(last_name, &first_names)
         .into_iter()
         .map(|search_key| KeyRow {
             search_key,
             birth,
-            ssin: &row.ssin,
+            ssin,
         })
         .collect()
 }

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The population benchmark: `raas generate population` then `raas import persons` into a fresh
-# SQLite file and a fresh PostgreSQL database, for populations of several sizes. See README.md.
+# SQLite file and a fresh PostgreSQL database, for populations of several sizes, with the
+# phonetic search index the load builds (its rows, its size on disk) and its rebuild
+# (`raas admin search-index rebuild`: the index build time on its own). See README.md.
 #
 #   tests/bench/population.sh                      # 100 000 and 1 000 000 persons (≈ 1 minute)
 #   SIZES="20000000" tests/bench/population.sh     # 20 million persons (≈ 4 min, 17 GB of disk)
@@ -22,7 +24,9 @@ Every option is also an environment variable (flags win):
              the database raas_bench_population is created for each import and dropped after
   WORK_DIR   where the population file and the SQLite database go (default target/bench/population)
   NO_BUILD=1 use target/release/raas as it is (default: cargo build --release first)
-  RAAS_BIN   benchmark this raas binary instead (no build)
+  RAAS_BIN   benchmark this raas binary instead (no build); a raas without the search index
+             (before issue 9) gives the rate without the index, its index columns are "-"
+  REBUILD=0  skip the timed `raas admin search-index rebuild` after each import
 
 Results: target/bench/population.md (a markdown table) and, beside it, population-<time>.log
 (the commands' outputs). Each size's file and databases are deleted once measured.
@@ -62,8 +66,12 @@ if [[ " $BACKENDS " == *" postgres "* ]]; then
   psql -X -At "$PG_URL/postgres" -c 'SELECT 1' >/dev/null 2>&1 ||
     die "no PostgreSQL at $PG_URL (set PG_URL)"
 fi
+if [[ " $BACKENDS " == *" sqlite "* ]]; then
+  command -v sqlite3 >/dev/null || die "sqlite3 is needed for the index's size (Debian: sqlite3)"
+fi
 TIME=
 [[ -x /usr/bin/time ]] && TIME=/usr/bin/time
+REBUILD=${REBUILD:-1}
 
 # One benchmark at a time: they share the machine and would measure each other.
 mkdir -p "$ROOT/target/bench" "$WORK_DIR"
@@ -77,6 +85,9 @@ fi
 # A private copy: others may rebuild target/release meanwhile.
 RAAS=$WORK_DIR/raas
 cp "${RAAS_BIN:-$ROOT/target/release/raas}" "$RAAS"
+# Whether this raas has the phonetic search index (issue 9).
+HAS_INDEX=0
+"$RAAS" admin search-index --help >/dev/null 2>&1 && HAS_INDEX=1
 STAMP=$(date -u +%Y%m%dT%H%M%SZ)
 LOG=$ROOT/target/bench/population-$STAMP.log
 REPORT=$ROOT/target/bench/population.md
@@ -97,6 +108,22 @@ trap 'exit 130' INT TERM
 
 seconds_since() { awk -v s="$1" -v e="$(date +%s.%N)" 'BEGIN { printf "%.1f", e - s }'; }
 mib() { awk -v b="$1" 'BEGIN { printf "%.0f MiB", b / 1048576 }'; }
+bytes_per() { awk -v b="$1" -v n="$2" 'BEGIN { printf "%.1f", (n > 0 ? b / n : 0) }'; }
+
+# The search index of the database at $1 ($2: sqlite or postgres): sets INDEX_ROWS and
+# INDEX_BYTES (SQLite: the pages of the WITHOUT ROWID table, from dbstat; PostgreSQL: the
+# table and its primary key, pg_total_relation_size), "-" without an index.
+index_size() {
+  INDEX_ROWS=- INDEX_BYTES=-
+  ((HAS_INDEX)) || return 0
+  if [[ $2 == sqlite ]]; then
+    INDEX_ROWS=$(sqlite3 "$1" "SELECT COUNT(*) FROM person_search_keys")
+    INDEX_BYTES=$(sqlite3 "$1" "SELECT SUM(pgsize) FROM dbstat WHERE name = 'person_search_keys'")
+  else
+    INDEX_ROWS=$(psql -X -At "$1" -c "SELECT COUNT(*) FROM person_search_keys")
+    INDEX_BYTES=$(psql -X -At "$1" -c "SELECT pg_total_relation_size('person_search_keys')")
+  fi
+}
 rate() { awk -v n="$1" -v s="$2" 'BEGIN { printf "%.0f", (s > 0 ? n / s : 0) }'; }
 
 # Runs a command under GNU time (when there is one), output appended to the log; sets
@@ -151,6 +178,27 @@ for size in $SIZES; do
       -v db=$(($(cut -d' ' -f5 <<<"$after") - $(cut -d' ' -f5 <<<"$before"))) 'BEGIN {
         o = busy / hz - db / hz - (ours == "-" ? 0 : ours); if (o < 0) o = 0
         printf "%.1f %.1f\n", db / hz, o }')
+    import_s=$ELAPSED import_cpu=$CPU_S import_rss=$RSS
+    index_size "$url" "$backend"
+    # The index alone: rebuilt from the persons in one transaction, timed.
+    rebuild_s=- build_s=-
+    if ((HAS_INDEX)) && [[ $REBUILD == 1 ]]; then
+      say "== $size persons: search index rebuild on $backend"
+      echo "== rebuild $size $backend" >>"$LOG"
+      measure "$RAAS" --database-url "$url" admin search-index rebuild
+      rebuild_s=$ELAPSED
+      built=$(grep -E '^search index rebuilt' "$LOG" | tail -n 1)
+      build_s=$(sed -E 's/.*index build ([0-9.]+) s.*/\1/' <<<"$built")
+      rebuilt_rows=$INDEX_ROWS
+      index_size "$url" "$backend"
+      [[ $INDEX_ROWS == "$rebuilt_rows" ]] || die "the rebuild made $INDEX_ROWS keys, the load $rebuilt_rows"
+      say "   rebuilt in $rebuild_s s ($built)"
+    fi
+    ELAPSED=$import_s CPU_S=$import_cpu RSS=$import_rss
+    index_cols="- | - | - | - | -"
+    if ((HAS_INDEX)); then
+      index_cols="$INDEX_ROWS | $(mib "$INDEX_BYTES") | $(bytes_per "$INDEX_BYTES" "$INDEX_ROWS") | $rebuild_s | $build_s"
+    fi
     if [[ $backend == sqlite ]]; then
       db_bytes=$(($(stat -c %s "$SQLITE_DB") + $(stat -c %s "$SQLITE_DB-wal" 2>/dev/null || echo 0)))
       db_s=-
@@ -162,7 +210,7 @@ for size in $SIZES; do
     rss=-
     if [[ $RSS != - ]]; then rss=$(awk -v k="$RSS" 'BEGIN { printf "%.0f MiB", k / 1024 }'); fi
     say "   $ELAPSED s, $(rate "$size" "$ELAPSED") persons/s (raas: $reported)"
-    ROWS+=("| $size | $(mib "$file_bytes") | $generate_s | $backend | $ELAPSED | $(rate "$size" "$ELAPSED") | $CPU_S | $db_s | $other_s | $rss | $(mib "$db_bytes") |")
+    ROWS+=("| $size | $(mib "$file_bytes") | $generate_s | $backend | $ELAPSED | $(rate "$size" "$ELAPSED") | $CPU_S | $db_s | $other_s | $rss | $(mib "$db_bytes") | $index_cols |")
   done
   rm -f "$FILE"
   FILE=
@@ -175,10 +223,14 @@ done
     "$(nproc) cores, seed $SEED. Times are wall-clock seconds of the whole command (opening the" \
     "database, reading, loading, index build, commit, SQLite checkpoint); CPU columns are seconds" \
     "of CPU during the import: raas (all its threads), PostgreSQL (every postgres process) and" \
-    "the rest of the machine (noise). Peak RSS is the raas process's."
+    "the rest of the machine (noise). Peak RSS is the raas process's. The import builds the" \
+    "phonetic search index with the persons (its rows and size on disk: SQLite dbstat pages," \
+    "PostgreSQL pg_total_relation_size, table and primary key); \"rebuild s\" times" \
+    "\`raas admin search-index rebuild\` afterwards (read every person, compute the keys, build)," \
+    "\"build s\" the sorted build at its end. Binary: $( ((HAS_INDEX)) && echo "with" || echo "without") the search index."
   echo
-  echo "| persons | file | generate s | backend | import s | persons/s | raas CPU s | PostgreSQL CPU s | other CPU s | raas peak RSS | database |"
-  echo "|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|"
+  echo "| persons | file | generate s | backend | import s | persons/s | raas CPU s | PostgreSQL CPU s | other CPU s | raas peak RSS | database | index rows | index size | bytes/row | rebuild s | build s |"
+  echo "|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
   printf '%s\n' "${ROWS[@]}"
 } >"$REPORT"
 say "== $REPORT"

@@ -2,11 +2,12 @@
 -- code of a last-name form or of the first given name, domain::name_search) with its birth
 -- date as yyyymmdd (00 where unknown). A search reads key by key within birth-date windows;
 -- the rows alone tell the candidates (no visit to persons until they are ranked). Only
--- active numbers have keys.
+-- active numbers have keys. Numbers compare bytewise ("C", like persons.ssin): the key's
+-- build and the search's reads do not pay for a linguistic collation.
 CREATE TABLE person_search_keys (
     search_key BIGINT NOT NULL,
     birth INTEGER NOT NULL,
-    ssin TEXT NOT NULL,
+    ssin TEXT COLLATE "C" NOT NULL,
     PRIMARY KEY (search_key, birth, ssin)
 );
 
