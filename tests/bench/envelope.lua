@@ -74,6 +74,29 @@ function M.client(username, password, cbe)
       "<ident:ssin>" .. ssin .. "</ident:ssin></ident:identifyPersonRequest>" .. TAIL
   end
 
+  -- searchPersonByPhoneticCriteria: `criteria` {last_name, first_name, middle_name,
+  -- birth_date, tolerance, gender, maximum}; every field but last_name and birth_date may be
+  -- nil or empty (then left out).
+  function client.search(ticket_prefix, legal_context, criteria)
+    local fields = { "<ident:lastName>" .. escape(criteria.last_name) .. "</ident:lastName>" }
+    local function optional(name, value, escaped)
+      if value and value ~= "" then
+        fields[#fields + 1] = "<ident:" .. name .. ">" .. (escaped and escape(value) or value) ..
+          "</ident:" .. name .. ">"
+      end
+    end
+    optional("firstName", criteria.first_name, true)
+    optional("middleName", criteria.middle_name, true)
+    optional("birthDate", criteria.birth_date)
+    optional("tolerance", criteria.tolerance)
+    optional("gender", criteria.gender)
+    optional("maximum", criteria.maximum)
+    return head .. "<ident:searchPersonByPhoneticCriteriaRequest>" .. customer(ticket_prefix, "ident") ..
+      "<ident:legalContext>" .. escape(legal_context) .. "</ident:legalContext>" ..
+      "<ident:criteria>" .. table.concat(fields) .. "</ident:criteria>" ..
+      "</ident:searchPersonByPhoneticCriteriaRequest>" .. TAIL
+  end
+
   return client
 end
 

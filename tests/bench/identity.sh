@@ -93,34 +93,6 @@ measure_op() { # phase op rep seconds
   run_wrk "$1" "$backend" "$PERSONS" "$2" "$3" "$4" "$url" "${env[@]}"
 }
 
-# Loads the population into the fresh database and records how long it took.
-import_population() { # backend db_url
-  local tag=$RUN_DIR/$1-import before after started seconds count bytes
-  before=$(cpu_snapshot "")
-  started=$(date +%s.%N)
-  /usr/bin/time -f '%U %S %M' -o "$tag.time" \
-    "$RAAS_BIN" --database-url "$2" import persons "$POPULATION" --quiet >"$tag.log" 2>&1 ||
-    { cat "$tag.log" >&2; die "the import into $1 failed"; }
-  seconds=$(seconds_since "$started")
-  after=$(cpu_snapshot "")
-  count=$(bench_query "$2" 'SELECT count(*) FROM persons')
-  [[ $count == "$PERSONS" ]] || die "$1: $count persons imported, not $PERSONS"
-  case $1 in
-    sqlite) bytes=$(du -cb "$2"* | tail -n1 | cut -f1) ;;
-    postgres) bytes=$(bench_query "$2" 'SELECT pg_database_size(current_database())') ;;
-  esac
-  local user system rss cpu_s result
-  read -r user system rss <"$tag.time"
-  cpu_s=$(awk -v u="$user" -v s="$system" 'BEGIN { print u + s }')
-  result=$(jq -c -n --argjson persons "$PERSONS" --argjson seconds "$seconds" --argjson bytes "$bytes" \
-    --argjson cpu "$cpu_s" --argjson rss "$rss" \
-    --arg said "$(grep -m1 '^imported' "$tag.log" || true)" \
-    '{persons: $persons, seconds: $seconds, rate: ($persons / $seconds), raas_cpu_s: $cpu,
-      raas_peak_rss_kib: $rss, database_bytes: $bytes, raas_says: $said}')
-  record import "$1" "$PERSONS" import 0 "$result" "$(cpu_json "$before" "$after" "$cpu_s")"
-  say "   imported $(human "$PERSONS") persons in $seconds s ($(jq -r '.rate | floor' <<<"$result") persons/s), database $((bytes >> 20)) MiB"
-}
-
 # A random sample of active persons (ssin, last name, first first name, birth date, gender),
 # the same for every backend: taken from the first one.
 extract_sample() { # db_url
@@ -145,12 +117,8 @@ if [[ -n ${POPULATION:-} ]]; then
 else
   POPULATION=$ROOT/target/bench/identity-population-$PERSONS-$SEED.xml
   BENCH_TEMPORARY_FILES+=("$POPULATION")
-  say "== raas generate population --persons $PERSONS --seed $SEED"
-  started=$(date +%s.%N)
-  "$RAAS_BIN" generate population --persons "$PERSONS" --seed "$SEED" -o "$POPULATION" >"$RUN_DIR/generate.log" 2>&1 ||
-    { cat "$RUN_DIR/generate.log" >&2; die "generate population failed"; }
-  generate_s=$(seconds_since "$started")
-  say "   $(($(stat -c %s "$POPULATION") >> 20)) MiB in $generate_s s"
+  generate_population "$PERSONS" "$SEED" "$POPULATION"
+  generate_s=$GENERATE_S
 fi
 
 bench_write_meta "$(jq -c -n --argjson persons "$PERSONS" --argjson lines "$LINES" --argjson sample "$SAMPLE" --argjson seed "$SEED" \
@@ -166,7 +134,7 @@ for backend in $BACKENDS; do
   # A fresh database with the bench organisation, its credential and dossier type, no persons.
   "$HERE/seed.sh" "$backend" "$db_url" 0 0
   "$RAAS_BIN" --database-url "$db_url" admin grant --cbe "$BENCH_CBE" --operation identifyPerson >/dev/null
-  import_population "$backend" "$db_url"
+  import_population "$backend" "$db_url" "$POPULATION" "$PERSONS"
   # A register that is not empty, as in soap.sh: its statistics and the plans PostgreSQL
   # caches are those of a register in use (an empty register, analysed empty, on a server
   # without autovacuum, keeps sequential-scan plans while it grows).

@@ -1,8 +1,9 @@
 # shellcheck shell=bash
-# The machinery the benchmark scripts share (sourced by soap.sh and identity.sh; see
-# README.md): options and defaults, the checks before a run, the lock, the private copy of the
-# binary, the server's start and stop, one wrk measurement with its CPU split, and the record
-# of every measurement in RUN_DIR/runs.jsonl.
+# The machinery the benchmark scripts share (sourced by soap.sh, identity.sh and
+# search_latency.sh; see README.md): options and defaults, the checks before a run, the lock,
+# the private copy of the binary, a generated population and its import, the server's start
+# and stop, one wrk measurement with its CPU split, and the record of every measurement in
+# RUN_DIR/runs.jsonl.
 #
 # The sourcing script sets BENCH_NAME (its name, for messages) first, and defines `usage`
 # (printing `bench_common_usage` among its own lines) and `bench_option` (its own options: it
@@ -178,6 +179,47 @@ bench_query() { # database_url sql
   esac
 }
 
+# Writes a population file of `persons` persons (`raas generate population`; the caller fixes
+# RAAS_GENERATED_AT, so the same size and seed give the same persons); GENERATE_S: seconds.
+generate_population() { # persons seed file
+  say "== raas generate population --persons $1 --seed $2"
+  local started log=$RUN_DIR/generate-$(human "$1").log
+  started=$(date +%s.%N)
+  "$RAAS_BIN" generate population --persons "$1" --seed "$2" -o "$3" >"$log" 2>&1 ||
+    { cat "$log" >&2; die "generate population failed"; }
+  GENERATE_S=$(seconds_since "$started")
+  say "   $(($(stat -c %s "$3") >> 20)) MiB in $GENERATE_S s"
+}
+
+# Loads a population file into a fresh database (`raas import persons FILE --quiet`), checks
+# that it holds `persons` persons, and records how long it took (phase import).
+import_population() { # backend db_url file persons
+  local tag=$RUN_DIR/$1-$(human "$4")-import before after started seconds count bytes
+  before=$(cpu_snapshot "")
+  started=$(date +%s.%N)
+  /usr/bin/time -f '%U %S %M' -o "$tag.time" \
+    "$RAAS_BIN" --database-url "$2" import persons "$3" --quiet >"$tag.log" 2>&1 ||
+    { cat "$tag.log" >&2; die "the import into $1 failed"; }
+  seconds=$(seconds_since "$started")
+  after=$(cpu_snapshot "")
+  count=$(bench_query "$2" 'SELECT count(*) FROM persons')
+  [[ $count == "$4" ]] || die "$1: $count persons imported, not $4"
+  case $1 in
+    sqlite) bytes=$(du -cb "$2"* | tail -n1 | cut -f1) ;;
+    postgres) bytes=$(bench_query "$2" 'SELECT pg_database_size(current_database())') ;;
+  esac
+  local user system rss cpu_s result
+  read -r user system rss <"$tag.time"
+  cpu_s=$(awk -v u="$user" -v s="$system" 'BEGIN { print u + s }')
+  result=$(jq -c -n --argjson persons "$4" --argjson seconds "$seconds" --argjson bytes "$bytes" \
+    --argjson cpu "$cpu_s" --argjson rss "$rss" \
+    --arg said "$(grep -m1 '^imported' "$tag.log" || true)" \
+    '{persons: $persons, seconds: $seconds, rate: ($persons / $seconds), raas_cpu_s: $cpu,
+      raas_peak_rss_kib: $rss, database_bytes: $bytes, raas_says: $said}')
+  record import "$1" "$4" import 0 "$result" "$(cpu_json "$before" "$after" "$cpu_s")"
+  say "   imported $(human "$4") persons in $seconds s ($(jq -r '.rate | floor' <<<"$result") persons/s), database $((bytes >> 20)) MiB"
+}
+
 start_server() { # database_url log
   # shellcheck disable=SC2086 # SERVER_ARGS are words
   RUST_LOG=${SERVER_LOG:-warn} "$RAAS_BIN" --database-url "$1" serve --listen 127.0.0.1:0 $SERVER_ARGS >"$2" 2>&1 &
@@ -232,8 +274,9 @@ top_snapshot_later() { # phase rep seconds file
   TOP_PID=$!
 }
 
-# One wrk measurement of RUN_DIR/../<op>.lua against url, with the given environment
-# (NAME=value words) for the script.
+# One wrk measurement of RUN_DIR/../<op>.lua (or of WRK_SCRIPT, when set: several
+# measurements of one script) against url, with the given environment (NAME=value words) for
+# the script.
 run_wrk() { # phase backend size op rep seconds url [NAME=value …]
   local phase=$1 backend=$2 size=$3 op=$4 rep=$5 seconds=$6 url=$7
   shift 7
@@ -242,12 +285,40 @@ run_wrk() { # phase backend size op rep seconds url [NAME=value …]
   local before after
   before=$(cpu_snapshot "$SERVER_PID")
   env "$@" /usr/bin/time -f '%U %S' -o "$tag.time" \
-    wrk -t "$THREADS" -c "$CLIENTS" -d "${seconds}s" --timeout 5s -s "$HERE/$op.lua" "$url" >"$tag.wrk" 2>&1 ||
+    wrk -t "$THREADS" -c "$CLIENTS" -d "${seconds}s" --timeout 5s -s "${WRK_SCRIPT:-$HERE/$op.lua}" "$url" >"$tag.wrk" 2>&1 ||
     { cat "$tag.wrk" >&2; die "wrk failed"; }
   after=$(cpu_snapshot "$SERVER_PID")
   [[ -z $TOP_PID ]] || wait "$TOP_PID" || true
   local result
   result=$(grep -m1 '^BENCH_RESULT ' "$tag.wrk" | cut -d' ' -f2-) || die "no result in $tag.wrk"
+  record "$phase" "$backend" "$size" "$op" "$rep" "$result" \
+    "$(cpu_json "$before" "$after" "$(awk 'END { print $1 + $2 }' "$tag.time")")"
+}
+
+# One pgbench measurement of `script` (CLIENTS connections, THREADS threads, prepared
+# statements) against db_url, the extra pgbench words given (e.g. -D name=value), recorded
+# as op. pgbench gives no percentiles: latency_ms holds its mean only.
+run_pgbench() { # phase backend size op rep seconds db_url script [pgbench words…]
+  local phase=$1 backend=$2 size=$3 op=$4 rep=$5 seconds=$6 db_url=$7 script=$8
+  shift 8
+  local tag=$RUN_DIR/$backend-$(human "$size")-$op-$phase-$rep
+  top_snapshot_later "$phase" "$rep" "$seconds" "$RUN_DIR/top-$backend-$(human "$size")-$op.txt"
+  local before after
+  before=$(cpu_snapshot "$SERVER_PID")
+  /usr/bin/time -f '%U %S' -o "$tag.time" \
+    pgbench -n -M prepared -c "$CLIENTS" -j "$THREADS" -T "$seconds" -f "$script" "$@" "$db_url" >"$tag.pgbench" 2>&1 ||
+    { cat "$tag.pgbench" >&2; die "pgbench failed"; }
+  after=$(cpu_snapshot "$SERVER_PID")
+  [[ -z $TOP_PID ]] || wait "$TOP_PID" || true
+  local tps processed failed latency result
+  tps=$(grep -oP '^tps = \K[0-9.]+' "$tag.pgbench") || die "no tps in $tag.pgbench"
+  processed=$(grep -oP '^number of transactions actually processed: \K[0-9]+' "$tag.pgbench")
+  failed=$(grep -oP '^number of failed transactions: \K[0-9]+' "$tag.pgbench" || echo 0)
+  latency=$(grep -oP '^latency average = \K[0-9.]+' "$tag.pgbench")
+  result=$(jq -c -n --argjson tps "$tps" --argjson n "$processed" --argjson failed "$failed" \
+    --argjson latency "$latency" --argjson seconds "$seconds" \
+    '{requests: $n, seconds: $seconds, rps: $tps, good: $n, failures: $failed,
+      latency_ms: {mean: $latency}, first_failure: ""}')
   record "$phase" "$backend" "$size" "$op" "$rep" "$result" \
     "$(cpu_json "$before" "$after" "$(awk 'END { print $1 + $2 }' "$tag.time")")"
 }
@@ -282,10 +353,10 @@ measure_rounds() { # op…
   done
 }
 
-# The report (report.py) of the run, copied to target/bench/<latest>.{md,json}; exit status 3
-# when any measured request failed.
-bench_finish() { # latest
-  python3 "$HERE/report.py" "$RUN_DIR"
+# The report (report.py, or the script given) of the run, copied to
+# target/bench/<latest>.{md,json}; exit status 3 when any measured request failed.
+bench_finish() { # latest [report_script]
+  python3 "${2:-$HERE/report.py}" "$RUN_DIR"
   cp "$RUN_DIR/results.md" "$ROOT/target/bench/$1.md"
   cp "$RUN_DIR/results.json" "$ROOT/target/bench/$1.json"
   say "== $RUN_DIR/results.md (copied to target/bench/$1.md)"

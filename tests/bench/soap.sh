@@ -57,34 +57,14 @@ bench_setup run wrk psql pgbench sqlite3 jq python3 curl pgrep flock /usr/bin/ti
 
 # pgbench running the SQL of one operation without the service: op pgbench (a registration's,
 # pgbench-register.sql) or pgbench-consult (a consultation's, pgbench-consult.sql).
-run_pgbench() { # phase backend size rep seconds db_url op
-  local phase=$1 backend=$2 size=$3 rep=$4 seconds=$5 db_url=$6 op=$7
-  local script=$HERE/pgbench-register.sql
-  [[ $op == pgbench ]] || script=$HERE/pgbench-${op#pgbench-}.sql
-  local tag=$RUN_DIR/$backend-$(human "$size")-$op-$phase-$rep
-  top_snapshot_later "$phase" "$rep" "$seconds" "$RUN_DIR/top-$backend-$(human "$size")-$op.txt"
-  local org type before after
-  read -r org type < <(psql -X -At -F' ' "$db_url" -c "SELECT organisation_id, id FROM dossier_types
+soap_pgbench() { # phase backend size rep seconds db_url op
+  local script=$HERE/pgbench-register.sql org type
+  [[ $7 == pgbench ]] || script=$HERE/pgbench-${7#pgbench-}.sql
+  read -r org type < <(psql -X -At -F' ' "$6" -c "SELECT organisation_id, id FROM dossier_types
     WHERE code = '$BENCH_DOSSIER_TYPE'")
-  before=$(cpu_snapshot "$SERVER_PID")
-  /usr/bin/time -f '%U %S' -o "$tag.time" \
-    pgbench -n -M prepared -c "$CLIENTS" -j "$THREADS" -T "$seconds" -f "$script" \
-    -D lines="$size" -D persons="$persons" -D org="$org" -D type="$type" -D code="$BENCH_DOSSIER_TYPE" \
-    -D cbe="$BENCH_CBE" "$db_url" >"$tag.pgbench" 2>&1 ||
-    { cat "$tag.pgbench" >&2; die "pgbench failed"; }
-  after=$(cpu_snapshot "$SERVER_PID")
-  [[ -z $TOP_PID ]] || wait "$TOP_PID" || true
-  local tps processed failed latency result
-  tps=$(grep -oP '^tps = \K[0-9.]+' "$tag.pgbench") || die "no tps in $tag.pgbench"
-  processed=$(grep -oP '^number of transactions actually processed: \K[0-9]+' "$tag.pgbench")
-  failed=$(grep -oP '^number of failed transactions: \K[0-9]+' "$tag.pgbench" || echo 0)
-  latency=$(grep -oP '^latency average = \K[0-9.]+' "$tag.pgbench")
-  result=$(jq -c -n --argjson tps "$tps" --argjson n "$processed" --argjson failed "$failed" \
-    --argjson latency "$latency" --argjson seconds "$seconds" \
-    '{requests: $n, seconds: $seconds, rps: $tps, good: $n, failures: $failed,
-      latency_ms: {mean: $latency}, first_failure: ""}')
-  record "$phase" "$backend" "$size" "$op" "$rep" "$result" \
-    "$(cpu_json "$before" "$after" "$(awk 'END { print $1 + $2 }' "$tag.time")")"
+  run_pgbench "$1" "$2" "$3" "$7" "$4" "$5" "$6" "$script" \
+    -D lines="$3" -D persons="$persons" -D org="$org" -D type="$type" -D code="$BENCH_DOSSIER_TYPE" \
+    -D cbe="$BENCH_CBE"
 }
 
 NISS_NEXT=0
@@ -106,9 +86,9 @@ measure_op() { # phase op rep seconds
 
 after_round() { # rep
   if [[ $backend == postgres ]]; then
-    run_pgbench measure "$backend" "$size" "$1" "$DURATION" "$db_url" pgbench
+    soap_pgbench measure "$backend" "$size" "$1" "$DURATION" "$db_url" pgbench
     show "$LAST"
-    run_pgbench measure "$backend" "$size" "$1" "$DURATION" "$db_url" pgbench-consult
+    soap_pgbench measure "$backend" "$size" "$1" "$DURATION" "$db_url" pgbench-consult
     show "$LAST"
   fi
 }

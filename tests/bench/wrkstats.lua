@@ -30,12 +30,26 @@ function M.env(name, default)
   return value
 end
 
--- Installs setup/response/done. `expected`: a plain string every good body contains.
-function M.install(expected)
+-- Whether a body holds the expected marker (a plain string), or one of them (a list).
+local function holds(body, expected)
+  if type(expected) == "string" then return body:find(expected, 1, true) ~= nil end
+  for _, marker in ipairs(expected) do
+    if body:find(marker, 1, true) then return true end
+  end
+  return false
+end
+
+-- Installs setup/response/done. `expected`: a plain string every good body contains, or a
+-- list of them (a good body contains one). `tally` (optional): a function called with every
+-- good body, returning nil or a list of counter names to add one to; the counters, summed
+-- over the threads, come out as `"tallies":{name: count}` (e.g. a sanity check of what the
+-- answers say, which is no failure).
+function M.install(expected, tally)
   local threads = {}
 
   -- These globals live in each thread's own Lua state.
   good, bad_status, bad_body, exhausted, first_failure = 0, 0, 0, 0, ""
+  tallies = {}
 
   function setup(thread)
     thread:set("thread_index", #threads)
@@ -45,10 +59,13 @@ function M.install(expected)
   function response(status, headers, body)
     if status ~= 200 then
       bad_status = bad_status + 1
-    elseif not (body and body:find(expected, 1, true)) then
+    elseif not (body and holds(body, expected)) then
       bad_body = bad_body + 1
     else
       good = good + 1
+      for _, name in ipairs(tally and tally(body) or {}) do
+        tallies[name] = (tallies[name] or 0) + 1
+      end
       return
     end
     if first_failure == "" then
@@ -61,12 +78,21 @@ function M.install(expected)
 
   function done(summary, latency, requests)
     local totals = { good = 0, bad_status = 0, bad_body = 0, exhausted = 0 }
-    local failure = ""
+    local failure, counted = "", {}
     for _, thread in ipairs(threads) do
       for key in pairs(totals) do
         totals[key] = totals[key] + (tonumber(thread:get(key)) or 0)
       end
       if failure == "" then failure = thread:get("first_failure") or "" end
+      for name, n in pairs(thread:get("tallies") or {}) do
+        counted[name] = (counted[name] or 0) + n
+      end
+    end
+    local names = {}
+    for name in pairs(counted) do names[#names + 1] = name end
+    table.sort(names)
+    for i, name in ipairs(names) do
+      names[i] = json_string(name) .. ":" .. string.format("%d", counted[name])
     end
     local seconds = summary.duration / 1e6
     local e = summary.errors
@@ -89,6 +115,7 @@ function M.install(expected)
         latency.mean / 1e3, latency:percentile(50) / 1e3, latency:percentile(90) / 1e3,
         latency:percentile(99) / 1e3, latency.max / 1e3),
       '"first_failure":' .. json_string(failure),
+      '"tallies":{' .. table.concat(names, ",") .. "}",
     }
     io.write("BENCH_RESULT {" .. table.concat(fields, ",") .. "}\n")
   end
