@@ -26,15 +26,6 @@ fn search_quality() {
     println!("{}", benchmark::run());
 }
 
-#[path = "search_quality/benchmark.rs"]
-mod benchmark;
-
-#[test]
-#[ignore = "a benchmark: tests/bench/search_quality.sh"]
-fn search_quality() {
-    println!("{}", benchmark::run());
-}
-
 #[test]
 #[ignore]
 fn show_pairs() {
