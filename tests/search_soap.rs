@@ -826,7 +826,7 @@ fn plainly_acceptable(name: &str, needs_letter: bool) -> bool {
 }
 
 /// Every answer is a search's (DATA_FOUND with candidates best first, or NO_RESULT) or a
-/// SOAP fault refusing the names; a name the server must accept is searched for.
+/// SOAP fault refusing the criteria; names the server must accept are searched for.
 fn check_answer(answer: &Answer, must_accept: bool) -> Result<(), TestCaseError> {
     match answer.http_status {
         200 => {
@@ -849,7 +849,7 @@ fn check_answer(answer: &Answer, must_accept: bool) -> Result<(), TestCaseError>
             prop_assert!(
                 matches!(
                     reason.as_deref(),
-                    Some("INVALID_FIELD" | "MALFORMED_REQUEST")
+                    Some("INVALID_FIELD" | "INVALID_DATE" | "MALFORMED_REQUEST")
                 ),
                 "{}",
                 answer.body
@@ -861,6 +861,8 @@ fn check_answer(answer: &Answer, must_accept: bool) -> Result<(), TestCaseError>
     Ok(())
 }
 
+/// Arbitrary names (and now and then other criteria) through the whole search: the XML
+/// reader, the checks, the encoders, the index and the ranking.
 fn arbitrary_unicode_names_never_break_the_search(backend: Backend) {
     let app = start(backend);
     let cases: u32 = std::env::var("SEARCH_FUZZ_CASES")
@@ -875,23 +877,55 @@ fn arbitrary_unicode_names_never_break_the_search(backend: Backend) {
     // Half of the last names start with a name of the source, so that candidates are found
     // and scored against the arbitrary first names too.
     let last_name = prop_oneof![name(), name().prop_map(|n| format!("Claeys{n}"))];
+    // Now and then the other criteria are odd too: dates of the right shape (month 13,
+    // day 00, …) or any text, tolerances of any size or text, genders of any text.
+    let other = |shaped: &'static str| {
+        prop_oneof![
+            6 => Just(None),
+            2 => shaped.prop_map(Some),
+            1 => name().prop_map(Some),
+        ]
+    };
+    let gender = prop_oneof![
+        6 => Just(None),
+        1 => Just(Some("M".to_string())),
+        1 => Just(Some("F".to_string())),
+        1 => name().prop_map(Some),
+    ];
     let strategy = (
         last_name,
         proptest::option::of(name()),
         proptest::option::of(name()),
+        other("[0-9]{4}-[01][0-9]-[0-3][0-9]"),
+        other("[0-9]{1,3}"),
+        gender,
     );
     runner
-        .run(&strategy, |(last, first, middle)| {
-            let mut search = Search::new(&org_a(), &last, CLAEYS_BIRTH);
-            let mut must_accept = plainly_acceptable(&last, true);
-            for (field, given) in [("firstName", &first), ("middleName", &middle)] {
-                if let Some(given) = given {
-                    search = search.set(field, given);
-                    must_accept &= plainly_acceptable(given, false);
+        .run(
+            &strategy,
+            |(last, first, middle, date, tolerance, gender)| {
+                let mut search =
+                    Search::new(&org_a(), &last, date.as_deref().unwrap_or(CLAEYS_BIRTH));
+                let mut must_accept = plainly_acceptable(&last, true)
+                    && date.is_none()
+                    && tolerance.is_none()
+                    && matches!(gender.as_deref(), None | Some("M" | "F"));
+                for (field, given) in [
+                    ("firstName", &first),
+                    ("middleName", &middle),
+                    ("tolerance", &tolerance),
+                    ("gender", &gender),
+                ] {
+                    if let Some(given) = given {
+                        search = search.set(field, given);
+                        if field.ends_with("Name") {
+                            must_accept &= plainly_acceptable(given, false);
+                        }
+                    }
                 }
-            }
-            check_answer(&app.search(&search), must_accept)
-        })
+                check_answer(&app.search(&search), must_accept)
+            },
+        )
         .unwrap_or_else(|e| panic!("{e}"));
     // Still serving, and nothing panicked on the way.
     let answer = app.search(&claeys_search()).ok();
