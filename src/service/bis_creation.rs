@@ -22,14 +22,12 @@
 //! - **force** skips the search. The creation's audit entry then has the outcome `FORCED`
 //!   (`OK` otherwise): `raas admin audit` shows which numbers were created over the search.
 
-use chrono::{NaiveDate, Utc};
-
 use super::error::ServiceError;
 use super::execution::on_database;
 use super::identification::{require_grant, Operation};
 use super::phonetic_search::{answer_entries, find_candidates, Candidate};
 use super::register::OK;
-use super::{Call, Caller, Services, Success};
+use super::{latest_today as today, Call, Caller, Services, Success};
 use crate::domain::bis_number::{Attribution, BisNumberError};
 use crate::domain::candidate_score::LIKELY_EXISTING_SCORE;
 use crate::domain::search_criteria::CriteriaError;
@@ -245,10 +243,4 @@ fn checked(identity: &Identity) -> Result<(Attribution, SearchCriteria), Service
         other => ServiceError::Internal(format!("the search of a creation is refused: {other}")),
     })?;
     Ok((attribution, criteria))
-}
-
-/// Today as far as any caller can be concerned: a birth "today" in Belgium may still be
-/// tomorrow in UTC terms for a few hours (the rule the SOAP layer checks dates with).
-fn today() -> NaiveDate {
-    (Utc::now() + chrono::Duration::hours(14)).date_naive()
 }

@@ -28,6 +28,12 @@ use std::sync::Arc;
 
 use crate::store::Database;
 
+/// Today as far as any caller can be concerned: a birth "today" in the easternmost time zone
+/// (UTC + 14) may still be tomorrow in UTC terms. Dates from outside are bounded by it.
+pub fn latest_today() -> chrono::NaiveDate {
+    (chrono::Utc::now() + chrono::Duration::hours(14)).date_naive()
+}
+
 /// Where a successful call's audit entry is written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Success {

@@ -108,10 +108,9 @@ impl From<ServiceError> for Refusal {
     }
 }
 
-/// Today as far as any caller can be concerned: a birth "today" in Belgium may still be
-/// tomorrow in UTC terms for a few hours.
+/// Today as far as any caller can be concerned (`service::latest_today`).
 pub fn today() -> NaiveDate {
-    (Utc::now() + chrono::Duration::hours(14)).date_naive()
+    crate::service::latest_today()
 }
 
 /// Answers one request to service `S`: an envelope already read within the size limit, or
