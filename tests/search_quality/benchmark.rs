@@ -510,11 +510,12 @@ pub fn run() -> String {
     let db = Database::open(&format!("sqlite://{}", path(&db_path)), 2).expect("the database");
     {
         let mut conn = db.connection().expect("a connection");
-        let expected: Vec<String> = cases.iter().filter_map(|c| c.expected.clone()).collect();
+        let expected: HashSet<String> = cases.iter().filter_map(|c| c.expected.clone()).collect();
+        let expected: Vec<String> = expected.into_iter().collect();
         let stored = person::find_many(&mut conn, &expected).expect("persons read");
         assert_eq!(
             stored.len(),
-            expected.iter().collect::<HashSet<_>>().len(),
+            expected.len(),
             "the imported file holds the generated persons"
         );
     }
