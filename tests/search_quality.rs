@@ -6,6 +6,8 @@
 //!   corruption kind, against a PostgreSQL `fuzzystrmatch` / `pg_trgm` baseline
 //!   (`tests/bench/search_quality.sh`).
 
+#[path = "search_quality/benchmark.rs"]
+mod benchmark;
 #[path = "search_quality/corruption.rs"]
 mod corruption;
 #[path = "search_quality/encoders.rs"]
@@ -17,19 +19,8 @@ fn encoders() {
     println!("{}", encoders::compare_encoders());
 }
 
-#[path = "search_quality/benchmark.rs"]
-mod benchmark;
-
 #[test]
 #[ignore = "a benchmark: tests/bench/search_quality.sh"]
 fn search_quality() {
     println!("{}", benchmark::run());
-}
-
-#[test]
-#[ignore]
-fn show_pairs() {
-    for (kind, pairs) in encoders::corrupted_pairs(5, 3) {
-        println!("{:?}: {:?}", kind, pairs);
-    }
 }

@@ -1,12 +1,59 @@
 //! The keys a phonetic search blocks candidates by.
 //!
-//! A person gets one *search key* per form of its last name and one for its first given
-//! name; a search computes the same keys from its criteria and looks for persons sharing
-//! one of them within its birth-date windows (`search_criteria::birth_windows`). Ranking
-//! the candidates found is `candidate_score`'s business.
+//! A person gets one *search key* per form of its last name and one per word of its given
+//! names; a search computes the same keys from its criteria and looks for persons sharing
+//! one of them within its birth-date windows (`search_criteria::birth_windows`): last-name
+//! keys in every window, given-name keys only in the narrow ones (a first name alone is
+//! shared by too many; with the birth day it catches the slips in the last name that no
+//! encoder forgives: one letter replaced, two swapped). Ranking the candidates found is
+//! `candidate_score`'s business.
 //!
 //! Every name is folded to ASCII first (`identity_check::normalise_name`), so an encoder
-//! never sees anything but `a`–`z` and digits.
+//! never sees anything but `a`–`z` and digits, and cut to [`MAX_NAME_CHARS`].
+//!
+//! # Forms of a last name
+//!
+//! The whole name glued (`Van den Berghe` → `vandenberghe`), the name without its particles
+//! (`berghe`), and each part of a double name (`Peeters-Janssens` → `peeters`, `janssens`),
+//! at most [`MAX_LAST_NAME_FORMS`]. So a name is found written with its particles apart,
+//! joined or left out, and a double name by either of its parts.
+//!
+//! # The encoder, chosen by measurement
+//!
+//! Each form is rewritten ([`SPELLING_REWRITES`]: `ij` → `y`, `ae` → `a`, `ue` → `u`,
+//! `ck` → `k`, `dt` → `t`, `ph` → `f`, `gh` → `g`, `th` → `t`, `bv` → `v`), then encoded
+//! with the Cologne phonetic code. Measured by the ignored test `encoders` in
+//! `tests/search_quality.rs` (`cargo test --test search_quality -- --ignored --nocapture
+//! encoders`) on the 14 632 last names of the population generator (Statbel lists and
+//! their long tail, weighted by bearers): the 44 ordered pairs of DOMAIN.md §8 that share a
+//! key, the share of 1 000 corrupted names per kind (`tests/search_quality/corruption.rs`)
+//! that keep a key shared with the person, the *block* — persons per million sharing a key
+//! with a name drawn by frequency, before the birth-date window divides it — and the keys
+//! per name (index rows). Selected rows (the test prints every candidate, with the cost
+//! per name; debug build on a loaded machine, so the costs only rank the encoders):
+//!
+//! | encoder | §8 pairs | split | joined | dropped | ck/k | ph/f | typo | transposition | all kinds | block /1M | keys/name |
+//! |---|---|---|---|---|---|---|---|---|---|---|---|
+//! | **Cologne + rewrites** | **44/44** | 1.000 | 1.000 | 0.998 | 1.000 | 1.000 | 0.255 | 0.699 | 0.913 | **1449** | 1.19 |
+//! | Cologne | 40/44 | 1.000 | 1.000 | 0.998 | 0.971 | 1.000 | 0.254 | 0.700 | 0.910 | 1446 | 1.19 |
+//! | Soundex + rewrites | 44/44 | 1.000 | 1.000 | 0.998 | 1.000 | 1.000 | 0.423 | 0.773 | 0.933 | 3636 | 1.19 |
+//! | Double Metaphone (4) + rewrites | 44/44 | 1.000 | 1.000 | 0.998 | 1.000 | 1.000 | 0.351 | 0.690 | 0.920 | 3003 | 1.19 |
+//! | Double Metaphone 8 + alternate + rewrites | 40/44 | 1.000 | 1.000 | 0.998 | 1.000 | 1.000 | 0.231 | 0.677 | 0.909 | 1254 | 1.40 |
+//! | Double Metaphone 8 | 36/44 | 1.000 | 1.000 | 0.998 | 0.972 | 0.883 | 0.208 | 0.637 | 0.890 | 1086 | 1.19 |
+//! | Daitch–Mokotoff (branching) + rewrites | 40/44 | 1.000 | 1.000 | 0.998 | 1.000 | 1.000 | 0.300 | 0.699 | 0.916 | 1946 | 1.49 |
+//! | Cologne + Double Metaphone 8 + rewrites (two keys) | 44/44 | 1.000 | 1.000 | 0.998 | 1.000 | 1.000 | 0.286 | 0.742 | 0.919 | 1616 | 2.38 |
+//! | Metaphone 8 + rewrites | 40/44 | 1.000 | 1.000 | 0.998 | 1.000 | 1.000 | 0.190 | 0.630 | 0.901 | 826 | 1.19 |
+//! | NYSIIS + rewrites | 38/44 | 1.000 | 1.000 | 0.998 | 1.000 | 1.000 | 0.158 | 0.277 | 0.869 | 808 | 1.19 |
+//! | Caverphone 2 + rewrites | 40/44 | 1.000 | 1.000 | 0.998 | 1.000 | 1.000 | 0.298 | 0.548 | 0.904 | 1543 | 1.19 |
+//!
+//! (ij/y, ae/a, dt/t, accents dropped and double name cut: 1.000 for every encoder with the
+//! rewrites.) Cologne with the rewrites is the only single encoder that keeps all 44 pairs
+//! with a small block: Soundex and Double Metaphone 4 keep a few more typos but share a key
+//! with 2–2.5 times as many persons (Double Metaphone 4 collapses every `Van d…`), and the
+//! typos they would save are caught by the given-name key anyway. The rewrites are what
+//! joins Lefebvre / Lefevre (`bv`) and Hendrickx / Hendriks (`ck`) under Cologne; a second
+//! encoder doubles the index for 0.6 point. Daitch–Mokotoff also needs a rule file the
+//! crate does not embed by default.
 
 use rphonetic::{Cologne, Encoder};
 

@@ -8,7 +8,9 @@
 //! `SEARCH_QUALITY_QUERIES` per kind (200), `SEARCH_QUALITY_DIR` (`target/bench/search_quality`,
 //! the imported database is kept there for reruns), `SEARCH_QUALITY_POSTGRES` or
 //! `TEST_DATABASE_URL` (a PostgreSQL server for the baseline; the database
-//! `raas_bench_quality_baseline` is created and dropped). The report is written to
+//! `raas_bench_quality_baseline` is created and dropped, and raas's own search is timed
+//! there too on the population imported into `raas_bench_quality_raas`, also dropped). The
+//! report is written to
 //! `target/bench/search_quality.md`.
 
 use std::collections::{BTreeMap, HashSet};
@@ -38,6 +40,8 @@ use super::corruption::{Kind, Query, Source};
 
 const GENERATED_AT: &str = "2026-01-01T00:00:00Z";
 const BASELINE_DATABASE: &str = "raas_bench_quality_baseline";
+/// The same population imported by raas into PostgreSQL, for raas's latency there.
+const RAAS_POSTGRES_DATABASE: &str = "raas_bench_quality_raas";
 /// Candidates asked for by every query (the operation's default).
 const MAXIMUM: u32 = 10;
 
@@ -104,10 +108,25 @@ fn population_database(settings: &Settings) -> PathBuf {
     if db.exists() {
         return db;
     }
-    let file = settings.dir.join("population.xml");
     let partial = settings.dir.join(format!("{name}.partial"));
     let _ = std::fs::remove_file(&partial);
     let started = Instant::now();
+    import_population(settings, &format!("sqlite://{}", path(&partial)));
+    for suffix in ["-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", path(&partial)));
+    }
+    std::fs::rename(&partial, &db).expect("database in place");
+    eprintln!(
+        "generated and imported {} persons in {:.0} s",
+        settings.persons,
+        started.elapsed().as_secs_f64()
+    );
+    db
+}
+
+/// Generates the population file with the binary, imports it into `url`, removes it.
+fn import_population(settings: &Settings, url: &str) {
+    let file = settings.dir.join("population.xml");
     raas(&[
         "generate",
         "population",
@@ -123,20 +142,28 @@ fn population_database(settings: &Settings) -> PathBuf {
         "persons",
         "--quiet",
         "--database-url",
-        &format!("sqlite://{}", path(&partial)),
+        url,
         path(&file),
     ]);
     std::fs::remove_file(&file).expect("population file removed");
-    for suffix in ["-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{}{suffix}", path(&partial)));
-    }
-    std::fs::rename(&partial, &db).expect("database in place");
-    eprintln!(
-        "generated and imported {} persons in {:.0} s",
-        settings.persons,
-        started.elapsed().as_secs_f64()
+}
+
+/// raas on PostgreSQL: the population imported by the binary into a database of its own
+/// (dropped after), the same queries.
+fn run_raas_on_postgres(settings: &Settings, server: &str, cases: &[Case]) -> Vec<Outcome> {
+    let drop_sql = format!("DROP DATABASE IF EXISTS {RAAS_POSTGRES_DATABASE} WITH (FORCE)");
+    psql(server, &["-c", &drop_sql]);
+    psql(
+        server,
+        &["-c", &format!("CREATE DATABASE {RAAS_POSTGRES_DATABASE}")],
     );
-    db
+    let url = database_url(server, RAAS_POSTGRES_DATABASE);
+    import_population(settings, &url);
+    let db = Database::open(&url, 2).expect("the PostgreSQL database");
+    let outcomes = run_raas(&db, cases);
+    drop(db);
+    psql(server, &["-c", &drop_sql]);
+    outcomes
 }
 
 fn path(p: &Path) -> &str {
@@ -510,11 +537,12 @@ pub fn run() -> String {
     let db = Database::open(&format!("sqlite://{}", path(&db_path)), 2).expect("the database");
     {
         let mut conn = db.connection().expect("a connection");
-        let expected: Vec<String> = cases.iter().filter_map(|c| c.expected.clone()).collect();
+        let expected: HashSet<String> = cases.iter().filter_map(|c| c.expected.clone()).collect();
+        let expected: Vec<String> = expected.into_iter().collect();
         let stored = person::find_many(&mut conn, &expected).expect("persons read");
         assert_eq!(
             stored.len(),
-            expected.iter().collect::<HashSet<_>>().len(),
+            expected.len(),
             "the imported file holds the generated persons"
         );
     }
@@ -523,11 +551,16 @@ pub fn run() -> String {
         .postgres
         .as_ref()
         .map(|server| run_baseline(server, &csv, &cases));
+    let ours_postgres = settings
+        .postgres
+        .as_ref()
+        .map(|server| run_raas_on_postgres(&settings, server, &cases));
     let _ = std::fs::remove_file(&csv);
     let report = report(
         &settings,
         &cases,
         &ours,
+        ours_postgres.as_deref(),
         baseline.as_ref(),
         started.elapsed(),
     );
@@ -541,6 +574,7 @@ fn report(
     settings: &Settings,
     cases: &[Case],
     ours: &[Outcome],
+    ours_postgres: Option<&[Outcome]>,
     baseline: Option<&(Vec<Outcome>, Duration)>,
     took: Duration,
 ) -> String {
@@ -659,6 +693,22 @@ fn report(
         percentile(&mut times, 0.99),
         percentile(&mut times, 1.0)
     ));
+    if let Some(pg) = ours_postgres {
+        let mut times: Vec<Duration> = pg.iter().map(|o| o.took).collect();
+        let mut tally = Tally::default();
+        pg.iter()
+            .zip(cases)
+            .filter(|(_, c)| c.kind.is_some())
+            .for_each(|(o, _)| tally.add(o));
+        md.push_str(&format!(
+            "| raas `find_candidates`, PostgreSQL (recall@1 {:.4}, recall@10 {:.4}) | {:.2} | {:.2} | {:.2} |\n",
+            tally.share(tally.at1),
+            tally.share(tally.at10),
+            percentile(&mut times, 0.5),
+            percentile(&mut times, 0.99),
+            percentile(&mut times, 1.0)
+        ));
+    }
     if let Some((b, load)) = baseline {
         let mut times: Vec<Duration> = b.iter().map(|o| o.took).collect();
         md.push_str(&format!(

@@ -299,10 +299,7 @@ fn split_particles(name: &str) -> Option<String> {
 fn leading_particles(name: &str) -> Option<usize> {
     let mut end = 0;
     let mut rest = name;
-    loop {
-        let Some(word_end) = rest.find([' ', '\'']) else {
-            break;
-        };
+    while let Some(word_end) = rest.find([' ', '\'']) {
         let word = rest[..word_end].to_lowercase();
         if !WORDS.contains(&word.as_str()) {
             break;

@@ -66,10 +66,13 @@ pub fn last_name_shares() -> Vec<(String, f64)> {
     out
 }
 
+/// The codes an encoder gives one normalised form.
+type Encode = Box<dyn Fn(&str) -> Vec<String>>;
+
 /// A candidate: its codes for one normalised form.
 struct Candidate {
     label: String,
-    codes: Box<dyn Fn(&str) -> Vec<String>>,
+    codes: Encode,
 }
 
 fn rules_of_daitch_mokotoff() -> Option<DaitchMokotoffSoundex> {
@@ -89,7 +92,6 @@ fn rules_of_daitch_mokotoff() -> Option<DaitchMokotoffSoundex> {
 }
 
 fn candidates() -> Vec<Candidate> {
-    type Encode = Box<dyn Fn(&str) -> Vec<String>>;
     let mut encoders: Vec<(&str, Encode)> = vec![
         ("Cologne", Box::new(|s: &str| vec![Cologne.encode(s)])),
         (
@@ -150,7 +152,7 @@ fn candidates() -> Vec<Candidate> {
     }
     let mut out = Vec::new();
     for (label, encode) in encoders {
-        let encode: std::rc::Rc<dyn Fn(&str) -> Vec<String>> = encode.into();
+        let encode: std::rc::Rc<Encode> = std::rc::Rc::new(encode);
         let plain = encode.clone();
         out.push(Candidate {
             label: label.to_string(),
