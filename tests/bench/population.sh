@@ -27,6 +27,8 @@ Every option is also an environment variable (flags win):
   RAAS_BIN   benchmark this raas binary instead (no build); a raas without the search index
              (before issue 9) gives the rate without the index, its index columns are "-"
   REBUILD=0  skip the timed `raas admin search-index rebuild` after each import
+  BASE_BIN   also import each file with this other raas (e.g. one built before the search
+             index) into a fresh database: the rate without the index, side by side
 
 Results: target/bench/population.md (a markdown table) and, beside it, population-<time>.log
 (the commands' outputs). Each size's file and databases are deleted once measured.
@@ -85,9 +87,13 @@ fi
 # A private copy: others may rebuild target/release meanwhile.
 RAAS=$WORK_DIR/raas
 cp "${RAAS_BIN:-$ROOT/target/release/raas}" "$RAAS"
-# Whether this raas has the phonetic search index (issue 9).
-HAS_INDEX=0
-"$RAAS" admin search-index --help >/dev/null 2>&1 && HAS_INDEX=1
+BINARIES=("$RAAS")
+if [[ -n ${BASE_BIN:-} ]]; then
+  cp "$BASE_BIN" "$WORK_DIR/raas-base"
+  BINARIES+=("$WORK_DIR/raas-base")
+fi
+# Whether a raas has the phonetic search index (issue 9).
+has_index() { "$1" admin search-index --help >/dev/null 2>&1; }
 STAMP=$(date -u +%Y%m%dT%H%M%SZ)
 LOG=$ROOT/target/bench/population-$STAMP.log
 REPORT=$ROOT/target/bench/population.md
@@ -100,7 +106,7 @@ drop_postgres() {
 }
 cleanup() {
   [[ -n $FILE ]] && rm -f "$FILE"
-  rm -f "$SQLITE_DB" "$SQLITE_DB-wal" "$SQLITE_DB-shm" "$RAAS"
+  rm -f "$SQLITE_DB" "$SQLITE_DB-wal" "$SQLITE_DB-shm" "$RAAS" "$WORK_DIR/raas-base"
   if [[ " $BACKENDS " == *" postgres "* ]]; then drop_postgres; fi
 }
 trap cleanup EXIT
@@ -155,62 +161,66 @@ for size in $SIZES; do
   file_bytes=$(stat -c %s "$FILE")
   say "   $(mib "$file_bytes") in $generate_s s ($(rate "$size" "$generate_s") persons/s)"
   for backend in $BACKENDS; do
-    if [[ $backend == sqlite ]]; then
-      rm -f "$SQLITE_DB" "$SQLITE_DB-wal" "$SQLITE_DB-shm"
-      url=$SQLITE_DB
-    else
-      drop_postgres
-      psql -q -X "$PG_URL/postgres" -c "CREATE DATABASE $PG_DB" >/dev/null
-      url=$PG_URL/$PG_DB
-    fi
-    # The schema first, so that the import's time is the load's.
-    "$RAAS" --database-url "$url" migrate >>"$LOG" 2>&1
-    say "== $size persons: import into $backend"
-    echo "== import $size $backend" >>"$LOG"
-    before=$(cpu_snapshot 0)
-    measure "$RAAS" --database-url "$url" import persons "$FILE" --quiet
-    after=$(cpu_snapshot 0)
-    reported=$(grep -E '^imported [0-9]+ persons' "$LOG" | tail -n 1)
-    [[ $reported == "imported $size persons"* ]] || die "unexpected report: $reported"
-    # Database CPU (PostgreSQL processes) and the rest of the machine, in seconds.
-    read -r db_s other_s < <(awk -v hz="$CPU_TICKS_PER_S" -v ours="$CPU_S" \
-      -v busy=$(($(cut -d' ' -f1 <<<"$after") - $(cut -d' ' -f1 <<<"$before"))) \
-      -v db=$(($(cut -d' ' -f5 <<<"$after") - $(cut -d' ' -f5 <<<"$before"))) 'BEGIN {
-        o = busy / hz - db / hz - (ours == "-" ? 0 : ours); if (o < 0) o = 0
-        printf "%.1f %.1f\n", db / hz, o }')
-    import_s=$ELAPSED import_cpu=$CPU_S import_rss=$RSS
-    index_size "$url" "$backend"
-    # The index alone: rebuilt from the persons in one transaction, timed.
-    rebuild_s=- build_s=-
-    if ((HAS_INDEX)) && [[ $REBUILD == 1 ]]; then
-      say "== $size persons: search index rebuild on $backend"
-      echo "== rebuild $size $backend" >>"$LOG"
-      measure "$RAAS" --database-url "$url" admin search-index rebuild
-      rebuild_s=$ELAPSED
-      built=$(grep -E '^search index rebuilt' "$LOG" | tail -n 1)
-      build_s=$(sed -E 's/.*index build ([0-9.]+) s.*/\1/' <<<"$built")
-      rebuilt_rows=$INDEX_ROWS
+    for binary in "${BINARIES[@]}"; do
+      HAS_INDEX=0
+      has_index "$binary" && HAS_INDEX=1
+      if [[ $backend == sqlite ]]; then
+        rm -f "$SQLITE_DB" "$SQLITE_DB-wal" "$SQLITE_DB-shm"
+        url=$SQLITE_DB
+      else
+        drop_postgres
+        psql -q -X "$PG_URL/postgres" -c "CREATE DATABASE $PG_DB" >/dev/null
+        url=$PG_URL/$PG_DB
+      fi
+      # The schema first, so that the import's time is the load's.
+      "$binary" --database-url "$url" migrate >>"$LOG" 2>&1
+      say "== $size persons: import into $backend ($(basename "$binary"))"
+      echo "== import $size $backend" >>"$LOG"
+      before=$(cpu_snapshot 0)
+      measure "$binary" --database-url "$url" import persons "$FILE" --quiet
+      after=$(cpu_snapshot 0)
+      reported=$(grep -E '^imported [0-9]+ persons' "$LOG" | tail -n 1)
+      [[ $reported == "imported $size persons"* ]] || die "unexpected report: $reported"
+      # Database CPU (PostgreSQL processes) and the rest of the machine, in seconds.
+      read -r db_s other_s < <(awk -v hz="$CPU_TICKS_PER_S" -v ours="$CPU_S" \
+        -v busy=$(($(cut -d' ' -f1 <<<"$after") - $(cut -d' ' -f1 <<<"$before"))) \
+        -v db=$(($(cut -d' ' -f5 <<<"$after") - $(cut -d' ' -f5 <<<"$before"))) 'BEGIN {
+          o = busy / hz - db / hz - (ours == "-" ? 0 : ours); if (o < 0) o = 0
+          printf "%.1f %.1f\n", db / hz, o }')
+      import_s=$ELAPSED import_cpu=$CPU_S import_rss=$RSS
       index_size "$url" "$backend"
-      [[ $INDEX_ROWS == "$rebuilt_rows" ]] || die "the rebuild made $INDEX_ROWS keys, the load $rebuilt_rows"
-      say "   rebuilt in $rebuild_s s ($built)"
-    fi
-    ELAPSED=$import_s CPU_S=$import_cpu RSS=$import_rss
-    index_cols="- | - | - | - | -"
-    if ((HAS_INDEX)); then
-      index_cols="$INDEX_ROWS | $(mib "$INDEX_BYTES") | $(bytes_per "$INDEX_BYTES" "$INDEX_ROWS") | $rebuild_s | $build_s"
-    fi
-    if [[ $backend == sqlite ]]; then
-      db_bytes=$(($(stat -c %s "$SQLITE_DB") + $(stat -c %s "$SQLITE_DB-wal" 2>/dev/null || echo 0)))
-      db_s=-
-      rm -f "$SQLITE_DB" "$SQLITE_DB-wal" "$SQLITE_DB-shm"
-    else
-      db_bytes=$(psql -X -At "$url" -c "SELECT pg_database_size(current_database())")
-      drop_postgres
-    fi
-    rss=-
-    if [[ $RSS != - ]]; then rss=$(awk -v k="$RSS" 'BEGIN { printf "%.0f MiB", k / 1024 }'); fi
-    say "   $ELAPSED s, $(rate "$size" "$ELAPSED") persons/s (raas: $reported)"
-    ROWS+=("| $size | $(mib "$file_bytes") | $generate_s | $backend | $ELAPSED | $(rate "$size" "$ELAPSED") | $CPU_S | $db_s | $other_s | $rss | $(mib "$db_bytes") | $index_cols |")
+      # The index alone: rebuilt from the persons in one transaction, timed.
+      rebuild_s=- build_s=-
+      if ((HAS_INDEX)) && [[ $REBUILD == 1 ]]; then
+        say "== $size persons: search index rebuild on $backend"
+        echo "== rebuild $size $backend" >>"$LOG"
+        measure "$binary" --database-url "$url" admin search-index rebuild
+        rebuild_s=$ELAPSED
+        built=$(grep -E '^search index rebuilt' "$LOG" | tail -n 1)
+        build_s=$(sed -E 's/.*index build ([0-9.]+) s.*/\1/' <<<"$built")
+        rebuilt_rows=$INDEX_ROWS
+        index_size "$url" "$backend"
+        [[ $INDEX_ROWS == "$rebuilt_rows" ]] || die "the rebuild made $INDEX_ROWS keys, the load $rebuilt_rows"
+        say "   rebuilt in $rebuild_s s ($built)"
+      fi
+      ELAPSED=$import_s CPU_S=$import_cpu RSS=$import_rss
+      index_cols="- | - | - | - | -"
+      if ((HAS_INDEX)); then
+        index_cols="$INDEX_ROWS | $(mib "$INDEX_BYTES") | $(bytes_per "$INDEX_BYTES" "$INDEX_ROWS") | $rebuild_s | $build_s"
+      fi
+      if [[ $backend == sqlite ]]; then
+        db_bytes=$(($(stat -c %s "$SQLITE_DB") + $(stat -c %s "$SQLITE_DB-wal" 2>/dev/null || echo 0)))
+        db_s=-
+        rm -f "$SQLITE_DB" "$SQLITE_DB-wal" "$SQLITE_DB-shm"
+      else
+        db_bytes=$(psql -X -At "$url" -c "SELECT pg_database_size(current_database())")
+        drop_postgres
+      fi
+      rss=-
+      if [[ $RSS != - ]]; then rss=$(awk -v k="$RSS" 'BEGIN { printf "%.0f MiB", k / 1024 }'); fi
+      say "   $ELAPSED s, $(rate "$size" "$ELAPSED") persons/s (raas: $reported)"
+      ROWS+=("| $size | $(mib "$file_bytes") | $generate_s | $backend | $( ((HAS_INDEX)) && echo yes || echo no) | $ELAPSED | $(rate "$size" "$ELAPSED") | $CPU_S | $db_s | $other_s | $rss | $(mib "$db_bytes") | $index_cols |")
+    done
   done
   rm -f "$FILE"
   FILE=
@@ -227,10 +237,11 @@ done
     "phonetic search index with the persons (its rows and size on disk: SQLite dbstat pages," \
     "PostgreSQL pg_total_relation_size, table and primary key); \"rebuild s\" times" \
     "\`raas admin search-index rebuild\` afterwards (read every person, compute the keys, build)," \
-    "\"build s\" the sorted build at its end. Binary: $( ((HAS_INDEX)) && echo "with" || echo "without") the search index."
+    "\"build s\" the sorted build at its end. \"index\": whether the raas measured builds it" \
+    "(no: \`BASE_BIN\`, a raas from before the index, importing the same file)."
   echo
-  echo "| persons | file | generate s | backend | import s | persons/s | raas CPU s | PostgreSQL CPU s | other CPU s | raas peak RSS | database | index rows | index size | bytes/row | rebuild s | build s |"
-  echo "|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+  echo "| persons | file | generate s | backend | index | import s | persons/s | raas CPU s | PostgreSQL CPU s | other CPU s | raas peak RSS | database | index rows | index size | bytes/row | rebuild s | build s |"
+  echo "|---:|---:|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
   printf '%s\n' "${ROWS[@]}"
 } >"$REPORT"
 say "== $REPORT"
