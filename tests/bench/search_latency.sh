@@ -29,8 +29,9 @@ Every option is also an environment variable (flags win):
   SEED             the population's and the queries' seed (default 1)
   BY_KIND=0        skip the measurement of each kind of query alone (1 client, DURATION s each,
                    after the rounds; default on)
-  PROFILE=1        `perf record` the server during the first repetition of each search
-                   measurement: RUN_DIR/perf-*.txt (self time by symbol, and inclusive time)
+  PROFILE=1        `perf record` the server (on PostgreSQL also its backends) during the first
+                   repetition of each search measurement: RUN_DIR/perf-*.txt (self time by
+                   symbol, and inclusive time; *-postgres*.txt: the PostgreSQL processes)
   REUSE_DB=1       measure the databases a KEEP_DB=1 run left when they hold as many persons as
                    the size asks (only `raas migrate` then, no generation nor import)
 EOF_USAGE
@@ -96,7 +97,10 @@ measure_op() { # phase op rep seconds
   local profile=
   if [[ ${PROFILE:-0} == 1 && $1 == measure && $3 == 1 && $2 == search-* ]]; then
     profile=$RUN_DIR/perf-$backend-$(human "$size")-$2
-    perf record -q -F 499 -g -p "$SERVER_PID" -o "$profile.data" -- sleep "$4" >/dev/null 2>&1 &
+    # On PostgreSQL the whole machine, so that its backends' time is seen too.
+    local target=(-p "$SERVER_PID")
+    [[ $backend == postgres ]] && target=(-a)
+    perf record -q -F 499 -g "${target[@]}" -o "$profile.data" -- sleep "$4" >/dev/null 2>&1 &
     PERF_PID=$!
   fi
   WRK_SCRIPT=$HERE/$script.lua run_wrk "$1" "$backend" "$size" "$2" "$3" "$4" "$url" \
@@ -104,10 +108,18 @@ measure_op() { # phase op rep seconds
   server_memory "$1" "$2" "$3"
   if [[ -n $profile ]]; then
     wait "$PERF_PID" || true
-    perf report -i "$profile.data" --no-children --sort dso,symbol --percent-limit 0.5 --stdio -g none \
-      2>/dev/null | sed 's/ *$//' | grep -v '^$' | head -n 100 >"$profile.txt" || true
-    perf report -i "$profile.data" --children --sort symbol --percent-limit 1 --stdio -g none \
-      2>/dev/null | sed 's/ *$//' | grep -v '^$' | head -n 150 >"$profile-children.txt" || true
+    local part
+    for part in server postgres; do
+      local only=(--pid "$SERVER_PID") name=$profile
+      if [[ $part == postgres ]]; then
+        [[ $backend == postgres ]] || continue
+        only=(--comm postgres) name=$profile-postgres
+      fi
+      perf report -i "$profile.data" "${only[@]}" --no-children --sort dso,symbol --percent-limit 0.5 \
+        --stdio -g none 2>/dev/null | sed 's/ *$//' | grep -v '^$' | head -n 100 >"$name.txt" || true
+      perf report -i "$profile.data" "${only[@]}" --children --sort symbol --percent-limit 1 \
+        --stdio -g none 2>/dev/null | sed 's/ *$//' | grep -v '^$' | head -n 150 >"$name-children.txt" || true
+    done
     rm -f "$profile.data"
     say "   profile of the server: $profile.txt, $profile-children.txt"
   fi
