@@ -335,7 +335,7 @@ fn the_new_person_is_stored_journaled_audited_and_found(backend: Backend) {
     );
     // The same identity again: the person now exists, nothing more is created.
     let again = create(&app, &who, false);
-    assert_eq!(existing(&again), [number.clone()]);
+    assert_eq!(existing(&again), [number]);
     assert_eq!(persons(&app), before + 1);
 }
 

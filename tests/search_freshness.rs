@@ -11,6 +11,7 @@ use std::io::BufReader;
 use std::process::{Child, ChildStdout, Stdio};
 
 use common::app::{answer_of, listening};
+use common::db::query_texts;
 use common::soap::IdentRequest;
 use common::{niss, org_a, Answer, Backend, Feed, PersonData, Request, TestApp};
 
@@ -338,9 +339,9 @@ fn assert_index_is_exact(app: &TestApp) {
 }
 
 /// The check catches an index that differs from the persons, and a rebuild repairs it; the
-/// migration step rebuilds an index of another key version by itself.
+/// migration step rebuilds an index of another key version, or one never built, by itself.
 fn a_damaged_or_outdated_index_is_caught_and_rebuilt(backend: Backend) {
-    let app = TestApp::empty(backend);
+    let mut app = TestApp::empty(backend);
     app.apply_feed(&common::source::standard_feed());
     assert_index_is_exact(&app);
     let url = app.database_url();
@@ -360,6 +361,97 @@ fn a_damaged_or_outdated_index_is_caught_and_rebuilt(backend: Backend) {
     assert!(migrated.status.success(), "{migrated:?}");
     assert_eq!(index_status(&app)["current"], true);
     assert_index_is_exact(&app);
+
+    // Persons stored before the index existed: `raas serve` builds it as it starts.
+    damage(
+        url,
+        "DELETE FROM search_index; DELETE FROM person_search_keys",
+    );
+    let person = &common::source::standard_persons()[1];
+    app.add_org(&org_a());
+    app.grant(&org_a().cbe, "searchPersonByPhoneticCriteria");
+    app.serve(&["--workers", "1"]);
+    let first = person.first_names.first().map(String::as_str);
+    let servers = [Server::First(&app)];
+    assert_found(
+        &servers,
+        &person.ssin,
+        true,
+        &person.last_name,
+        first,
+        &person.birth_date,
+    );
+    assert_index_is_exact(&app);
+}
+
+/// A synthetic population file of `persons` persons from `seed`, in the test's directory.
+fn population_file(app: &TestApp, persons: u32, seed: u32) -> String {
+    let path = app.path(&format!("population-{seed}.xml"));
+    let path = path.to_str().expect("UTF-8 path").to_string();
+    let output = app
+        .command()
+        .env("RAAS_GENERATED_AT", "2026-11-21T10:00:00Z")
+        .args(["generate", "population", "--persons", &persons.to_string()])
+        .args(["--seed", &seed.to_string(), "-o", &path])
+        .output()
+        .expect("raas runs");
+    assert!(output.status.success(), "{output:?}");
+    path
+}
+
+/// An active person of the population `file` with a complete birth date, as stored:
+/// (number, last name, first given name, birth date).
+fn someone_from(app: &TestApp, file: &str) -> (String, String, String, String) {
+    let content = std::fs::read_to_string(file).expect("the population file");
+    let numbers: Vec<String> = content
+        .split("<p:ssin>")
+        .skip(1)
+        .take(50)
+        .map(|rest| format!("'{}'", &rest[..11]))
+        .collect();
+    let row = query_texts(
+        app.database_url(),
+        &format!(
+            "SELECT ssin || '|' || last_name || '|' || first_names || '|' || birth_date AS value \
+             FROM persons WHERE ssin IN ({}) AND status = 'ACTIVE' \
+             AND birth_date NOT LIKE '%-00%' ORDER BY ssin LIMIT 1",
+            numbers.join(", ")
+        ),
+    );
+    let row = row.first().expect("a person of the population");
+    let fields: Vec<&str> = row.split('|').collect();
+    let first = fields[2].split(';').next().unwrap_or_default();
+    (
+        fields[0].into(),
+        fields[1].into(),
+        first.into(),
+        fields[3].into(),
+    )
+}
+
+/// A population load builds the index and marks it built; a second population file, into a
+/// register that holds persons, keeps it exact; a running server finds the persons of both.
+fn population_loads_build_the_index(backend: Backend) {
+    let mut app = TestApp::empty(backend);
+    let first = population_file(&app, 3000, 11);
+    app.run(&["import", "persons", &first, "--quiet"], "");
+    let status = index_status(&app);
+    assert_eq!(status["current"], true, "{status}");
+    assert_index_is_exact(&app);
+    app.add_org(&org_a());
+    app.grant(&org_a().cbe, "searchPersonByPhoneticCriteria");
+    app.serve(&["--workers", "1"]);
+    let servers = [Server::First(&app)];
+    let (ssin, last, given, birth) = someone_from(&app, &first);
+    assert_found(&servers, &ssin, true, &last, Some(&given), &birth);
+
+    let second = population_file(&app, 2000, 12);
+    let output = app.run(&["import", "persons", &second, "--quiet"], "");
+    assert!(output.status.success(), "{output:?}");
+    assert_eq!(index_status(&app)["activePersons"].as_u64(), Some(5000));
+    assert_index_is_exact(&app);
+    let (ssin, last, given, birth) = someone_from(&app, &second);
+    assert_found(&servers, &ssin, true, &last, Some(&given), &birth);
 }
 
 /// Writes to the test database behind the service's back, as a fault or an older build would.
@@ -380,5 +472,6 @@ fn damage(url: &str, sql: &str) {
 
 backend_tests!(
     the_index_stays_current,
+    population_loads_build_the_index,
     a_damaged_or_outdated_index_is_caught_and_rebuilt
 );

@@ -9,6 +9,8 @@ use clap::Args;
 use crate::domain::{Gender, IncompleteDate, SearchCriteria};
 use crate::service::phonetic_search::{operator_search, Candidate};
 use crate::store::Database;
+use crate::xml::person::read_name;
+use crate::xml::Element;
 
 #[derive(Debug, Args)]
 pub struct SearchArgs {
@@ -55,10 +57,21 @@ pub fn run(db: &Database, args: SearchArgs) -> anyhow::Result<()> {
         Some("F") => Some(Gender::Female),
         Some(other) => anyhow::bail!("--gender {other}: expected M or F"),
     };
+    let last_name = checked_name("last-name", &args.last_name)?;
+    let first_name = args
+        .first_name
+        .as_deref()
+        .map(|n| checked_name("first-name", n))
+        .transpose()?;
+    let middle_name = args
+        .middle_name
+        .as_deref()
+        .map(|n| checked_name("middle-name", n))
+        .transpose()?;
     let criteria = SearchCriteria::new(
-        &args.last_name,
-        args.first_name.as_deref(),
-        args.middle_name.as_deref(),
+        &last_name,
+        first_name.as_deref(),
+        middle_name.as_deref(),
         birth_date,
         args.tolerance,
         gender,
@@ -85,6 +98,18 @@ pub fn run(db: &Database, args: SearchArgs) -> anyhow::Result<()> {
         write!(out, "{}", table(&found))?;
     }
     Ok(())
+}
+
+/// A name as the SOAP operation accepts it (Person.xsd's NameType: letters, marks, spaces,
+/// apostrophes, dots and hyphens, 1 to 100 characters): the operator's search refuses what
+/// an integrator's would.
+fn checked_name(flag: &str, value: &str) -> anyhow::Result<String> {
+    let element = Element {
+        name: flag.to_string(),
+        text: value.to_string(),
+        ..Element::default()
+    };
+    read_name(&element, flag).map_err(|e| anyhow::anyhow!("--{flag} {value:?}: {}", e.reason))
 }
 
 fn flag_of(field: &str) -> &'static str {

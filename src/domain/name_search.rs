@@ -12,17 +12,34 @@ use rphonetic::{Cologne, Encoder};
 
 use super::identity_check::{normalise_name, NameKey, PARTICLES};
 
-/// The derivation of the keys: changed whenever `person_keys` would give other keys for the
-/// same person, so that stored indexes are rebuilt (`store::search_index`).
-pub const KEY_VERSION: i32 = 1;
+/// The version of the key derivation: the index is rebuilt when it changes. Bump it with
+/// every change to what [`person_keys`] gives for a person.
+pub const KEY_VERSION: i32 = 2;
+
+/// Characters of a name looked at: a longer one is cut there (no register name comes
+/// close), so comparing names stays cheap whatever a request holds.
+pub const MAX_NAME_CHARS: usize = 120;
+
+/// `name` cut to its first [`MAX_NAME_CHARS`] characters.
+pub fn bounded(name: &str) -> &str {
+    match name.char_indices().nth(MAX_NAME_CHARS) {
+        Some((end, _)) => &name[..end],
+        None => name,
+    }
+}
+
+/// Last-name forms kept at most (a name of many words gives no more keys than this).
+pub const MAX_LAST_NAME_FORMS: usize = 6;
 
 /// The forms under which a last name can be looked for, normalised and glued (`ij` = `y`):
 /// the whole name (`vandenberghe`), the name without its particles (`berghe`), and each
 /// part of a double name (`Peeters-Janssens` → `peeters`, `janssens`).
 pub fn last_name_forms(last_name: &str) -> Vec<String> {
+    let last_name = bounded(last_name);
     let mut forms = Vec::new();
     let mut add = |form: &str| {
-        if !form.is_empty() && !forms.iter().any(|f| f == form) {
+        if !form.is_empty() && forms.len() < MAX_LAST_NAME_FORMS && !forms.iter().any(|f| f == form)
+        {
             forms.push(form.to_string());
         }
     };
@@ -49,26 +66,47 @@ pub fn last_name_forms(last_name: &str) -> Vec<String> {
 
 /// The words of given names, normalised: `Jean-Pierre Marie` → `jean`, `pierre`, `marie`.
 pub fn given_name_words(names: &str) -> Vec<String> {
-    normalise_name(names)
+    normalise_name(bounded(names))
         .split(' ')
         .filter(|w| !w.is_empty())
         .map(str::to_string)
         .collect()
 }
 
+/// Dutch, French and German spellings of one sound, written alike before encoding, in this
+/// order (on the normalised, glued form): see the module documentation for what each one
+/// gains.
+pub const SPELLING_REWRITES: &[(&str, &str)] = &[
+    ("ij", "y"),
+    ("ae", "a"),
+    ("ue", "u"),
+    ("ck", "k"),
+    ("dt", "t"),
+    ("ph", "f"),
+    ("gh", "g"),
+    ("th", "t"),
+    ("bv", "v"),
+];
+
+/// `form` (ASCII) with [`SPELLING_REWRITES`] applied.
+pub fn spelling_rewrite(form: &str) -> String {
+    let mut out: String = form.chars().filter(char::is_ascii_alphanumeric).collect();
+    out.make_ascii_lowercase();
+    for (from, to) in SPELLING_REWRITES {
+        if out.contains(from) {
+            out = out.replace(from, to);
+        }
+    }
+    out
+}
+
 /// The phonetic code of a normalised form: Dutch and French spellings of one sound are
-/// written alike first (`ae` → `a`, `ck` → `k`, `dt` → `t`, `ph` → `f`, …), then encoded.
+/// written alike first ([`spelling_rewrite`]), then encoded.
 pub fn phonetic_code(form: &str) -> String {
-    let ascii: String = form.chars().filter(char::is_ascii_alphanumeric).collect();
-    if ascii.is_empty() {
+    let rewritten = spelling_rewrite(form);
+    if rewritten.is_empty() {
         return String::new();
     }
-    let rewritten = ascii
-        .replace("ij", "y")
-        .replace("ae", "a")
-        .replace("ck", "k")
-        .replace("dt", "t")
-        .replace("ph", "f");
     Cologne.encode(&rewritten)
 }
 
@@ -89,7 +127,12 @@ fn key(kind: KeyKind, code: &str) -> i64 {
     hash as i64
 }
 
-/// The keys a person is found by: its last-name forms and its first given name.
+/// Given-name words a person is indexed under at most (its first names in civil order).
+pub const MAX_GIVEN_NAME_KEYS: usize = 4;
+
+/// The keys a person is found by: its last-name forms and the words of its given names
+/// (at most [`MAX_GIVEN_NAME_KEYS`], initials left out), so that any of its given names
+/// finds it in a narrow birth-date window, in whatever order they are asked.
 pub fn person_keys(last_name: &str, first_names: &[&str]) -> Vec<i64> {
     let mut keys: Vec<i64> = last_name_forms(last_name)
         .iter()
@@ -97,16 +140,16 @@ pub fn person_keys(last_name: &str, first_names: &[&str]) -> Vec<i64> {
         .filter(|c| !c.is_empty())
         .map(|c| key(KeyKind::LastName, &c))
         .collect();
-    if let Some(first) = first_names
-        .iter()
-        .flat_map(|n| given_name_words(n))
-        .find(|w| w.len() > 1)
-    {
-        let code = phonetic_code(&first);
-        if !code.is_empty() {
-            keys.push(key(KeyKind::FirstName, &code));
-        }
-    }
+    keys.extend(
+        first_names
+            .iter()
+            .flat_map(|n| given_name_words(n))
+            .filter(|w| w.len() > 1)
+            .take(MAX_GIVEN_NAME_KEYS)
+            .map(|w| phonetic_code(&w))
+            .filter(|c| !c.is_empty())
+            .map(|c| key(KeyKind::FirstName, &c)),
+    );
     keys.sort_unstable();
     keys.dedup();
     keys
@@ -133,6 +176,7 @@ pub fn query_keys<'a>(last_name: &str, given: impl Iterator<Item = &'a str>) -> 
     let mut given_names: Vec<i64> = given
         .flat_map(given_name_words)
         .filter(|w| w.len() > 1)
+        .take(MAX_GIVEN_NAME_KEYS)
         .map(|w| phonetic_code(&w))
         .filter(|c| !c.is_empty())
         .map(|c| key(KeyKind::FirstName, &c))
@@ -168,6 +212,73 @@ mod tests {
             let q = query_keys(variant, std::iter::empty());
             assert!(q.last_name.iter().any(|k| person.contains(k)), "{variant}");
         }
+    }
+
+    /// The variant groups of DOMAIN.md §8: every name of a group is found by every other.
+    const VARIANT_GROUPS: &[&[&str]] = &[
+        &["Van den Berghe", "Vandenberghe", "Berghe", "Vanden Berghe"],
+        &["De Smet", "De Smedt", "Desmet"],
+        &["D'Hondt", "Dhondt"],
+        &["Claes", "Claeys"],
+        &["Peeters", "Pieters"],
+        &["Mertens", "Maertens", "Martens"],
+        &["Hendrickx", "Hendrikx", "Hendriks"],
+        &["Lefebvre", "Lefèvre", "Lefevre"],
+        &["De Schrijver", "De Schryver"],
+        &["Müller", "Mueller"],
+    ];
+
+    fn finds(asked: &str, person: &str) -> bool {
+        let keys = person_keys(person, &[]);
+        query_keys(asked, std::iter::empty())
+            .last_name
+            .iter()
+            .any(|k| keys.contains(k))
+    }
+
+    #[test]
+    fn every_variant_finds_its_twins() {
+        for group in VARIANT_GROUPS {
+            for asked in *group {
+                for person in *group {
+                    assert!(finds(asked, person), "{asked} → {person}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_double_name_is_found_by_either_part() {
+        for asked in [
+            "Peeters",
+            "Janssens",
+            "Peeters Janssens",
+            "Peeters-Janssens",
+        ] {
+            assert!(finds(asked, "Peeters-Janssens"), "{asked}");
+        }
+        assert!(finds("Peeters-Janssens", "Peeters"));
+    }
+
+    #[test]
+    fn different_names_keep_different_keys() {
+        for (a, b) in [
+            ("Van den Berghe", "Van Damme"),
+            ("Peeters", "Claes"),
+            ("Dupont", "Lambert"),
+        ] {
+            assert!(!finds(a, b), "{a} / {b}");
+        }
+    }
+
+    #[test]
+    fn an_initial_gives_no_given_name_key_but_a_name_does() {
+        assert!(query_keys("Peeters", ["J."].into_iter())
+            .given_names
+            .is_empty());
+        let jan = query_keys("Peeters", ["Marie Jan"].into_iter()).given_names;
+        let person = person_keys("Peeters", &["Jan", "Marie"]);
+        assert!(jan.iter().any(|k| person.contains(k)));
     }
 
     #[test]

@@ -121,11 +121,7 @@ impl Status {
             Status::Ok => ("OK", "MSG00000", "The request was processed"),
             Status::DataFound => ("DATA_FOUND", "MSG00000", "Data were found"),
             Status::NoDataFound => ("NO_DATA_FOUND", "MSG00001", "No data were found"),
-            Status::NoResult => (
-                "NO_RESULT",
-                "MSG00002",
-                "Nothing matched: nothing was changed",
-            ),
+            Status::NoResult => ("NO_RESULT", "MSG00002", "Nothing matched"),
         };
         out.open(tag)
             .leaf("common:value", value)

@@ -9,6 +9,7 @@ use super::kszbcss::Status;
 use super::person_data::field_fault;
 use super::pipeline::{today, Exchange, Refusal, SoapService};
 use super::COMMON_NS;
+use crate::domain::search_criteria::{MAX_CANDIDATES, MAX_TOLERANCE};
 use crate::domain::{IdentityChanges, NissKind, Person, SearchCriteria};
 use crate::service::bis_creation::BisCreation;
 use crate::service::identification::Operation;
@@ -154,24 +155,56 @@ fn write_identified(out: &mut XmlOut, person: &Person) {
     out.close("ident:person");
 }
 
+/// The elements of a `PhoneticCriteriaType`.
+const CRITERIA_FIELDS: [&str; 7] = [
+    "lastName",
+    "firstName",
+    "middleName",
+    "birthDate",
+    "tolerance",
+    "gender",
+    "maximum",
+];
+
 /// The request's `criteria`, each field checked and named on refusal (`criteria/tolerance`).
+/// An element that is not a criterion is refused: a misspelt `gender` or `maximum` must not
+/// silently widen the search.
 fn search_criteria(element: &Element) -> Result<SearchCriteria, Fault> {
+    fields::container(element, "criteria")?;
+    if let Some(unknown) = element
+        .children
+        .iter()
+        .find(|c| !CRITERIA_FIELDS.iter().any(|name| c.is(TYPES_NS, name)))
+    {
+        return Err(Fault::new(
+            ReasonCode::InvalidField,
+            format!("{} is not a search criterion", unknown.expanded_name()),
+        )
+        .field(&format!("criteria/{}", unknown.name), ""));
+    }
     let child = |name: &str| fields::optional(element, TYPES_NS, name, &format!("criteria/{name}"));
     let name = |name: &str| -> Result<Option<String>, Fault> {
         child(name)?
             .map(|e| read_name(e, name).map_err(|e| field_fault(e.under("criteria"))))
             .transpose()
     };
-    let number = |name: &str| -> Result<Option<u32>, Fault> {
+    // A whole number within `range`, in the lexical form of the XSD's integers (digits, an
+    // optional `+`); a number too large for u32 is refused like any other out of range.
+    let number = |name: &str, range: (u32, u32)| -> Result<Option<u32>, Fault> {
         let Some(e) = child(name)? else {
             return Ok(None);
         };
         let text = fields::leaf(e, &format!("criteria/{name}"))?;
-        match text.parse::<u32>() {
-            Ok(n) if !text.starts_with('+') => Ok(Some(n)),
+        let digits = text.strip_prefix('+').unwrap_or(text);
+        let digits_only = !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit());
+        match digits.parse::<u32>() {
+            Ok(n) if digits_only && (range.0..=range.1).contains(&n) => Ok(Some(n)),
             _ => Err(Fault::new(
                 ReasonCode::InvalidField,
-                format!("{name} must be a whole number"),
+                format!(
+                    "{name} must be a whole number from {} to {}",
+                    range.0, range.1
+                ),
             )
             .field(&format!("criteria/{name}"), text)),
         }
@@ -186,7 +219,8 @@ fn search_criteria(element: &Element) -> Result<SearchCriteria, Fault> {
         .map(|e| read_gender(e, "gender").map_err(|e| field_fault(e.under("criteria"))))
         .transpose()?;
     let (first_name, middle_name) = (name("firstName")?, name("middleName")?);
-    let (tolerance, maximum) = (number("tolerance")?, number("maximum")?);
+    let tolerance = number("tolerance", (0, MAX_TOLERANCE))?;
+    let maximum = number("maximum", (1, u32::from(MAX_CANDIDATES)))?;
     SearchCriteria::new(
         &last_name,
         first_name.as_deref(),

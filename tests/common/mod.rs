@@ -9,6 +9,7 @@ pub mod db;
 pub mod peak_memory;
 pub mod private_postgres;
 pub mod refusal;
+pub mod search;
 pub mod soap;
 pub mod source;
 pub mod xml;

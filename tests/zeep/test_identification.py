@@ -45,7 +45,7 @@ WSDL_NS = "http://schemas.xmlsoap.org/wsdl/"
 WSDL_SOAP_NS = "http://schemas.xmlsoap.org/wsdl/soap/"
 XS_NS = "http://www.w3.org/2001/XMLSchema"
 CLIENT = f"{{{SOAP_ENV_NS}}}Client"
-OPERATIONS = ["identifyPerson", "updateBisIdentity"]
+OPERATIONS = ["identifyPerson", "updateBisIdentity", "searchPersonByPhoneticCriteria", "createBisNumber"]
 LEGAL = "PCSA:SOCIAL_INQUIRY"
 # Valid numbers the source does not know (no test seeds 1939): RN, and BIS +20.
 UNKNOWN = make_niss(datetime.date(1939, 5, 6), 555)
