@@ -129,7 +129,7 @@ measure_op() { # phase op rep seconds
 # each client count, the floor of the audit commit every search waits for (op commit-N).
 after_round() { # rep
   [[ $backend == postgres ]] || return 0
-  bench_query "$db_url" 'CREATE TABLE IF NOT EXISTS bench_commit_floor (id BIGSERIAL PRIMARY KEY, at TIMESTAMPTZ NOT NULL)' >/dev/null
+  PGOPTIONS="-c client_min_messages=warning" bench_query "$db_url" 'CREATE TABLE IF NOT EXISTS bench_commit_floor (id BIGSERIAL PRIMARY KEY, at TIMESTAMPTZ NOT NULL)' >/dev/null
   local c
   for c in $CLIENT_COUNTS; do
     CLIENTS=$c THREADS=$((c < MAX_THREADS ? c : MAX_THREADS))
