@@ -37,9 +37,9 @@ Every option is also an environment variable (flags win):
 EOF_USAGE
   bench_common_usage | grep -v '^  CLIENTS'
   cat <<'EOF_USAGE'
+  PG_DB            the PostgreSQL database (default raas_bench_search_latency)
 (THREADS is the client threads' ceiling: a measurement with fewer clients uses as many threads.)
-The PostgreSQL database is raas_bench_search_latency, the SQLite file
-target/bench/search-latency.db.
+The SQLite file is target/bench/search-latency.db.
 
 Results: target/bench/search-latency-<time>/ (results.md, results.json, the queries, raw logs),
 and a copy of the results in target/bench/search_latency.{md,json}. The population files are
@@ -68,10 +68,11 @@ SEED=${SEED:-1}
 export RAAS_GENERATED_AT=${RAAS_GENERATED_AT:-2026-01-01T00:00:00Z}
 # lib.sh knows one client count: the largest (meta.json); each measurement sets its own.
 CLIENTS=$(tr ' ' '\n' <<<"$CLIENT_COUNTS" | sort -n | tail -n1)
+REQUESTED_PG_DB=${PG_DB:-}
 bench_defaults
 MAX_THREADS=$THREADS
 # Databases of their own: other benchmarks drop raas_bench.
-PG_DB=raas_bench_search_latency
+PG_DB=${REQUESTED_PG_DB:-raas_bench_search_latency}
 
 bench_setup search-latency wrk psql pgbench sqlite3 jq python3 curl pgrep flock /usr/bin/time
 
