@@ -29,16 +29,17 @@ Every option is also an environment variable (flags win):
   SEED             the population's and the queries' seed (default 1)
   BY_KIND=0        skip the measurement of each kind of query alone (1 client, DURATION s each,
                    after the rounds; default on)
-  PROFILE=1        `perf record` the server during the first repetition of each search
-                   measurement: RUN_DIR/perf-*.txt (self time by symbol, and inclusive time)
+  PROFILE=1        `perf record` the server (on PostgreSQL also its backends) during the first
+                   repetition of each search measurement: RUN_DIR/perf-*.txt (self time by
+                   symbol, and inclusive time; *-postgres*.txt: the PostgreSQL processes)
   REUSE_DB=1       measure the databases a KEEP_DB=1 run left when they hold as many persons as
                    the size asks (only `raas migrate` then, no generation nor import)
 EOF_USAGE
   bench_common_usage | grep -v '^  CLIENTS'
   cat <<'EOF_USAGE'
+  PG_DB            the PostgreSQL database (default raas_bench_search_latency)
 (THREADS is the client threads' ceiling: a measurement with fewer clients uses as many threads.)
-The PostgreSQL database is raas_bench_search_latency, the SQLite file
-target/bench/search-latency.db.
+The SQLite file is target/bench/search-latency.db.
 
 Results: target/bench/search-latency-<time>/ (results.md, results.json, the queries, raw logs),
 and a copy of the results in target/bench/search_latency.{md,json}. The population files are
@@ -67,10 +68,11 @@ SEED=${SEED:-1}
 export RAAS_GENERATED_AT=${RAAS_GENERATED_AT:-2026-01-01T00:00:00Z}
 # lib.sh knows one client count: the largest (meta.json); each measurement sets its own.
 CLIENTS=$(tr ' ' '\n' <<<"$CLIENT_COUNTS" | sort -n | tail -n1)
+REQUESTED_PG_DB=${PG_DB:-}
 bench_defaults
 MAX_THREADS=$THREADS
 # Databases of their own: other benchmarks drop raas_bench.
-PG_DB=raas_bench_search_latency
+PG_DB=${REQUESTED_PG_DB:-raas_bench_search_latency}
 
 bench_setup search-latency wrk psql pgbench sqlite3 jq python3 curl pgrep flock /usr/bin/time
 
@@ -96,7 +98,10 @@ measure_op() { # phase op rep seconds
   local profile=
   if [[ ${PROFILE:-0} == 1 && $1 == measure && $3 == 1 && $2 == search-* ]]; then
     profile=$RUN_DIR/perf-$backend-$(human "$size")-$2
-    perf record -q -F 499 -g -p "$SERVER_PID" -o "$profile.data" -- sleep "$4" >/dev/null 2>&1 &
+    # On PostgreSQL the whole machine, so that its backends' time is seen too.
+    local target=(-p "$SERVER_PID")
+    [[ $backend == postgres ]] && target=(-a)
+    perf record -q -F 499 -g "${target[@]}" -o "$profile.data" -- sleep "$4" >/dev/null 2>&1 &
     PERF_PID=$!
   fi
   WRK_SCRIPT=$HERE/$script.lua run_wrk "$1" "$backend" "$size" "$2" "$3" "$4" "$url" \
@@ -104,10 +109,18 @@ measure_op() { # phase op rep seconds
   server_memory "$1" "$2" "$3"
   if [[ -n $profile ]]; then
     wait "$PERF_PID" || true
-    perf report -i "$profile.data" --no-children --sort dso,symbol --percent-limit 0.5 --stdio -g none \
-      2>/dev/null | sed 's/ *$//' | grep -v '^$' | head -n 100 >"$profile.txt" || true
-    perf report -i "$profile.data" --children --sort symbol --percent-limit 1 --stdio -g none \
-      2>/dev/null | sed 's/ *$//' | grep -v '^$' | head -n 150 >"$profile-children.txt" || true
+    local part
+    for part in server postgres; do
+      local only=(--pid "$SERVER_PID") name=$profile
+      if [[ $part == postgres ]]; then
+        [[ $backend == postgres ]] || continue
+        only=(--comm postgres) name=$profile-postgres
+      fi
+      perf report -i "$profile.data" "${only[@]}" --no-children --sort dso,symbol --percent-limit 0.5 \
+        --stdio -g none 2>/dev/null | sed 's/ *$//' | grep -v '^$' | head -n 100 >"$name.txt" || true
+      perf report -i "$profile.data" "${only[@]}" --children --sort symbol --percent-limit 1 \
+        --stdio -g none 2>/dev/null | sed 's/ *$//' | grep -v '^$' | head -n 150 >"$name-children.txt" || true
+    done
     rm -f "$profile.data"
     say "   profile of the server: $profile.txt, $profile-children.txt"
   fi
@@ -117,7 +130,7 @@ measure_op() { # phase op rep seconds
 # each client count, the floor of the audit commit every search waits for (op commit-N).
 after_round() { # rep
   [[ $backend == postgres ]] || return 0
-  bench_query "$db_url" 'CREATE TABLE IF NOT EXISTS bench_commit_floor (id BIGSERIAL PRIMARY KEY, at TIMESTAMPTZ NOT NULL)' >/dev/null
+  PGOPTIONS="-c client_min_messages=warning" bench_query "$db_url" 'CREATE TABLE IF NOT EXISTS bench_commit_floor (id BIGSERIAL PRIMARY KEY, at TIMESTAMPTZ NOT NULL)' >/dev/null
   local c
   for c in $CLIENT_COUNTS; do
     CLIENTS=$c THREADS=$((c < MAX_THREADS ? c : MAX_THREADS))
@@ -194,6 +207,10 @@ for size in $SIZES; do
     if reusable "$db_url"; then
       say "   reusing the database as it is ($(human "$size") persons)"
       "$RAAS_BIN" --database-url "$db_url" migrate >"$RUN_DIR/$backend-$(human "$size")-migrate.log" 2>&1
+      # This run's secret is new: a credential of its own for the organisation (granted).
+      BENCH_USERNAME=bench-$(date +%s)
+      printf '%s\n' "$BENCH_PASSWORD" | "$RAAS_BIN" --database-url "$db_url" admin credential add \
+        --cbe "$BENCH_CBE" --username "$BENCH_USERNAME" >/dev/null
     else
       if [[ ! -s $POPULATION ]]; then
         BENCH_TEMPORARY_FILES+=("$POPULATION")
