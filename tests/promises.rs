@@ -174,7 +174,12 @@ fn serve_demo_seeds_what_it_prints(backend: Backend) {
         app.admin(&["grants", "--cbe", "0202239951"], "")
             .lines()
             .collect::<Vec<_>>(),
-        ["identifyPerson", "updateBisIdentity"]
+        [
+            "createBisNumber",
+            "identifyPerson",
+            "searchPersonByPhoneticCriteria",
+            "updateBisIdentity"
+        ]
     );
 
     // The printed credentials work for real SOAP calls.
