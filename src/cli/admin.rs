@@ -506,6 +506,7 @@ fn run_search_index(db: &Database, command: SearchIndexCommand) -> anyhow::Resul
         SearchIndexCommand::Rebuild => {
             drop(conn);
             let rebuilt = db.write(search_index::rebuild)?;
+            search_index::settle(&mut *db.connection()?)?;
             println!(
                 "search index rebuilt ({}): {} persons, {} keys in {:.1} s (index build {:.1} s)",
                 rebuilt.reason,

@@ -15,13 +15,15 @@ use super::register::OK;
 use super::{Call, Caller, Services};
 use crate::domain::candidate_score::{score, MIN_SCORE};
 use crate::domain::name_search::query_keys;
-use crate::domain::search_criteria::birth_windows;
+use crate::domain::search_criteria::{birth_code, birth_windows};
 use crate::domain::{Person, PersonStatus, SearchCriteria};
 use crate::store::audit::{self, AuditEntry};
 use crate::store::{person, search_key, Database, DbConnection, StoreResult};
 
-/// Most numbers a search reads from the index before ranking them.
-pub const CANDIDATE_LIMIT: usize = 5_000;
+/// Most persons a search reads and ranks: the likeliest numbers of the index's answer
+/// (`search_key::candidates`). Far more than the 80 candidates answered at most; it only
+/// binds for a frequent name over a wide birth-date window.
+pub const CANDIDATE_LIMIT: usize = 500;
 
 /// A person found, with how close it is to the criteria (0–100).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,7 +41,8 @@ pub fn find_candidates(
 ) -> StoreResult<Vec<Candidate>> {
     let keys = query_keys(&criteria.last_name, criteria.given_names());
     let windows = birth_windows(criteria);
-    let numbers = search_key::candidates(conn, &keys, &windows, CANDIDATE_LIMIT)?;
+    let target = birth_code(criteria.birth_date);
+    let numbers = search_key::candidates(conn, &keys, &windows, target, CANDIDATE_LIMIT)?;
     let mut found = Vec::with_capacity(numbers.len());
     for row in person::find_many(conn, &numbers)? {
         let person = row.person()?;

@@ -57,6 +57,29 @@ macro_rules! insert_rows {
 }
 pub(crate) use insert_rows;
 
+/// Inserts `rows` into `table` on a SQLite connection with statements of exactly `$n` rows
+/// (prepared once: the statement of a fixed-size array is cached) and one for the rest.
+/// Evaluates to a `QueryResult<()>`.
+macro_rules! insert_sqlite_chunks {
+    ($sqlite:expr, $table:expr, $rows:expr, $n:expr) => {
+        (|| -> diesel::QueryResult<()> {
+            let mut chunks = $rows.chunks_exact($n);
+            for chunk in &mut chunks {
+                let chunk: &[_; $n] = chunk
+                    .try_into()
+                    .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))?;
+                diesel::insert_into($table).values(chunk).execute($sqlite)?;
+            }
+            let rest = chunks.remainder();
+            if !rest.is_empty() {
+                diesel::insert_into($table).values(rest).execute($sqlite)?;
+            }
+            Ok(())
+        })()
+    };
+}
+pub(crate) use insert_sqlite_chunks;
+
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
 

@@ -224,7 +224,7 @@ pub fn settle(conn: &mut DbConnection) -> StoreResult<()> {
     if let DbConnection::Sqlite(sqlite) = conn {
         sqlite.batch_execute("PRAGMA wal_checkpoint(TRUNCATE)")?;
     }
-    Ok(())
+    super::search_index::settle(conn)
 }
 
 /// Runs one `COPY persons FROM STDIN` with `data`, rows in text format.
@@ -294,22 +294,7 @@ fn encode_copy_row(
 /// Inserts `rows` with statements of [`SQLITE_ROWS_PER_INSERT`] rows (prepared once: the
 /// statement of a fixed-size array is cached) and one for the rest.
 fn insert_sqlite(sqlite: &mut SqliteConnection, rows: &[PersonRow]) -> QueryResult<()> {
-    let mut chunks = rows.chunks_exact(SQLITE_ROWS_PER_INSERT);
-    for chunk in &mut chunks {
-        let chunk: &[PersonRow; SQLITE_ROWS_PER_INSERT] = chunk
-            .try_into()
-            .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))?;
-        diesel::insert_into(persons::table)
-            .values(chunk)
-            .execute(sqlite)?;
-    }
-    let rest = chunks.remainder();
-    if !rest.is_empty() {
-        diesel::insert_into(persons::table)
-            .values(rest)
-            .execute(sqlite)?;
-    }
-    Ok(())
+    super::insert_sqlite_chunks!(sqlite, persons::table, rows, SQLITE_ROWS_PER_INSERT)
 }
 
 #[cfg(test)]

@@ -102,6 +102,18 @@ pub struct Rebuilt {
     pub build: Duration,
 }
 
+/// After a rebuild or a bulk load has committed: on PostgreSQL, marks the index's pages
+/// all-visible and refreshes its statistics (`VACUUM (ANALYZE)`, which cannot run inside the
+/// transaction). Until then every index-only probe of a search also reads the table's page
+/// of each row it finds: at 20 M persons this halved the searches a second. Nothing to do on
+/// SQLite.
+pub fn settle(conn: &mut DbConnection) -> StoreResult<()> {
+    if let DbConnection::Postgres(pg) = conn {
+        pg.batch_execute("VACUUM (ANALYZE) person_search_keys")?;
+    }
+    Ok(())
+}
+
 /// The migration step: rebuilds the index, in a write transaction of its own, when it holds
 /// another derivation's keys or was never built while persons exist; records an empty index
 /// as built. Checked first without writing, so that opening a current database costs one
@@ -111,7 +123,7 @@ pub fn bring_up_to_date(conn: &mut DbConnection) -> StoreResult<Option<Rebuilt>>
     if is_current(conn)? {
         return Ok(None);
     }
-    super::write_transaction(conn, &[], |conn| {
+    let rebuilt = super::write_transaction(conn, &[], |conn| {
         lock_persons(conn)?;
         match staleness(conn)? {
             Some(reason) => rebuild_locked(conn, reason).map(Some),
@@ -122,7 +134,11 @@ pub fn bring_up_to_date(conn: &mut DbConnection) -> StoreResult<Option<Rebuilt>>
                 Ok(None)
             }
         }
-    })
+    })?;
+    if rebuilt.is_some() {
+        settle(conn)?;
+    }
+    Ok(rebuilt)
 }
 
 /// Rebuilds the index from the persons, whatever its state, inside the caller's write

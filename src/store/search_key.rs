@@ -13,19 +13,12 @@ use crate::domain::search_criteria::{birth_code, BirthWindow};
 use crate::domain::IncompleteDate;
 
 /// One row of the index.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Insertable)]
+#[diesel(table_name = person_search_keys)]
 pub struct KeyRow<'a> {
     pub search_key: i64,
     pub birth: i32,
     pub ssin: &'a str,
-}
-
-#[derive(Insertable)]
-#[diesel(table_name = person_search_keys)]
-struct NewKeyRow<'a> {
-    search_key: i64,
-    birth: i32,
-    ssin: &'a str,
 }
 
 /// The index rows of a person as stored: none for a canceled number (never a candidate) or a
@@ -68,15 +61,7 @@ pub fn rows_of_fields<'a>(
 
 /// Adds the index rows of persons just stored.
 pub fn insert(conn: &mut DbConnection, rows: &[PersonRow]) -> StoreResult<()> {
-    let keys: Vec<NewKeyRow> = rows
-        .iter()
-        .flat_map(rows_of)
-        .map(|k| NewKeyRow {
-            search_key: k.search_key,
-            birth: k.birth,
-            ssin: k.ssin,
-        })
-        .collect();
+    let keys: Vec<KeyRow> = rows.iter().flat_map(rows_of).collect();
     super::insert_rows!(conn, person_search_keys::table, keys, 5_000);
     Ok(())
 }
@@ -90,15 +75,7 @@ pub fn replace(conn: &mut DbConnection, old: &PersonRow, new: &PersonRow) -> Sto
         diesel::delete(person_search_keys::table.find((gone.search_key, gone.birth, gone.ssin)))
             .execute(conn)?;
     }
-    let added: Vec<NewKeyRow> = after
-        .iter()
-        .filter(|k| !before.contains(k))
-        .map(|k| NewKeyRow {
-            search_key: k.search_key,
-            birth: k.birth,
-            ssin: k.ssin,
-        })
-        .collect();
+    let added: Vec<KeyRow> = after.into_iter().filter(|k| !before.contains(k)).collect();
     super::insert_rows!(conn, person_search_keys::table, added, 5_000);
     Ok(())
 }
@@ -109,35 +86,58 @@ struct Found {
     ssin: String,
 }
 
-/// The numbers having one of `keys` with a birth date in one of `windows` (given-name keys
-/// only in narrow windows), at most `limit`. One index range per key and window.
+/// Given-name keys are probed in a wide window too when it spans at most this many birth
+/// codes (about four calendar years): a first name alone is shared by too many persons over
+/// decades for its rows to be worth reading.
+const WIDE_GIVEN_NAME_SPAN: i32 = 40_000;
+
+/// The numbers having one of `keys` with a birth date in one of `windows`, at most `limit`,
+/// the likeliest first. One index range per key and window. A row found by a last-name key,
+/// or by a given-name key in a narrow window, is a *strong* match (weight 2); a given-name
+/// key in a wide window only adds weight 1 to a number found otherwise. Numbers are ordered
+/// by their total weight (a person sharing the last name *and* a given name comes before one
+/// sharing the last name only), then by how near their birth code is to `target`: when a
+/// frequent name over a wide window gives more numbers than `limit`, those read further are
+/// the likeliest ones, not an arbitrary part.
 pub fn candidates(
     conn: &mut DbConnection,
     keys: &QueryKeys,
     windows: &[BirthWindow],
+    target: i32,
     limit: usize,
 ) -> StoreResult<Vec<String>> {
     let mut terms = Vec::new();
+    let mut probe = |key: i64, weight: u8, window: &BirthWindow| {
+        // Integers computed here, never text from outside.
+        terms.push(format!(
+            "SELECT ssin, {weight} AS weight, birth FROM person_search_keys \
+             WHERE search_key = {key} AND birth BETWEEN {} AND {}",
+            window.from, window.to
+        ));
+    };
     for window in windows {
-        let given: &[i64] = if window.narrow {
-            &keys.given_names
+        for &key in &keys.last_name {
+            probe(key, 2, window);
+        }
+        let given_weight = if window.narrow {
+            Some(2)
+        } else if window.to - window.from <= WIDE_GIVEN_NAME_SPAN {
+            Some(1)
         } else {
-            &[]
+            None
         };
-        for key in keys.last_name.iter().chain(given) {
-            // Integers computed here, never text from outside.
-            terms.push(format!(
-                "SELECT ssin FROM person_search_keys WHERE search_key = {key} \
-                 AND birth BETWEEN {} AND {}",
-                window.from, window.to
-            ));
+        if let Some(weight) = given_weight {
+            for &key in &keys.given_names {
+                probe(key, weight, window);
+            }
         }
     }
     if terms.is_empty() {
         return Ok(Vec::new());
     }
     let sql = format!(
-        "SELECT DISTINCT ssin FROM ({}) AS found LIMIT {limit}",
+        "SELECT ssin FROM ({}) AS found GROUP BY ssin HAVING MAX(weight) = 2 \
+         ORDER BY SUM(weight) DESC, MIN(ABS(birth - {target})), ssin LIMIT {limit}",
         terms.join(" UNION ALL ")
     );
     let found: Vec<Found> = diesel::sql_query(sql).load(conn)?;

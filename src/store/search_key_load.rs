@@ -206,22 +206,12 @@ fn stage_sqlite(sqlite: &mut SqliteConnection, keys: &[KeyRow]) -> QueryResult<(
             ssin: k.ssin,
         })
         .collect();
-    let mut chunks = staged.chunks_exact(SQLITE_KEYS_PER_INSERT);
-    for chunk in &mut chunks {
-        let chunk: &[StagedKey; SQLITE_KEYS_PER_INSERT] = chunk
-            .try_into()
-            .map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))?;
-        diesel::insert_into(search_key_staging::table)
-            .values(chunk)
-            .execute(sqlite)?;
-    }
-    let rest = chunks.remainder();
-    if !rest.is_empty() {
-        diesel::insert_into(search_key_staging::table)
-            .values(rest)
-            .execute(sqlite)?;
-    }
-    Ok(())
+    super::insert_sqlite_chunks!(
+        sqlite,
+        search_key_staging::table,
+        staged,
+        SQLITE_KEYS_PER_INSERT
+    )
 }
 
 #[cfg(test)]
