@@ -124,6 +124,7 @@ impl Services {
                     let now = crate::store::now();
                     person::update(
                         conn,
+                        &row,
                         &PersonRow::new(&updated, row.version + 1, &source, now),
                     )?;
                     let mutation = NewJournalEntry::new(

@@ -298,8 +298,8 @@ impl Step<'_> {
         if changed.is_empty() {
             return Ok(false);
         }
-        let row = PersonRow::new(&person, row.version + 1, &self.source, self.at);
-        person::update(self.conn, &row)?;
+        let updated = PersonRow::new(&person, row.version + 1, &self.source, self.at);
+        person::update(self.conn, &row, &updated)?;
         self.journal(
             NewJournalEntry::new(kind, ssin.as_str(), &self.source).with_changes(&changed),
         )?;
@@ -325,6 +325,7 @@ impl Step<'_> {
         };
         person::update(
             self.conn,
+            &old_row,
             &PersonRow::new(&old_person, old_row.version + 1, &self.source, self.at),
         )?;
         let mut entry =
@@ -352,6 +353,7 @@ impl Step<'_> {
         person.status = PersonStatus::Canceled { replaced_by: None };
         person::update(
             self.conn,
+            &row,
             &PersonRow::new(&person, row.version + 1, &self.source, self.at),
         )?;
         self.journal(NewJournalEntry::new(

@@ -196,9 +196,10 @@ pub fn insert_new(conn: &mut DbConnection, rows: &[PersonRow]) -> StoreResult<Ve
                 .returning(persons::ssin)
                 .get_results(sqlite)?,
         };
+        let new: std::collections::HashSet<&str> = numbers.iter().map(String::as_str).collect();
         let added: Vec<PersonRow> = chunk
             .iter()
-            .filter(|row| numbers.contains(&row.ssin))
+            .filter(|row| new.contains(row.ssin.as_str()))
             .cloned()
             .collect();
         search_key::insert(conn, &added)?;
@@ -208,16 +209,14 @@ pub fn insert_new(conn: &mut DbConnection, rows: &[PersonRow]) -> StoreResult<Ve
 }
 
 /// Rewrites a known person's row (its number does not change).
-/// Its search keys follow (`search_key::replace`).
-pub fn update(conn: &mut DbConnection, row: &PersonRow) -> StoreResult<()> {
-    let old = find(conn, &row.ssin)?;
+/// `old` is the row as the caller read it in this transaction (under its locks): the search
+/// keys follow the change from it (`search_key::replace`) without reading the row again.
+pub fn update(conn: &mut DbConnection, old: &PersonRow, row: &PersonRow) -> StoreResult<()> {
+    debug_assert_eq!(old.ssin, row.ssin);
     diesel::update(persons::table.find(&row.ssin))
         .set(row)
         .execute(conn)?;
-    match old {
-        Some(old) => search_key::replace(conn, &old, row),
-        None => Ok(()),
-    }
+    search_key::replace(conn, old, row)
 }
 
 /// The rows of the numbers in `ssins` that the source knows, in no particular order.
