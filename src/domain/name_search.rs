@@ -55,6 +55,8 @@
 //! encoder doubles the index for 0.6 point. Daitch–Mokotoff also needs a rule file the
 //! crate does not embed by default.
 
+use std::collections::HashMap;
+
 use rphonetic::{Cologne, Encoder};
 
 use super::identity_check::{normalise_name, NameKey, PARTICLES};
@@ -135,16 +137,39 @@ pub const SPELLING_REWRITES: &[(&str, &str)] = &[
     ("bv", "v"),
 ];
 
-/// `form` (ASCII) with [`SPELLING_REWRITES`] applied.
+/// `form` (ASCII) with [`SPELLING_REWRITES`] applied, each in turn over the whole form.
+/// Every key of a population load goes through here: the rewrites are done in place on the
+/// bytes, without a string per rule.
 pub fn spelling_rewrite(form: &str) -> String {
-    let mut out: String = form.chars().filter(char::is_ascii_alphanumeric).collect();
-    out.make_ascii_lowercase();
+    let mut out: Vec<u8> = form
+        .bytes()
+        .filter(u8::is_ascii_alphanumeric)
+        .map(|b| b.to_ascii_lowercase())
+        .collect();
     for (from, to) in SPELLING_REWRITES {
-        if out.contains(from) {
-            out = out.replace(from, to);
+        replace_shorter(&mut out, from.as_bytes(), to.as_bytes());
+    }
+    out.into_iter().map(char::from).collect()
+}
+
+/// Replaces every occurrence of `from` in `text`, left to right without overlaps (as
+/// `str::replace`), by `to`, which is not longer: the text is rewritten in place.
+fn replace_shorter(text: &mut Vec<u8>, from: &[u8], to: &[u8]) {
+    debug_assert!(!from.is_empty() && to.len() <= from.len());
+    let (mut read, mut write) = (0, 0);
+    while read < text.len() {
+        if text[read..].starts_with(from) {
+            // `write + to.len() <= read + from.len()`: only bytes already read are overwritten.
+            text[write..write + to.len()].copy_from_slice(to);
+            write += to.len();
+            read += from.len();
+        } else {
+            text[write] = text[read];
+            write += 1;
+            read += 1;
         }
     }
-    out
+    text.truncate(write);
 }
 
 /// The phonetic code of a normalised form: Dutch and French spellings of one sound are
@@ -177,29 +202,93 @@ fn key(kind: KeyKind, code: &str) -> i64 {
 /// Given-name words a person is indexed under at most (its first names in civil order).
 pub const MAX_GIVEN_NAME_KEYS: usize = 4;
 
-/// The keys a person is found by: its last-name forms and the words of its given names
-/// (at most [`MAX_GIVEN_NAME_KEYS`], initials left out), so that any of its given names
-/// finds it in a narrow birth-date window, in whatever order they are asked.
-pub fn person_keys(last_name: &str, first_names: &[&str]) -> Vec<i64> {
+/// The keys of a last name's forms, sorted, without repeats.
+fn last_name_keys(last_name: &str) -> Vec<i64> {
     let mut keys: Vec<i64> = last_name_forms(last_name)
         .iter()
         .map(|f| phonetic_code(f))
         .filter(|c| !c.is_empty())
         .map(|c| key(KeyKind::LastName, &c))
         .collect();
-    keys.extend(
-        first_names
-            .iter()
-            .flat_map(|n| given_name_words(n))
-            .filter(|w| w.len() > 1)
-            .take(MAX_GIVEN_NAME_KEYS)
-            .map(|w| phonetic_code(&w))
-            .filter(|c| !c.is_empty())
-            .map(|c| key(KeyKind::FirstName, &c)),
-    );
     keys.sort_unstable();
     keys.dedup();
     keys
+}
+
+/// The keys of the first [`MAX_GIVEN_NAME_KEYS`] words of given names (initials left out),
+/// sorted, without repeats.
+fn given_name_keys<'a>(names: impl Iterator<Item = &'a str>) -> Vec<i64> {
+    let mut keys: Vec<i64> = names
+        .flat_map(given_name_words)
+        .filter(|w| w.len() > 1)
+        .take(MAX_GIVEN_NAME_KEYS)
+        .map(|w| phonetic_code(&w))
+        .filter(|c| !c.is_empty())
+        .map(|c| key(KeyKind::FirstName, &c))
+        .collect();
+    keys.sort_unstable();
+    keys.dedup();
+    keys
+}
+
+/// `a` and `b` (each sorted) in one sorted list without repeats.
+fn union(a: &[i64], b: &[i64]) -> Vec<i64> {
+    let mut keys = Vec::with_capacity(a.len() + b.len());
+    keys.extend_from_slice(a);
+    keys.extend_from_slice(b);
+    keys.sort_unstable();
+    keys.dedup();
+    keys
+}
+
+/// The keys a person is found by: its last-name forms and the words of its given names
+/// (at most [`MAX_GIVEN_NAME_KEYS`], initials left out), so that any of its given names
+/// finds it in a narrow birth-date window, in whatever order they are asked.
+pub fn person_keys(last_name: &str, first_names: &[&str]) -> Vec<i64> {
+    union(
+        &last_name_keys(last_name),
+        &given_name_keys(first_names.iter().copied()),
+    )
+}
+
+/// [`person_keys`] for a whole population: the keys of each last name and of each list of
+/// given names are derived once and remembered (a population of millions has tens of
+/// thousands of each), at most [`KeyMemo::NAMES`] of each kind, after which it starts afresh.
+/// A bulk load spends most of its time on the keys without it.
+#[derive(Debug, Default)]
+pub struct KeyMemo {
+    last_names: HashMap<String, Vec<i64>>,
+    given_names: HashMap<String, Vec<i64>>,
+}
+
+impl KeyMemo {
+    /// Names remembered at most of each kind.
+    pub const NAMES: usize = 1 << 18;
+
+    /// The [`person_keys`] of a person whose given names are `first_names` separated by
+    /// `separator`.
+    pub fn person_keys(&mut self, last_name: &str, first_names: &str, separator: char) -> Vec<i64> {
+        let last = remembered(&mut self.last_names, last_name, last_name_keys);
+        let given = remembered(&mut self.given_names, first_names, |names| {
+            given_name_keys(names.split(separator))
+        });
+        union(last, given)
+    }
+}
+
+/// What `derive` gives for `name`, from `memo` when it was derived before.
+fn remembered<'m>(
+    memo: &'m mut HashMap<String, Vec<i64>>,
+    name: &str,
+    derive: impl Fn(&str) -> Vec<i64>,
+) -> &'m [i64] {
+    if !memo.contains_key(name) {
+        if memo.len() >= KeyMemo::NAMES {
+            memo.clear();
+        }
+        memo.insert(name.to_string(), derive(name));
+    }
+    memo.get(name).map_or(&[], Vec::as_slice)
 }
 
 /// The keys a search looks under: its last-name keys (every birth-date window), and its
@@ -212,33 +301,48 @@ pub struct QueryKeys {
 /// The keys of a search for `last_name` with the given names `given` (first and middle
 /// names; an initial gives no key).
 pub fn query_keys<'a>(last_name: &str, given: impl Iterator<Item = &'a str>) -> QueryKeys {
-    let mut last: Vec<i64> = last_name_forms(last_name)
-        .iter()
-        .map(|f| phonetic_code(f))
-        .filter(|c| !c.is_empty())
-        .map(|c| key(KeyKind::LastName, &c))
-        .collect();
-    last.sort_unstable();
-    last.dedup();
-    let mut given_names: Vec<i64> = given
-        .flat_map(given_name_words)
-        .filter(|w| w.len() > 1)
-        .take(MAX_GIVEN_NAME_KEYS)
-        .map(|w| phonetic_code(&w))
-        .filter(|c| !c.is_empty())
-        .map(|c| key(KeyKind::FirstName, &c))
-        .collect();
-    given_names.sort_unstable();
-    given_names.dedup();
     QueryKeys {
-        last_name: last,
-        given_names,
+        last_name: last_name_keys(last_name),
+        given_names: given_name_keys(given),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The in-place rewrite does what the rules say: each one a `str::replace` in turn.
+        #[test]
+        fn spelling_rewrite_replaces_each_rule_in_turn(form in "[a-z0-9A-Z ij'éaeuckdtphgbv-]{0,24}") {
+            let mut expected: String = form.chars().filter(char::is_ascii_alphanumeric).collect();
+            expected.make_ascii_lowercase();
+            for (from, to) in SPELLING_REWRITES {
+                expected = expected.replace(from, to);
+            }
+            prop_assert_eq!(spelling_rewrite(&form), expected);
+        }
+    }
+
+    proptest! {
+        /// Remembered keys are the keys.
+        #[test]
+        fn memo_gives_the_person_keys(last in "[A-Za-zé' -]{0,20}", first in "[A-Za-zé' -]{0,12}(/[A-Za-z -]{0,10}){0,3}") {
+            let mut memo = KeyMemo::default();
+            let names: Vec<&str> = first.split('/').collect();
+            for _ in 0..2 {
+                prop_assert_eq!(memo.person_keys(&last, &first, '/'), person_keys(&last, &names));
+            }
+        }
+    }
+
+    #[test]
+    fn rewrites_never_lengthen_a_form() {
+        assert!(SPELLING_REWRITES
+            .iter()
+            .all(|(from, to)| !from.is_empty() && to.len() <= from.len()));
+    }
 
     #[test]
     fn particles_and_double_names_give_their_forms() {

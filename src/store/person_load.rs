@@ -28,9 +28,10 @@ use diesel::sqlite::SqliteConnection;
 
 use super::person::PersonRow;
 use super::schema::persons;
-use super::search_key::rows_of;
+use super::search_key::rows_remembered;
 use super::search_key_load::KeyLoad;
 use super::{search_index, DbConnection, StoreResult};
+use crate::domain::name_search::KeyMemo;
 
 /// Rows per multi-row `INSERT` on SQLite: 19 parameters each, 19 000 per statement, under
 /// SQLite's limit of 32 766.
@@ -65,6 +66,8 @@ pub struct PersonLoad<'c> {
     updated_at: Option<(chrono::NaiveDateTime, String)>,
     /// The persons' search keys.
     keys: Option<KeyLoad>,
+    /// The keys of the names met so far.
+    memo: KeyMemo,
     /// Whether the index will be complete at the end: the load started from no persons, or
     /// from a current index.
     index_complete: bool,
@@ -102,6 +105,7 @@ impl<'c> PersonLoad<'c> {
             copy_data: Vec::new(),
             updated_at: None,
             keys: None,
+            memo: KeyMemo::default(),
             index_complete: false,
             rows: 0,
         };
@@ -152,7 +156,10 @@ impl<'c> PersonLoad<'c> {
             }
             DbConnection::Sqlite(sqlite) => insert_sqlite(sqlite, rows)?,
         }
-        let keys: Vec<_> = rows.iter().flat_map(rows_of).collect();
+        let keys: Vec<_> = rows
+            .iter()
+            .flat_map(|row| rows_remembered(&mut self.memo, row))
+            .collect();
         if let Some(load) = &mut self.keys {
             load.add(self.conn, &keys)?;
         }

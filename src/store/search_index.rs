@@ -19,7 +19,7 @@ use super::schema::search_index;
 use super::search_key::{rows_of_fields, KeyRow};
 use super::search_key_load::KeyLoad;
 use super::{DbConnection, StoreResult};
-use crate::domain::name_search::KEY_VERSION;
+use crate::domain::name_search::{KeyMemo, KEY_VERSION};
 
 /// Persons read at a time by a rebuild or a check: the memory they use stays the same
 /// whatever the population.
@@ -162,12 +162,13 @@ fn lock_persons(conn: &mut DbConnection) -> StoreResult<()> {
 
 fn rebuild_locked(conn: &mut DbConnection, reason: String) -> StoreResult<Rebuilt> {
     let started = Instant::now();
-    // No frozen copy: the open cursor of the read forbids it on PostgreSQL.
-    let mut load = KeyLoad::start(conn, true, false)?;
+    // The keys are copied frozen at the end, once the cursor of the read is closed.
+    let mut load = KeyLoad::start(conn, true, true)?;
     let mut persons = 0;
+    let mut memo = KeyMemo::default();
     let mut reader = PersonReader::open(conn)?;
     while let Some(page) = reader.next_page(conn)? {
-        let keys: Vec<KeyRow> = page.iter().flat_map(KeyColumns::rows).collect();
+        let keys: Vec<KeyRow> = page.iter().flat_map(|p| p.rows(&mut memo)).collect();
         persons += page.len() as u64;
         load.add(conn, &keys)?;
     }
@@ -199,8 +200,9 @@ struct KeyColumns {
 }
 
 impl KeyColumns {
-    fn rows(&self) -> Vec<KeyRow<'_>> {
+    fn rows<'a>(&'a self, memo: &mut KeyMemo) -> Vec<KeyRow<'a>> {
         rows_of_fields(
+            memo,
             &self.ssin,
             &self.status,
             &self.last_name,
@@ -347,10 +349,11 @@ pub fn check(conn: &mut DbConnection) -> StoreResult<Check> {
             first_missing: Vec::new(),
             extra: 0,
         };
+        let mut memo = KeyMemo::default();
         let mut reader = PersonReader::open(conn)?;
         while let Some(page) = reader.next_page(conn)? {
             check.persons += page.len() as u64;
-            let keys: Vec<KeyRow> = page.iter().flat_map(KeyColumns::rows).collect();
+            let keys: Vec<KeyRow> = page.iter().flat_map(|p| p.rows(&mut memo)).collect();
             check.expected += keys.len() as u64;
             for chunk in keys.chunks(KEYS_PER_LOOKUP) {
                 let found = stored_among(conn, chunk)?;

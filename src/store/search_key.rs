@@ -8,7 +8,7 @@ use diesel::sql_types::Text;
 use super::person::{PersonRow, FIRST_NAME_SEPARATOR};
 use super::schema::person_search_keys;
 use super::{DbConnection, StoreResult};
-use crate::domain::name_search::{person_keys, QueryKeys};
+use crate::domain::name_search::{KeyMemo, QueryKeys};
 use crate::domain::search_criteria::{birth_code, BirthWindow};
 use crate::domain::IncompleteDate;
 
@@ -24,7 +24,13 @@ pub struct KeyRow<'a> {
 /// The index rows of a person as stored: none for a canceled number (never a candidate) or a
 /// row whose birth date does not read (left to `PersonRow::person` to report).
 pub fn rows_of(row: &PersonRow) -> Vec<KeyRow<'_>> {
+    rows_remembered(&mut KeyMemo::default(), row)
+}
+
+/// [`rows_of`] for one of many persons, with the names' keys remembered in `memo`.
+pub fn rows_remembered<'a>(memo: &mut KeyMemo, row: &'a PersonRow) -> Vec<KeyRow<'a>> {
     rows_of_fields(
+        memo,
         &row.ssin,
         &row.status,
         &row.last_name,
@@ -33,9 +39,10 @@ pub fn rows_of(row: &PersonRow) -> Vec<KeyRow<'_>> {
     )
 }
 
-/// [`rows_of`] from the columns the keys depend on, for readers that load only those (a
-/// rebuild, a check).
+/// [`rows_remembered`] from the columns the keys depend on, for readers that load only those
+/// (a rebuild, a check).
 pub fn rows_of_fields<'a>(
+    memo: &mut KeyMemo,
     ssin: &'a str,
     status: &str,
     last_name: &str,
@@ -48,8 +55,7 @@ pub fn rows_of_fields<'a>(
     let Some(birth) = IncompleteDate::parse(birth_date).map(birth_code) else {
         return Vec::new();
     };
-    let first_names: Vec<&str> = first_names.split(FIRST_NAME_SEPARATOR).collect();
-    person_keys(last_name, &first_names)
+    memo.person_keys(last_name, first_names, FIRST_NAME_SEPARATOR)
         .into_iter()
         .map(|search_key| KeyRow {
             search_key,

@@ -1,50 +1,58 @@
 //! Bulk writing of the phonetic search's index (`person_search_keys`): the keys of a
-//! population load or of a rebuild, inside the caller's write transaction, with each
-//! backend's fast path. Inserting tens of millions of keys one by one lands each in a random
-//! place of the index (the keys are hashes); both paths build it in key order instead:
+//! population load or of a rebuild, inside the caller's write transaction. Inserting tens of
+//! millions of keys one by one lands each in a random place of the index (the keys are
+//! hashes), so a load keeps them in memory instead, packed in 16 bytes each (`PackedKey`,
+//! ordered as the index orders its rows) in sorted runs of [`RUN_KEYS`], and at the end
+//! merges the runs and writes the keys in the index's order, each page of the index written
+//! once, filled, after the previous one:
 //!
-//! - PostgreSQL: when the index is built from scratch, it is emptied, its primary key is
-//!   dropped and built again at the end (one sorted build), and the rows go in with
-//!   `COPY … FREEZE`; otherwise plain `COPY` into the indexed table.
-//! - SQLite: the keys go, as they come, into a plain temporary table (appends, no index), and
-//!   at the end one `INSERT … SELECT … ORDER BY` moves them into the `WITHOUT ROWID` table in
-//!   its own order, so each page of the index is written once, filled, after the previous one.
-//!   Into an index that already holds keys this is still correct (the new numbers' keys are
-//!   merged in order).
+//! - PostgreSQL: when the index is built from scratch, it is emptied and its primary key
+//!   dropped at the start, the rows go in with `COPY … FREEZE` (frozen: no later rewrite to
+//!   set their hint bits) and the key is built again from the sorted table; otherwise plain
+//!   `COPY` into the indexed table.
+//! - SQLite: multi-row `INSERT`s of a fixed size into the `WITHOUT ROWID` table.
+//!
+//! Into an index that already holds keys this is still correct (the new numbers' keys are
+//! merged in order). The memory is the keys' (≈ 16 bytes a key, 2.75 keys a person: 880 MB
+//! for 20 million persons), freed at the end.
 
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 use std::io::Write as _;
 use std::time::{Duration, Instant};
 
 use diesel::connection::SimpleConnection;
 use diesel::pg::{CopyFormat, PgConnection};
 use diesel::prelude::*;
-use diesel::sqlite::SqliteConnection;
+use diesel::sql_types::{Binary, Integer};
 
 use super::schema::person_search_keys;
 use super::search_key::KeyRow;
 use super::{DbConnection, StoreResult};
 
-diesel::table! {
-    /// SQLite: the keys of a load in the order they come (a temporary table of the
-    /// connection, dropped when the load finishes).
-    search_key_staging (rowid) {
-        rowid -> BigInt,
-        search_key -> BigInt,
-        birth -> Integer,
-        ssin -> Text,
-    }
-}
+/// Keys sorted together as one run while a load goes on (64 MiB): the sort of a run is spread
+/// over the load, the merge at the end reads each key once.
+const RUN_KEYS: usize = 1 << 22;
 
-#[derive(Insertable)]
-#[diesel(table_name = search_key_staging)]
-struct StagedKey<'a> {
-    search_key: i64,
-    birth: i32,
-    ssin: &'a str,
-}
+/// Keys per `INSERT` on SQLite ([`SQLITE_INSERT_ROWS`]).
+const SQLITE_KEYS_PER_INSERT: usize = 10_000;
 
-/// Keys per multi-row `INSERT` into the staging table on SQLite: 3 parameters each.
-const SQLITE_KEYS_PER_INSERT: usize = 2000;
+/// Bytes of a key in [`SQLITE_INSERT_ROWS`]'s data: the search key in 20 characters, the
+/// birth code in 8, the number in 11, a space.
+const SQLITE_ROW_BYTES: usize = 40;
+
+/// Inserts `?2` keys from `?1`, a blob of [`SQLITE_ROW_BYTES`] a key (`encode_sqlite_row`),
+/// unpacked in SQL: one parameter a statement rather than three a row (binding each value
+/// costs more than SQLite's insertion of the row), and `substr` of a blob is a slice, not a
+/// scan.
+const SQLITE_INSERT_ROWS: &str = "WITH RECURSIVE row(i) AS (SELECT 0 UNION ALL \
+     SELECT i + 1 FROM row WHERE i + 1 < ?2) \
+     INSERT INTO person_search_keys (search_key, birth, ssin) \
+     SELECT CAST(substr(?1, i * 40 + 1, 20) AS INTEGER), CAST(substr(?1, i * 40 + 21, 8) AS INTEGER), \
+     CAST(substr(?1, i * 40 + 29, 11) AS TEXT) FROM row";
+
+/// Keys per `COPY` on PostgreSQL: a statement's data stays a few megabytes.
+const POSTGRES_KEYS_PER_COPY: usize = 100_000;
 
 /// Memory for PostgreSQL's build of the index's primary key.
 const POSTGRES_INDEX_BUILD_MEMORY: &str = "1GB";
@@ -54,8 +62,8 @@ const POSTGRES_INDEX_BUILD_MEMORY: &str = "1GB";
 pub struct KeysLoaded {
     /// The rows added to the index.
     pub rows: u64,
-    /// The time the index's build at the end took (PostgreSQL: the primary key; SQLite: the
-    /// sorted move from the staging table), the copy of the rows during the load excluded.
+    /// The time the index's build at the end took: the keys merged and written in order and,
+    /// on PostgreSQL from scratch, the primary key built.
     pub build: Duration,
 }
 
@@ -67,9 +75,8 @@ pub struct KeyLoad {
     from_scratch: bool,
     /// PostgreSQL: the rows are copied frozen.
     freeze: bool,
-    /// PostgreSQL: the `COPY` data of a batch, reused.
-    copy_data: Vec<u8>,
-    rows: u64,
+    /// The keys added, in sorted runs.
+    runs: SortedRuns,
 }
 
 impl KeyLoad {
@@ -77,30 +84,24 @@ impl KeyLoad {
     /// for a load into a register without persons, and for a rebuild. The caller holds what
     /// keeps other writers of persons (hence of keys) out until the commit. `freeze`
     /// (PostgreSQL, from scratch only): copy the rows frozen, which the transaction must
-    /// allow (no cursor open).
+    /// allow when [`finish`](KeyLoad::finish) runs (no cursor open then).
     pub fn start(
         conn: &mut DbConnection,
         from_scratch: bool,
         freeze: bool,
     ) -> StoreResult<KeyLoad> {
-        match conn {
-            DbConnection::Postgres(pg) if from_scratch => {
-                // TRUNCATE lets COPY write the rows frozen (no later rewrite to set their hint
-                // bits); the ALTER makes readers of the index wait until the commit.
-                pg.batch_execute(&format!(
-                    "SET LOCAL maintenance_work_mem = '{POSTGRES_INDEX_BUILD_MEMORY}'; \
-                     TRUNCATE person_search_keys; \
-                     ALTER TABLE person_search_keys DROP CONSTRAINT person_search_keys_pkey"
-                ))?;
-            }
-            DbConnection::Postgres(_) => {}
-            DbConnection::Sqlite(sqlite) => {
-                sqlite.batch_execute(
-                    "CREATE TEMP TABLE IF NOT EXISTS search_key_staging \
-                     (search_key INTEGER NOT NULL, birth INTEGER NOT NULL, ssin TEXT NOT NULL); \
-                     DELETE FROM temp.search_key_staging",
-                )?;
-                if from_scratch {
+        if from_scratch {
+            match conn {
+                DbConnection::Postgres(pg) => {
+                    // TRUNCATE lets COPY write the rows frozen; the ALTER makes readers of the
+                    // index wait until the commit.
+                    pg.batch_execute(&format!(
+                        "SET LOCAL maintenance_work_mem = '{POSTGRES_INDEX_BUILD_MEMORY}'; \
+                         TRUNCATE person_search_keys; \
+                         ALTER TABLE person_search_keys DROP CONSTRAINT person_search_keys_pkey"
+                    ))?;
+                }
+                DbConnection::Sqlite(sqlite) => {
                     sqlite.batch_execute("DELETE FROM person_search_keys")?;
                 }
             }
@@ -108,37 +109,44 @@ impl KeyLoad {
         Ok(KeyLoad {
             from_scratch,
             freeze: from_scratch && freeze,
-            copy_data: Vec::new(),
-            rows: 0,
+            runs: SortedRuns::default(),
         })
     }
 
     /// Adds `keys`, which must differ from each other, from those added before and (unless
-    /// the load started from scratch) from those the index holds.
+    /// the load started from scratch) from those the index holds. A key that does not pack
+    /// (not a stored person's number) is written at once.
     pub fn add(&mut self, conn: &mut DbConnection, keys: &[KeyRow]) -> StoreResult<()> {
-        if keys.is_empty() {
-            return Ok(());
-        }
-        match conn {
-            DbConnection::Postgres(pg) => {
-                self.copy_data.clear();
-                for key in keys {
-                    encode_copy_row(&mut self.copy_data, key);
-                }
-                copy_in(pg, &self.copy_data, self.freeze)?;
+        let mut unpacked = Vec::new();
+        for key in keys {
+            match PackedKey::pack(key) {
+                Some(packed) => self.runs.push(packed),
+                None => unpacked.push(*key),
             }
-            DbConnection::Sqlite(sqlite) => stage_sqlite(sqlite, keys)?,
         }
-        self.rows += keys.len() as u64;
+        super::insert_rows!(conn, person_search_keys::table, unpacked, 5_000);
         Ok(())
     }
 
-    /// Builds the index from what was added (see the module's comment) and tells what the
-    /// load did. The caller commits.
+    /// Writes the keys added in the index's order and builds the index (see the module's
+    /// comment); tells what the load did. The caller commits.
     pub fn finish(self, conn: &mut DbConnection) -> StoreResult<KeysLoaded> {
         let started = Instant::now();
+        let rows = self.runs.len();
+        let mut keys = self.runs.merged();
         match conn {
             DbConnection::Postgres(pg) => {
+                let mut data = Vec::new();
+                loop {
+                    data.clear();
+                    for key in keys.by_ref().take(POSTGRES_KEYS_PER_COPY) {
+                        encode_copy_row(&mut data, key);
+                    }
+                    if data.is_empty() {
+                        break;
+                    }
+                    copy_in(pg, &data, self.freeze)?;
+                }
                 if self.from_scratch {
                     pg.batch_execute(
                         "ALTER TABLE person_search_keys ADD CONSTRAINT person_search_keys_pkey \
@@ -148,21 +156,150 @@ impl KeyLoad {
                 pg.batch_execute("ANALYZE person_search_keys")?;
             }
             DbConnection::Sqlite(sqlite) => {
-                // The sort may use a helper thread: the reading thread of a load is done.
-                sqlite.batch_execute(
-                    "PRAGMA threads = 2; \
-                     INSERT INTO person_search_keys (search_key, birth, ssin) \
-                     SELECT search_key, birth, ssin FROM temp.search_key_staging \
-                     ORDER BY search_key, birth, ssin; \
-                     DROP TABLE temp.search_key_staging; \
-                     PRAGMA threads = 0",
-                )?;
+                let mut data = Vec::with_capacity(SQLITE_KEYS_PER_INSERT * SQLITE_ROW_BYTES);
+                loop {
+                    data.clear();
+                    let mut count = 0i32;
+                    for key in keys.by_ref().take(SQLITE_KEYS_PER_INSERT) {
+                        encode_sqlite_row(&mut data, key);
+                        count += 1;
+                    }
+                    if count == 0 {
+                        break;
+                    }
+                    diesel::sql_query(SQLITE_INSERT_ROWS)
+                        .bind::<Binary, _>(&data)
+                        .bind::<Integer, _>(count)
+                        .execute(sqlite)?;
+                }
             }
         }
         Ok(KeysLoaded {
-            rows: self.rows,
+            rows,
             build: started.elapsed(),
         })
+    }
+}
+
+/// A key row in 128 bits whose order is the index's: the search key (its sign bit flipped, so
+/// that unsigned order is signed order), the birth code (27 bits), the number (37 bits; its
+/// eleven digits, leading zeros included, order as the number does).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct PackedKey(u128);
+
+/// Bits of the number in a [`PackedKey`]: 10^11 < 2^37.
+const NUMBER_BITS: u32 = 37;
+
+/// Bits of the birth code: 99 991 231 < 2^27.
+const BIRTH_BITS: u32 = 27;
+
+impl PackedKey {
+    /// `key` packed, if its number is eleven digits and its birth code fits.
+    fn pack(key: &KeyRow) -> Option<PackedKey> {
+        let ssin = key.ssin.as_bytes();
+        if ssin.len() != 11 || !ssin.iter().all(u8::is_ascii_digit) {
+            return None;
+        }
+        let number = ssin
+            .iter()
+            .fold(0u64, |n, digit| n * 10 + u64::from(digit - b'0'));
+        let birth = u64::try_from(key.birth)
+            .ok()
+            .filter(|b| *b < 1 << BIRTH_BITS)?;
+        let search_key = (key.search_key as u64) ^ (1 << 63);
+        Some(PackedKey(
+            u128::from(search_key) << 64 | u128::from(birth << NUMBER_BITS | number),
+        ))
+    }
+
+    /// The number's eleven digits.
+    fn number(self) -> [u8; 11] {
+        let mut n = (self.0 as u64) & ((1 << NUMBER_BITS) - 1);
+        let mut digits = [b'0'; 11];
+        for digit in digits.iter_mut().rev() {
+            *digit = b'0' + (n % 10) as u8;
+            n /= 10;
+        }
+        digits
+    }
+
+    /// The row, with `number` (this key's [`number`](PackedKey::number)).
+    fn row(self, number: &[u8; 11]) -> KeyRow<'_> {
+        KeyRow {
+            search_key: (((self.0 >> 64) as u64) ^ (1 << 63)) as i64,
+            birth: ((self.0 as u64) >> NUMBER_BITS) as i32,
+            // Eleven ASCII digits.
+            ssin: std::str::from_utf8(number).unwrap_or_default(),
+        }
+    }
+}
+
+/// Keys in sorted runs of at most [`RUN_KEYS`], the last one still filling.
+#[derive(Default)]
+struct SortedRuns {
+    sorted: Vec<Vec<PackedKey>>,
+    filling: Vec<PackedKey>,
+}
+
+impl SortedRuns {
+    fn push(&mut self, key: PackedKey) {
+        self.filling.push(key);
+        if self.filling.len() == RUN_KEYS {
+            self.seal();
+        }
+    }
+
+    fn seal(&mut self) {
+        if !self.filling.is_empty() {
+            let mut run = std::mem::take(&mut self.filling);
+            run.sort_unstable();
+            self.sorted.push(run);
+        }
+    }
+
+    fn len(&self) -> u64 {
+        let sorted: usize = self.sorted.iter().map(Vec::len).sum();
+        (sorted + self.filling.len()) as u64
+    }
+
+    /// Every key, in order.
+    fn merged(mut self) -> Merge {
+        self.seal();
+        let heap = self
+            .sorted
+            .iter()
+            .enumerate()
+            .filter_map(|(run, keys)| keys.first().map(|k| Reverse((*k, run))))
+            .collect();
+        Merge {
+            next: vec![1; self.sorted.len()],
+            runs: self.sorted,
+            heap,
+        }
+    }
+}
+
+/// The keys of sorted runs in order: the smallest head of the runs each time.
+struct Merge {
+    runs: Vec<Vec<PackedKey>>,
+    /// The position of each run's next key.
+    next: Vec<usize>,
+    heap: BinaryHeap<Reverse<(PackedKey, usize)>>,
+}
+
+impl Iterator for Merge {
+    type Item = PackedKey;
+
+    fn next(&mut self) -> Option<PackedKey> {
+        let Reverse((key, run)) = self.heap.pop()?;
+        if let Some(following) = self.runs[run].get(self.next[run]) {
+            self.heap.push(Reverse((*following, run)));
+            self.next[run] += 1;
+        } else {
+            // A run read to its end gives its memory back.
+            self.runs[run] = Vec::new();
+        }
+        Some(key)
     }
 }
 
@@ -178,55 +315,79 @@ fn copy_in(pg: &mut PgConnection, data: &[u8], freeze: bool) -> QueryResult<usiz
         .execute(pg)
 }
 
-/// Appends `key` to `out` in `COPY`'s text format. The number needs no escaping: it is the
-/// digits of a stored person's number (anything else is written escaped all the same).
-fn encode_copy_row(out: &mut Vec<u8>, key: &KeyRow) {
+/// Appends `key` to `out` as [`SQLITE_INSERT_ROWS`] reads it.
+fn encode_sqlite_row(out: &mut Vec<u8>, key: PackedKey) {
+    let number = key.number();
+    let row = key.row(&number);
     // Writing to a Vec cannot fail.
-    let _ = write!(out, "{}\t{}\t", key.search_key, key.birth);
-    for byte in key.ssin.bytes() {
-        match byte {
-            b'\\' => out.extend_from_slice(b"\\\\"),
-            b'\t' => out.extend_from_slice(b"\\t"),
-            b'\n' => out.extend_from_slice(b"\\n"),
-            b'\r' => out.extend_from_slice(b"\\r"),
-            _ => out.push(byte),
-        }
-    }
-    out.push(b'\n');
+    let _ = write!(out, "{:>20}{:>8}{} ", row.search_key, row.birth, row.ssin);
 }
 
-/// Appends `keys` to the staging table with statements of [`SQLITE_KEYS_PER_INSERT`] rows
-/// (prepared once: the statement of a fixed-size array is cached) and one for the rest.
-fn stage_sqlite(sqlite: &mut SqliteConnection, keys: &[KeyRow]) -> QueryResult<()> {
-    let staged: Vec<StagedKey> = keys
-        .iter()
-        .map(|k| StagedKey {
-            search_key: k.search_key,
-            birth: k.birth,
-            ssin: k.ssin,
-        })
-        .collect();
-    super::insert_sqlite_chunks!(
-        sqlite,
-        search_key_staging::table,
-        staged,
-        SQLITE_KEYS_PER_INSERT
-    )
+/// Appends `key` to `out` in `COPY`'s text format (digits only: nothing to escape).
+fn encode_copy_row(out: &mut Vec<u8>, key: PackedKey) {
+    let number = key.number();
+    let row = key.row(&number);
+    // Writing to a Vec cannot fail.
+    let _ = writeln!(out, "{}\t{}\t{}", row.search_key, row.birth, row.ssin);
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    fn row(search_key: i64, birth: i32, ssin: &str) -> KeyRow<'_> {
+        KeyRow {
+            search_key,
+            birth,
+            ssin,
+        }
+    }
 
     #[test]
     fn copy_rows_are_key_birth_and_number() {
         let mut out = Vec::new();
-        let key = KeyRow {
-            search_key: -42,
-            birth: 19_850_730,
-            ssin: "85073003328",
-        };
-        encode_copy_row(&mut out, &key);
+        let key = PackedKey::pack(&row(-42, 19_850_730, "85073003328"));
+        encode_copy_row(&mut out, key.expect("packs"));
         assert_eq!(out, b"-42\t19850730\t85073003328\n");
+    }
+
+    #[test]
+    fn only_stored_numbers_pack() {
+        assert!(PackedKey::pack(&row(1, 19_850_730, "8507300332")).is_none());
+        assert!(PackedKey::pack(&row(1, 19_850_730, "8507300332x")).is_none());
+        assert!(PackedKey::pack(&row(1, -1, "85073003328")).is_none());
+        assert!(PackedKey::pack(&row(1, 0, "00000000000")).is_some());
+    }
+
+    proptest! {
+        /// Packing keeps every field and the index's order (key, birth, number as text).
+        #[test]
+        fn packed_keys_order_as_the_index(
+            a in (any::<i64>(), 0i32..100_000_000, 0u64..100_000_000_000),
+            b in (any::<i64>(), 0i32..100_000_000, 0u64..100_000_000_000),
+        ) {
+            let (na, nb) = (format!("{:011}", a.2), format!("{:011}", b.2));
+            let (ra, rb) = (row(a.0, a.1, &na), row(b.0, b.1, &nb));
+            let (pa, pb) = (PackedKey::pack(&ra).unwrap(), PackedKey::pack(&rb).unwrap());
+            let digits = pa.number();
+            prop_assert_eq!(pa.row(&digits), ra);
+            prop_assert_eq!(pa.cmp(&pb), ra.cmp(&rb));
+        }
+
+        /// The merge of the runs gives every key once, in order.
+        #[test]
+        fn runs_merge_in_order(keys in proptest::collection::vec(any::<u128>(), 0..3000), run in 1usize..700) {
+            let mut runs = SortedRuns::default();
+            for chunk in keys.chunks(run) {
+                runs.filling.extend(chunk.iter().map(|k| PackedKey(*k)));
+                runs.seal();
+            }
+            prop_assert_eq!(runs.len(), keys.len() as u64);
+            let merged: Vec<u128> = runs.merged().map(|k| k.0).collect();
+            let mut expected = keys.clone();
+            expected.sort_unstable();
+            prop_assert_eq!(merged, expected);
+        }
     }
 }
