@@ -162,8 +162,8 @@ fn lock_persons(conn: &mut DbConnection) -> StoreResult<()> {
 
 fn rebuild_locked(conn: &mut DbConnection, reason: String) -> StoreResult<Rebuilt> {
     let started = Instant::now();
-    // The keys are copied frozen at the end, once the cursor of the read is closed.
-    let mut load = KeyLoad::start(conn, true, true)?;
+    // No frozen copy: the open cursor of the read forbids it on PostgreSQL.
+    let mut load = KeyLoad::start(conn, true, false)?;
     let mut persons = 0;
     let mut memo = KeyMemo::default();
     let mut reader = PersonReader::open(conn)?;

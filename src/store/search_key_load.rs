@@ -1,20 +1,20 @@
 //! Bulk writing of the phonetic search's index (`person_search_keys`): the keys of a
 //! population load or of a rebuild, inside the caller's write transaction. Inserting tens of
 //! millions of keys one by one lands each in a random place of the index (the keys are
-//! hashes), so a load keeps them in memory instead, packed in 16 bytes each (`PackedKey`,
-//! ordered as the index orders its rows) in sorted runs of [`RUN_KEYS`], and at the end
-//! merges the runs and writes the keys in the index's order, each page of the index written
-//! once, filled, after the previous one:
+//! hashes); both backends build it in key order instead:
 //!
 //! - PostgreSQL: when the index is built from scratch, it is emptied and its primary key
-//!   dropped at the start, the rows go in with `COPY … FREEZE` (frozen: no later rewrite to
-//!   set their hint bits) and the key is built again from the sorted table; otherwise plain
-//!   `COPY` into the indexed table.
-//! - SQLite: multi-row `INSERT`s of a fixed size into the `WITHOUT ROWID` table.
-//!
-//! Into an index that already holds keys this is still correct (the new numbers' keys are
-//! merged in order). The memory is the keys' (≈ 16 bytes a key, 2.75 keys a person: 880 MB
-//! for 20 million persons), freed at the end.
+//!   dropped at the start, the rows are copied in as they come (`COPY`, frozen when the
+//!   transaction allows it: no later rewrite to set their hint bits), beside the persons'
+//!   load, and the key is built again at the end (one sort); otherwise plain `COPY` into the
+//!   indexed table.
+//! - SQLite has no sorted build of a `WITHOUT ROWID` table's key, so the load keeps the keys
+//!   in memory, packed in 16 bytes each (`PackedKey`, ordered as the index orders its rows),
+//!   in sorted runs of [`RUN_KEYS`]; at the end it merges the runs and inserts the keys in
+//!   the index's order, each page of the index written once, filled, after the previous one
+//!   (≈ 16 bytes a key, 2.75 keys a person: 880 MB for 20 million persons, freed at the
+//!   end). Into an index that already holds keys this is still correct (the new numbers'
+//!   keys are merged in order).
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -51,9 +51,6 @@ const SQLITE_INSERT_ROWS: &str = "WITH RECURSIVE row(i) AS (SELECT 0 UNION ALL \
      SELECT CAST(substr(?1, i * 40 + 1, 20) AS INTEGER), CAST(substr(?1, i * 40 + 21, 8) AS INTEGER), \
      CAST(substr(?1, i * 40 + 29, 11) AS TEXT) FROM row";
 
-/// Keys per `COPY` on PostgreSQL: a statement's data stays a few megabytes.
-const POSTGRES_KEYS_PER_COPY: usize = 100_000;
-
 /// Memory for PostgreSQL's build of the index's primary key.
 const POSTGRES_INDEX_BUILD_MEMORY: &str = "1GB";
 
@@ -62,8 +59,8 @@ const POSTGRES_INDEX_BUILD_MEMORY: &str = "1GB";
 pub struct KeysLoaded {
     /// The rows added to the index.
     pub rows: u64,
-    /// The time the index's build at the end took: the keys merged and written in order and,
-    /// on PostgreSQL from scratch, the primary key built.
+    /// The time the index's build at the end took (PostgreSQL: the primary key; SQLite: the
+    /// keys merged and inserted in order), the copy of the rows during the load excluded.
     pub build: Duration,
 }
 
@@ -75,8 +72,11 @@ pub struct KeyLoad {
     from_scratch: bool,
     /// PostgreSQL: the rows are copied frozen.
     freeze: bool,
-    /// The keys added, in sorted runs.
+    /// PostgreSQL: the `COPY` data of a batch, reused.
+    copy_data: Vec<u8>,
+    /// SQLite: the keys added, in sorted runs.
     runs: SortedRuns,
+    rows: u64,
 }
 
 impl KeyLoad {
@@ -84,7 +84,7 @@ impl KeyLoad {
     /// for a load into a register without persons, and for a rebuild. The caller holds what
     /// keeps other writers of persons (hence of keys) out until the commit. `freeze`
     /// (PostgreSQL, from scratch only): copy the rows frozen, which the transaction must
-    /// allow when [`finish`](KeyLoad::finish) runs (no cursor open then).
+    /// allow (no cursor open).
     pub fn start(
         conn: &mut DbConnection,
         from_scratch: bool,
@@ -109,44 +109,48 @@ impl KeyLoad {
         Ok(KeyLoad {
             from_scratch,
             freeze: from_scratch && freeze,
+            copy_data: Vec::new(),
             runs: SortedRuns::default(),
+            rows: 0,
         })
     }
 
     /// Adds `keys`, which must differ from each other, from those added before and (unless
-    /// the load started from scratch) from those the index holds. A key that does not pack
-    /// (not a stored person's number) is written at once.
+    /// the load started from scratch) from those the index holds.
     pub fn add(&mut self, conn: &mut DbConnection, keys: &[KeyRow]) -> StoreResult<()> {
-        let mut unpacked = Vec::new();
-        for key in keys {
-            match PackedKey::pack(key) {
-                Some(packed) => self.runs.push(packed),
-                None => unpacked.push(*key),
+        if keys.is_empty() {
+            return Ok(());
+        }
+        match conn {
+            DbConnection::Postgres(pg) => {
+                self.copy_data.clear();
+                for key in keys {
+                    encode_copy_row(&mut self.copy_data, key);
+                }
+                copy_in(pg, &self.copy_data, self.freeze)?;
+            }
+            DbConnection::Sqlite(_) => {
+                // A key that does not pack (not a stored person's number) is written at once.
+                let mut unpacked = Vec::new();
+                for key in keys {
+                    match PackedKey::pack(key) {
+                        Some(packed) => self.runs.push(packed),
+                        None => unpacked.push(*key),
+                    }
+                }
+                super::insert_rows!(conn, person_search_keys::table, unpacked, 5_000);
             }
         }
-        super::insert_rows!(conn, person_search_keys::table, unpacked, 5_000);
+        self.rows += keys.len() as u64;
         Ok(())
     }
 
-    /// Writes the keys added in the index's order and builds the index (see the module's
-    /// comment); tells what the load did. The caller commits.
+    /// Builds the index from what was added (see the module's comment) and tells what the
+    /// load did. The caller commits.
     pub fn finish(self, conn: &mut DbConnection) -> StoreResult<KeysLoaded> {
         let started = Instant::now();
-        let rows = self.runs.len();
-        let mut keys = self.runs.merged();
         match conn {
             DbConnection::Postgres(pg) => {
-                let mut data = Vec::new();
-                loop {
-                    data.clear();
-                    for key in keys.by_ref().take(POSTGRES_KEYS_PER_COPY) {
-                        encode_copy_row(&mut data, key);
-                    }
-                    if data.is_empty() {
-                        break;
-                    }
-                    copy_in(pg, &data, self.freeze)?;
-                }
                 if self.from_scratch {
                     pg.batch_execute(
                         "ALTER TABLE person_search_keys ADD CONSTRAINT person_search_keys_pkey \
@@ -156,6 +160,7 @@ impl KeyLoad {
                 pg.batch_execute("ANALYZE person_search_keys")?;
             }
             DbConnection::Sqlite(sqlite) => {
+                let mut keys = self.runs.merged();
                 let mut data = Vec::with_capacity(SQLITE_KEYS_PER_INSERT * SQLITE_ROW_BYTES);
                 loop {
                     data.clear();
@@ -175,7 +180,7 @@ impl KeyLoad {
             }
         }
         Ok(KeysLoaded {
-            rows,
+            rows: self.rows,
             build: started.elapsed(),
         })
     }
@@ -257,11 +262,6 @@ impl SortedRuns {
         }
     }
 
-    fn len(&self) -> u64 {
-        let sorted: usize = self.sorted.iter().map(Vec::len).sum();
-        (sorted + self.filling.len()) as u64
-    }
-
     /// Every key, in order.
     fn merged(mut self) -> Merge {
         self.seal();
@@ -323,12 +323,21 @@ fn encode_sqlite_row(out: &mut Vec<u8>, key: PackedKey) {
     let _ = write!(out, "{:>20}{:>8}{} ", row.search_key, row.birth, row.ssin);
 }
 
-/// Appends `key` to `out` in `COPY`'s text format (digits only: nothing to escape).
-fn encode_copy_row(out: &mut Vec<u8>, key: PackedKey) {
-    let number = key.number();
-    let row = key.row(&number);
+/// Appends `key` to `out` in `COPY`'s text format. The number needs no escaping: it is the
+/// digits of a stored person's number (anything else is written escaped all the same).
+fn encode_copy_row(out: &mut Vec<u8>, key: &KeyRow) {
     // Writing to a Vec cannot fail.
-    let _ = writeln!(out, "{}\t{}\t{}", row.search_key, row.birth, row.ssin);
+    let _ = write!(out, "{}\t{}\t", key.search_key, key.birth);
+    for byte in key.ssin.bytes() {
+        match byte {
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            b'\t' => out.extend_from_slice(b"\\t"),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            _ => out.push(byte),
+        }
+    }
+    out.push(b'\n');
 }
 
 #[cfg(test)]
@@ -347,8 +356,7 @@ mod tests {
     #[test]
     fn copy_rows_are_key_birth_and_number() {
         let mut out = Vec::new();
-        let key = PackedKey::pack(&row(-42, 19_850_730, "85073003328"));
-        encode_copy_row(&mut out, key.expect("packs"));
+        encode_copy_row(&mut out, &row(-42, 19_850_730, "85073003328"));
         assert_eq!(out, b"-42\t19850730\t85073003328\n");
     }
 
@@ -383,7 +391,6 @@ mod tests {
                 runs.filling.extend(chunk.iter().map(|k| PackedKey(*k)));
                 runs.seal();
             }
-            prop_assert_eq!(runs.len(), keys.len() as u64);
             let merged: Vec<u128> = runs.merged().map(|k| k.0).collect();
             let mut expected = keys.clone();
             expected.sort_unstable();
