@@ -14,11 +14,12 @@ use std::collections::BTreeSet;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 
+use common::refusal::{case, send_refused, Case};
 use common::search::{
     candidates, claeys, claeys_swapped, dewulf, dewulf_replacements, maes, mertens, numbers,
     person_fields, search_feed, wouters, Found, Search, CLAEYS_BIRTH, MAES_BIRTH, OPERATION,
 };
-use common::soap::IdentRequest;
+use common::soap::{IdentRequest, IDENT_PATH};
 use common::source::standard_persons;
 use common::{fields, org_a, org_b, Answer, Backend, Security, TestApp, NISS_1, NISS_BIS};
 
@@ -319,26 +320,16 @@ fn incomplete_birth_dates_with_a_tolerance(backend: Backend) {
 
 /// A refused search: what it sends, the reason code and fields the fault must name, and
 /// the operation its audit entry names.
-struct Refused {
-    what: &'static str,
-    body: String,
-    reason: &'static str,
-    fields: Vec<(String, String)>,
-    operation: &'static str,
-}
-
 fn refused(
     what: &'static str,
     search: Search,
     reason: &'static str,
     pairs: &[(&str, &str)],
-) -> Refused {
-    Refused {
-        what,
-        body: search.to_xml(),
-        reason,
+) -> Case {
+    Case {
         fields: fields(pairs),
         operation: OPERATION,
+        ..case(what, search.to_xml(), reason)
     }
 }
 
@@ -635,8 +626,8 @@ fn refusals_name_their_reason_and_field(backend: Backend) {
     ];
     // No criteria at all.
     let full = search();
-    cases.push(Refused {
-        body: full.to_xml().replacen(&full.criteria_xml(), "", 1),
+    cases.push(Case {
+        body: full.to_xml().replacen(&full.criteria_xml(), "", 1).into(),
         ..refused(
             "no criteria",
             search(),
@@ -646,7 +637,7 @@ fn refusals_name_their_reason_and_field(backend: Backend) {
     });
     // Characters XML 1.0 forbids: the document is not well-formed, its operation unknown.
     let path = "Envelope/Body/searchPersonByPhoneticCriteriaRequest/criteria/lastName";
-    cases.push(Refused {
+    cases.push(Case {
         operation: "unknown",
         ..refused(
             "a control character in lastName",
@@ -657,7 +648,7 @@ fn refusals_name_their_reason_and_field(backend: Backend) {
             &[(path, "&#1;")],
         )
     });
-    cases.push(Refused {
+    cases.push(Case {
         operation: "unknown",
         ..refused(
             "NUL in lastName",
@@ -667,35 +658,7 @@ fn refusals_name_their_reason_and_field(backend: Backend) {
         )
     });
 
-    let mut tickets = Vec::new();
-    for case in &cases {
-        let answer = app.post_ident(case.body.clone());
-        assert_eq!(answer.http_status, 500, "{}: {}", case.what, answer.body);
-        assert!(answer.content_type.starts_with("text/xml"), "{}", case.what);
-        assert_eq!(
-            answer.reason_code().as_deref(),
-            Some(case.reason),
-            "{}: {}",
-            case.what,
-            answer.body
-        );
-        assert_eq!(
-            answer.faultcode().as_deref(),
-            Some("soapenv:Client"),
-            "{}",
-            case.what
-        );
-        assert_eq!(
-            answer.fault_fields(),
-            case.fields,
-            "{}: {}",
-            case.what,
-            answer.body
-        );
-        let diagnostic = answer.text(&["serviceFault", "detail", "diagnostic"]);
-        assert!(!diagnostic.unwrap_or_default().is_empty(), "{}", case.what);
-        tickets.push(answer.server_ticket());
-    }
+    let tickets = send_refused(&app, IDENT_PATH, &cases);
     // Each refusal recorded once, with its reason code, naming no person.
     let audit = app.audit(None);
     for (case, ticket) in cases.iter().zip(&tickets) {

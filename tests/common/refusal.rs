@@ -73,37 +73,7 @@ pub fn check(app: &TestApp, cases: Vec<Case>) {
 
 /// [`check`] on a server whose trail already holds `earlier` entries.
 pub fn check_after(app: &TestApp, earlier: usize, cases: Vec<Case>) {
-    let mut tickets = Vec::new();
-    for case in &cases {
-        let answer = app.post(case.body.clone());
-        assert_eq!(answer.http_status, 500, "{}: {}", case.what, answer.body);
-        assert!(answer.content_type.starts_with("text/xml"), "{}", case.what);
-        assert_eq!(
-            answer.reason_code().as_deref(),
-            Some(case.reason),
-            "{}: {}",
-            case.what,
-            answer.body
-        );
-        assert_eq!(
-            answer.faultcode().as_deref(),
-            Some(case.faultcode),
-            "{}",
-            case.what
-        );
-        assert_eq!(answer.fault_fields(), case.fields, "{}", case.what);
-        assert_eq!(
-            answer
-                .text(&["serviceFault", "detail", "severity"])
-                .as_deref(),
-            Some("FATAL"),
-            "{}",
-            case.what
-        );
-        let diagnostic = answer.text(&["serviceFault", "detail", "diagnostic"]);
-        assert!(!diagnostic.unwrap_or_default().is_empty(), "{}", case.what);
-        tickets.push(answer.server_ticket());
-    }
+    let tickets = send_refused(app, "/soap/PersonRegisterService", &cases);
 
     let mut audit = app.audit(None);
     audit.truncate(audit.len() - earlier);
@@ -119,6 +89,50 @@ pub fn check_after(app: &TestApp, earlier: usize, cases: Vec<Case>) {
     assert_eq!(consulted.status(), "NO_DATA_FOUND");
     let registered = app.call(&valid()).ok();
     assert_eq!(registered.lines(), ["EMPLOYEE 2024-01-01..2024-12-31"]);
+}
+
+/// Sends every case to the SOAP endpoint `path` and checks its fault: HTTP 500, the reason
+/// code, the fault code, the fields named, a FATAL severity and a diagnostic. Gives the server
+/// tickets of the answers.
+pub fn send_refused(app: &TestApp, path: &str, cases: &[Case]) -> Vec<String> {
+    let mut tickets = Vec::new();
+    for case in cases {
+        let answer = app.post_to(path, reqwest::blocking::Body::from(case.body.clone()));
+        assert_eq!(answer.http_status, 500, "{}: {}", case.what, answer.body);
+        assert!(answer.content_type.starts_with("text/xml"), "{}", case.what);
+        assert_eq!(
+            answer.reason_code().as_deref(),
+            Some(case.reason),
+            "{}: {}",
+            case.what,
+            answer.body
+        );
+        assert_eq!(
+            answer.faultcode().as_deref(),
+            Some(case.faultcode),
+            "{}",
+            case.what
+        );
+        assert_eq!(
+            answer.fault_fields(),
+            case.fields,
+            "{}: {}",
+            case.what,
+            answer.body
+        );
+        assert_eq!(
+            answer
+                .text(&["serviceFault", "detail", "severity"])
+                .as_deref(),
+            Some("FATAL"),
+            "{}",
+            case.what
+        );
+        let diagnostic = answer.text(&["serviceFault", "detail", "diagnostic"]);
+        assert!(!diagnostic.unwrap_or_default().is_empty(), "{}", case.what);
+        tickets.push(answer.server_ticket());
+    }
+    tickets
 }
 
 /// A valid request padded with a comment to exactly `size` bytes.
