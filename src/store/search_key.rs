@@ -286,7 +286,7 @@ where
     out.push_bind_param::<Integer, _>(target)?;
     out.push_sql(")), found.ssin LIMIT ");
     out.push_bind_param::<BigInt, _>(limit)?;
-    out.push_sql(") AS candidate CROSS JOIN persons ON persons.ssin = candidate.ssin");
+    out.push_sql(") AS candidate CROSS JOIN persons WHERE persons.ssin = candidate.ssin");
     Ok(())
 }
 
