@@ -151,8 +151,6 @@ pub fn candidates(
     if probes.is_empty() {
         return Ok(Vec::new());
     }
-    // Beyond i64 nothing would be left out anyway.
-    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
     let rows = match conn {
         DbConnection::Postgres(pg) => PgCandidates::new(&probes, target, limit).load(pg)?,
         DbConnection::Sqlite(sqlite) => {
@@ -173,11 +171,11 @@ struct PgCandidates {
     to: Vec<i32>,
     weights: Vec<i16>,
     target: i32,
-    limit: i64,
+    limit: usize,
 }
 
 impl PgCandidates {
-    fn new(probes: &[Probe], target: i32, limit: i64) -> PgCandidates {
+    fn new(probes: &[Probe], target: i32, limit: usize) -> PgCandidates {
         PgCandidates {
             columns: <PersonRow as Selectable<Pg>>::construct_selection(),
             search_keys: probes.iter().map(|p| p.search_key).collect(),
@@ -207,7 +205,7 @@ impl QueryFragment<Pg> for PgCandidates {
              WHERE k.search_key = probe.search_key \
              AND k.birth BETWEEN probe.born_from AND probe.born_to) AS found",
         );
-        push_ranking(&mut out, &self.target, &self.limit)
+        push_ranking(&mut out, &self.target, self.limit)
     }
 }
 
@@ -220,11 +218,11 @@ struct SqliteCandidates {
     columns: PersonColumns<Sqlite>,
     probes: String,
     target: i32,
-    limit: i64,
+    limit: usize,
 }
 
 impl SqliteCandidates {
-    fn new(probes: &[Probe], target: i32, limit: i64) -> SqliteCandidates {
+    fn new(probes: &[Probe], target: i32, limit: usize) -> SqliteCandidates {
         let probes: Vec<String> = probes
             .iter()
             .map(|p| format!("[{},{},{},{}]", p.search_key, p.from, p.to, p.weight))
@@ -252,7 +250,7 @@ impl QueryFragment<Sqlite> for SqliteCandidates {
              WHERE found.search_key = probe.search_key \
              AND found.birth BETWEEN probe.born_from AND probe.born_to",
         );
-        push_ranking(&mut out, &self.target, &self.limit)
+        push_ranking(&mut out, &self.target, self.limit)
     }
 }
 
@@ -273,20 +271,26 @@ where
 /// The end of both statements, after the index rows found (`found`, joined to their
 /// `probe`): one number per person, strong matches only, the likeliest `limit` of them,
 /// then their rows.
-fn push_ranking<'b, DB>(out: &mut AstPass<'_, 'b, DB>, target: &'b i32, limit: &'b i64) -> QueryResult<()>
+fn push_ranking<'b, DB>(
+    out: &mut AstPass<'_, 'b, DB>,
+    target: &'b i32,
+    limit: usize,
+) -> QueryResult<()>
 where
-    DB: Backend + HasSqlType<Integer> + HasSqlType<BigInt>,
+    DB: Backend + HasSqlType<Integer>,
     i32: ToSql<Integer, DB>,
-    i64: ToSql<BigInt, DB>,
 {
     out.push_sql(
         " GROUP BY found.ssin HAVING MAX(probe.weight) = 2 \
          ORDER BY SUM(probe.weight) DESC, MIN(ABS(found.birth - ",
     );
     out.push_bind_param::<Integer, _>(target)?;
-    out.push_sql(")), found.ssin LIMIT ");
-    out.push_bind_param::<BigInt, _>(limit)?;
-    out.push_sql(") AS candidate CROSS JOIN persons WHERE persons.ssin = candidate.ssin");
+    // The limit is written, not bound: SQLite plans a bound LIMIT for the value it had, so
+    // every new binding would make it prepare the statement again.
+    out.push_sql(&format!(
+        ")), found.ssin LIMIT {limit}) AS candidate \
+         CROSS JOIN persons WHERE persons.ssin = candidate.ssin"
+    ));
     Ok(())
 }
 
@@ -301,15 +305,15 @@ impl Query for SqliteCandidates {
     type SqlType = SqlTypeOf<PersonColumns<Sqlite>>;
 }
 
-/// Keyed by type in the statement cache: one text per type.
+/// Kept in the statement cache under their text (one per limit, in practice one).
 impl QueryId for PgCandidates {
-    type QueryId = PgCandidates;
-    const HAS_STATIC_QUERY_ID: bool = true;
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
 }
 
 impl QueryId for SqliteCandidates {
-    type QueryId = SqliteCandidates;
-    const HAS_STATIC_QUERY_ID: bool = true;
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
 }
 
 impl<Conn> RunQueryDsl<Conn> for PgCandidates {}
