@@ -212,8 +212,10 @@ impl QueryFragment<Pg> for PgCandidates {
 /// The statement of [`candidates`] on SQLite: one text whatever the probes, bound as one
 /// JSON array of `[key, from, to, weight]` read by `json_each` (SQLite binds no arrays), so
 /// that each connection prepares it once and keeps it (diesel never caches a `sql_query`).
-/// The probes are the outer loop (`CROSS JOIN` fixes SQLite's join order), each a range of
-/// the index's primary key.
+/// The probes are read out of the JSON once, into a small temporary table (`MATERIALIZED`:
+/// otherwise each index row found would extract its probe's weight from the text again),
+/// and are the outer loop (`CROSS JOIN` fixes SQLite's join order), each a range of the
+/// index's primary key.
 struct SqliteCandidates {
     columns: PersonColumns<Sqlite>,
     probes: String,
@@ -238,15 +240,15 @@ impl SqliteCandidates {
 
 impl QueryFragment<Sqlite> for SqliteCandidates {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Sqlite>) -> QueryResult<()> {
-        push_person_columns(&mut out, &self.columns)?;
         out.push_sql(
-            " FROM (SELECT found.ssin FROM (SELECT value ->> 0 AS search_key, \
-             value ->> 1 AS born_from, value ->> 2 AS born_to, value ->> 3 AS weight \
-             FROM json_each(",
+            "WITH probe(search_key, born_from, born_to, weight) AS MATERIALIZED \
+             (SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3 FROM json_each(",
         );
         out.push_bind_param::<Text, _>(&self.probes)?;
+        out.push_sql(")) ");
+        push_person_columns(&mut out, &self.columns)?;
         out.push_sql(
-            ")) AS probe CROSS JOIN person_search_keys AS found \
+            " FROM (SELECT found.ssin FROM probe CROSS JOIN person_search_keys AS found \
              WHERE found.search_key = probe.search_key \
              AND found.birth BETWEEN probe.born_from AND probe.born_to",
         );
