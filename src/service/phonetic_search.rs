@@ -13,7 +13,7 @@ use super::execution::on_database;
 use super::identification::{require_grant, Operation};
 use super::register::OK;
 use super::{Call, Caller, Services};
-use crate::domain::candidate_score::{score, MIN_SCORE};
+use crate::domain::candidate_score::{Scorer, MIN_SCORE};
 use crate::domain::name_search::query_keys;
 use crate::domain::search_criteria::{birth_code, birth_windows};
 use crate::domain::{Person, PersonStatus, SearchCriteria};
@@ -43,13 +43,14 @@ pub fn find_candidates(
     let windows = birth_windows(criteria);
     let target = birth_code(criteria.birth_date);
     let rows = search_key::candidates(conn, &keys, &windows, target, CANDIDATE_LIMIT)?;
+    let scorer = Scorer::new(criteria);
     let mut found = Vec::with_capacity(rows.len());
     for row in rows {
         let person = row.person()?;
         if person.status != PersonStatus::Active {
             continue;
         }
-        let score = score(criteria, &person.identity);
+        let score = scorer.score(&person.identity);
         if score >= min_score {
             found.push(Candidate { score, person });
         }
