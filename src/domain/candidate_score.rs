@@ -34,9 +34,11 @@
 //! 0.9998; new persons with a candidate proposed 3.5 %, blocked (≥
 //! [`LIKELY_EXISTING_SCORE`]) 0.4 %.
 
+use std::cell::OnceCell;
+
 use strsim::{jaro_winkler, osa_distance};
 
-use super::identity_check::{first_name_matches, last_names_match};
+use super::identity_check::{first_name_matches, NameKey};
 use super::incomplete_date::IncompleteDate;
 use super::name_search::{
     bounded, given_name_words, last_name_forms, phonetic_code, spelling_rewrite,
@@ -73,99 +75,188 @@ pub const SAME_CODE: f64 = 0.7;
 /// A swapped day and month, or the same day a year off.
 pub const DATE_SLIP: f64 = 0.85;
 
-/// The score of `candidate` for `criteria`, 0–100.
+/// The score of `candidate` for `criteria`, 0–100 (a search scoring many candidates
+/// prepares its criteria once: [`Scorer`]).
 pub fn score(criteria: &SearchCriteria, candidate: &Identity) -> u8 {
-    let total = LAST_NAME_WEIGHT * last_name_similarity(&criteria.last_name, &candidate.last_name)
-        + GIVEN_NAME_WEIGHT * given_name_similarity(criteria, &candidate.first_names)
-        + BIRTH_DATE_WEIGHT * birth_date_closeness(criteria, candidate.birth_date)
-        + GENDER_WEIGHT * gender_agreement(criteria, candidate);
-    (total * 100.0).round().clamp(0.0, 100.0) as u8
+    Scorer::new(criteria).score(candidate)
 }
 
-/// How close two normalised words are, 0–1 (see the module documentation).
-pub fn word_closeness(a: &str, b: &str) -> f64 {
-    if a == b {
-        return 1.0;
+/// The criteria of a search in the forms every comparison with a candidate reads (the names'
+/// normalised words, their spelling rewrites and phonetic codes), worked out once for all
+/// the candidates rather than once per candidate.
+pub struct Scorer<'a> {
+    criteria: &'a SearchCriteria,
+    last_name: AskedLastName,
+    given_names: AskedGivenNames,
+}
+
+impl<'a> Scorer<'a> {
+    pub fn new(criteria: &'a SearchCriteria) -> Scorer<'a> {
+        Scorer {
+            criteria,
+            last_name: AskedLastName::new(&criteria.last_name),
+            given_names: AskedGivenNames::new(criteria),
+        }
     }
-    if a.is_empty() || b.is_empty() {
-        return 0.0;
+
+    /// The score of `candidate`, 0–100.
+    pub fn score(&self, candidate: &Identity) -> u8 {
+        let criteria = self.criteria;
+        let total = LAST_NAME_WEIGHT * self.last_name.similarity(&candidate.last_name)
+            + GIVEN_NAME_WEIGHT * self.given_names.similarity(&candidate.first_names)
+            + BIRTH_DATE_WEIGHT * birth_date_closeness(criteria, candidate.birth_date)
+            + GENDER_WEIGHT * gender_agreement(criteria, candidate);
+        (total * 100.0).round().clamp(0.0, 100.0) as u8
     }
-    if spelling_rewrite(a) == spelling_rewrite(b) {
-        return SAME_SOUND;
+}
+
+/// A normalised word, with its spelling rewrite and phonetic code worked out when first
+/// compared and kept for the next comparisons.
+struct Word {
+    text: String,
+    rewritten: OnceCell<String>,
+    code: OnceCell<String>,
+}
+
+impl Word {
+    fn new(text: String) -> Word {
+        Word {
+            text,
+            rewritten: OnceCell::new(),
+            code: OnceCell::new(),
+        }
     }
-    let by_code = if phonetic_code(a) == phonetic_code(b) {
-        SAME_CODE
-    } else {
-        0.0
-    };
-    let by_similarity = ((jaro_winkler(a, b) - 0.7) / 0.3).clamp(0.0, 1.0);
-    let shorter = a.len().min(b.len());
-    let by_edits = match osa_distance(a, b) {
-        1 if shorter >= 4 => 0.85,
-        2 if shorter >= 7 => 0.6,
-        _ => 0.0,
-    };
-    by_similarity.max(by_edits).max(by_code)
+
+    fn rewritten(&self) -> &str {
+        self.rewritten.get_or_init(|| spelling_rewrite(&self.text))
+    }
+
+    fn code(&self) -> &str {
+        self.code.get_or_init(|| phonetic_code(&self.text))
+    }
+
+    /// How close two words are, 0–1 (see the module documentation).
+    fn closeness(&self, other: &Word) -> f64 {
+        let (a, b) = (self.text.as_str(), other.text.as_str());
+        if a == b {
+            return 1.0;
+        }
+        if a.is_empty() || b.is_empty() {
+            return 0.0;
+        }
+        if self.rewritten() == other.rewritten() {
+            return SAME_SOUND;
+        }
+        let by_code = if self.code() == other.code() {
+            SAME_CODE
+        } else {
+            0.0
+        };
+        let by_similarity = ((jaro_winkler(a, b) - 0.7) / 0.3).clamp(0.0, 1.0);
+        let shorter = a.len().min(b.len());
+        let by_edits = match osa_distance(a, b) {
+            1 if shorter >= 4 => 0.85,
+            2 if shorter >= 7 => 0.6,
+            _ => 0.0,
+        };
+        by_similarity.max(by_edits).max(by_code)
+    }
 }
 
 /// 1 for the same name; otherwise the closeness of the whole glued names, or of two of
 /// their forms ([`PART_OF_NAME`]).
 pub fn last_name_similarity(asked: &str, found: &str) -> f64 {
-    let (asked, found) = (bounded(asked), bounded(found));
-    if last_names_match(asked, found) {
-        return 1.0;
-    }
-    let asked = last_name_forms(asked);
-    let found = last_name_forms(found);
-    let (Some(a0), Some(f0)) = (asked.first(), found.first()) else {
-        return 0.0;
-    };
-    let mut best = word_closeness(a0, f0);
-    for a in &asked {
-        for f in &found {
-            if a != a0 || f != f0 {
-                best = best.max(PART_OF_NAME * word_closeness(a, f));
-            }
-        }
-    }
-    best
+    AskedLastName::new(asked).similarity(found)
 }
 
-fn given_name_similarity(criteria: &SearchCriteria, first_names: &[String]) -> f64 {
-    let asked: Vec<String> = criteria.given_names().flat_map(given_name_words).collect();
-    if asked.is_empty() {
-        return NO_GIVEN_NAME;
+/// The last name asked: its key for the register's own rules and its forms.
+struct AskedLastName {
+    key: NameKey,
+    forms: Vec<Word>,
+}
+
+impl AskedLastName {
+    fn new(asked: &str) -> AskedLastName {
+        let asked = bounded(asked);
+        AskedLastName {
+            key: NameKey::new(asked),
+            forms: last_name_forms(asked).into_iter().map(Word::new).collect(),
+        }
     }
-    let first_names: Vec<String> = first_names.iter().map(|n| bounded(n).to_string()).collect();
-    let found: Vec<String> = first_names
-        .iter()
-        .flat_map(|n| given_name_words(n))
-        .collect();
-    if found.is_empty() {
-        return 0.0;
-    }
-    let per_word: f64 = asked
-        .iter()
-        .map(|a| {
-            if a.len() == 1 {
-                match found.iter().position(|f| f.starts_with(a.as_str())) {
-                    Some(0) => INITIAL,
-                    Some(_) => INITIAL - 0.1,
-                    None => 0.0,
+
+    fn similarity(&self, found: &str) -> f64 {
+        let found = bounded(found);
+        if self.key.matches(&NameKey::new(found)) {
+            return 1.0;
+        }
+        let found: Vec<Word> = last_name_forms(found).into_iter().map(Word::new).collect();
+        let (Some(a0), Some(f0)) = (self.forms.first(), found.first()) else {
+            return 0.0;
+        };
+        let mut best = a0.closeness(f0);
+        for a in &self.forms {
+            for f in &found {
+                if a.text != a0.text || f.text != f0.text {
+                    best = best.max(PART_OF_NAME * a.closeness(f));
                 }
-            } else if first_name_matches(a, &first_names) {
-                1.0
-            } else {
-                found
-                    .iter()
-                    .map(|f| word_closeness(a, f))
-                    .fold(0.0, f64::max)
             }
-        })
-        .sum::<f64>()
-        / asked.len() as f64;
-    let glued = word_closeness(&asked.concat(), &found.concat());
-    per_word.max(glued)
+        }
+        best
+    }
+}
+
+/// The given names asked, word by word and glued.
+struct AskedGivenNames {
+    words: Vec<Word>,
+    glued: Word,
+}
+
+impl AskedGivenNames {
+    fn new(criteria: &SearchCriteria) -> AskedGivenNames {
+        let words: Vec<String> = criteria.given_names().flat_map(given_name_words).collect();
+        AskedGivenNames {
+            glued: Word::new(words.concat()),
+            words: words.into_iter().map(Word::new).collect(),
+        }
+    }
+
+    fn similarity(&self, first_names: &[String]) -> f64 {
+        if self.words.is_empty() {
+            return NO_GIVEN_NAME;
+        }
+        let first_names: Vec<String> = first_names.iter().map(|n| bounded(n).to_string()).collect();
+        let found: Vec<Word> = first_names
+            .iter()
+            .flat_map(|n| given_name_words(n))
+            .map(Word::new)
+            .collect();
+        if found.is_empty() {
+            return 0.0;
+        }
+        let per_word: f64 = self
+            .words
+            .iter()
+            .map(|a| {
+                if a.text.len() == 1 {
+                    match found
+                        .iter()
+                        .position(|f| f.text.starts_with(a.text.as_str()))
+                    {
+                        Some(0) => INITIAL,
+                        Some(_) => INITIAL - 0.1,
+                        None => 0.0,
+                    }
+                } else if first_name_matches(&a.text, &first_names) {
+                    1.0
+                } else {
+                    found.iter().map(|f| a.closeness(f)).fold(0.0, f64::max)
+                }
+            })
+            .sum::<f64>()
+            / self.words.len() as f64;
+        let glued: String = found.iter().map(|f| f.text.as_str()).collect();
+        per_word.max(self.glued.closeness(&Word::new(glued)))
+    }
 }
 
 fn birth_date_closeness(criteria: &SearchCriteria, found: IncompleteDate) -> f64 {

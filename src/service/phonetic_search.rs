@@ -13,12 +13,12 @@ use super::execution::on_database;
 use super::identification::{require_grant, Operation};
 use super::register::OK;
 use super::{Call, Caller, Services};
-use crate::domain::candidate_score::{score, MIN_SCORE};
+use crate::domain::candidate_score::{Scorer, MIN_SCORE};
 use crate::domain::name_search::query_keys;
 use crate::domain::search_criteria::{birth_code, birth_windows};
 use crate::domain::{Person, PersonStatus, SearchCriteria};
 use crate::store::audit::{self, AuditEntry};
-use crate::store::{person, search_key, Database, DbConnection, StoreResult};
+use crate::store::{search_key, Database, DbConnection, StoreResult};
 
 /// Most persons a search reads and ranks: the likeliest numbers of the index's answer
 /// (`search_key::candidates`). Far more than the 80 candidates answered at most; it only
@@ -42,14 +42,15 @@ pub fn find_candidates(
     let keys = query_keys(&criteria.last_name, criteria.given_names());
     let windows = birth_windows(criteria);
     let target = birth_code(criteria.birth_date);
-    let numbers = search_key::candidates(conn, &keys, &windows, target, CANDIDATE_LIMIT)?;
-    let mut found = Vec::with_capacity(numbers.len());
-    for row in person::find_many(conn, &numbers)? {
+    let rows = search_key::candidates(conn, &keys, &windows, target, CANDIDATE_LIMIT)?;
+    let scorer = Scorer::new(criteria);
+    let mut found = Vec::with_capacity(rows.len());
+    for row in rows {
         let person = row.person()?;
         if person.status != PersonStatus::Active {
             continue;
         }
-        let score = score(criteria, &person.identity);
+        let score = scorer.score(&person.identity);
         if score >= min_score {
             found.push(Candidate { score, person });
         }

@@ -2,8 +2,14 @@
 //! in the same transaction as the person's row (`person::insert`, `insert_new`, `update`
 //! call [`replace`]), so a search on any process sees a change as soon as it is committed.
 
+use diesel::backend::Backend;
+use diesel::dsl::SqlTypeOf;
+use diesel::pg::Pg;
 use diesel::prelude::*;
-use diesel::sql_types::Text;
+use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
+use diesel::serialize::ToSql;
+use diesel::sql_types::{Array, BigInt, HasSqlType, Integer, SmallInt, Text};
+use diesel::sqlite::Sqlite;
 
 use super::person::{PersonRow, FIRST_NAME_SEPARATOR};
 use super::schema::person_search_keys;
@@ -86,44 +92,37 @@ pub fn replace(conn: &mut DbConnection, old: &PersonRow, new: &PersonRow) -> Sto
     Ok(())
 }
 
-#[derive(QueryableByName)]
-struct Found {
-    #[diesel(sql_type = Text)]
-    ssin: String,
-}
-
 /// Given-name keys are probed in a wide window too when it spans at most this many birth
 /// codes (about four calendar years): a first name alone is shared by too many persons over
 /// decades for its rows to be worth reading.
 const WIDE_GIVEN_NAME_SPAN: i32 = 40_000;
 
-/// The numbers having one of `keys` with a birth date in one of `windows`, at most `limit`,
-/// the likeliest first. One index range per key and window. A row found by a last-name key,
-/// or by a given-name key in a narrow window, is a *strong* match (weight 2); a given-name
-/// key in a wide window only adds weight 1 to a number found otherwise. Numbers are ordered
-/// by their total weight (a person sharing the last name *and* a given name comes before one
-/// sharing the last name only), then by how near their birth code is to `target`: when a
-/// frequent name over a wide window gives more numbers than `limit`, those read further are
-/// the likeliest ones, not an arbitrary part.
-pub fn candidates(
-    conn: &mut DbConnection,
-    keys: &QueryKeys,
-    windows: &[BirthWindow],
-    target: i32,
-    limit: usize,
-) -> StoreResult<Vec<String>> {
-    let mut terms = Vec::new();
-    let mut probe = |key: i64, weight: u8, window: &BirthWindow| {
-        // Integers computed here, never text from outside.
-        terms.push(format!(
-            "SELECT ssin, {weight} AS weight, birth FROM person_search_keys \
-             WHERE search_key = {key} AND birth BETWEEN {} AND {}",
-            window.from, window.to
-        ));
-    };
+/// One index range a search reads: the rows of `search_key` with a birth code in
+/// `from..=to`, each counting `weight` for its number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Probe {
+    search_key: i64,
+    from: i32,
+    to: i32,
+    weight: i16,
+}
+
+/// The ranges of a search, one per key and window. A row found by a last-name key, or by a
+/// given-name key in a narrow window, is a *strong* match (weight 2); a given-name key in a
+/// wide window only adds weight 1 to a number found otherwise.
+fn probes(keys: &QueryKeys, windows: &[BirthWindow]) -> Vec<Probe> {
+    let mut probes = Vec::new();
     for window in windows {
+        let mut probe = |search_key: i64, weight: i16| {
+            probes.push(Probe {
+                search_key,
+                from: window.from,
+                to: window.to,
+                weight,
+            })
+        };
         for &key in &keys.last_name {
-            probe(key, 2, window);
+            probe(key, 2);
         }
         let given_weight = if window.narrow {
             Some(2)
@@ -134,18 +133,196 @@ pub fn candidates(
         };
         if let Some(weight) = given_weight {
             for &key in &keys.given_names {
-                probe(key, weight, window);
+                probe(key, weight);
             }
         }
     }
-    if terms.is_empty() {
+    probes
+}
+
+/// The rows of the persons having one of `keys` with a birth date in one of `windows`, at
+/// most `limit`, in no particular order: the likeliest numbers of the index, read with their
+/// rows in the same statement. Numbers are ranked by their total weight (a person sharing
+/// the last name *and* a given name comes before one sharing the last name only), then by
+/// how near their birth code is to `target`: when a frequent name over a wide window gives
+/// more numbers than `limit`, those read are the likeliest ones, not an arbitrary part.
+pub fn candidates(
+    conn: &mut DbConnection,
+    keys: &QueryKeys,
+    windows: &[BirthWindow],
+    target: i32,
+    limit: usize,
+) -> StoreResult<Vec<PersonRow>> {
+    let probes = probes(keys, windows);
+    if probes.is_empty() {
         return Ok(Vec::new());
     }
-    let sql = format!(
-        "SELECT ssin FROM ({}) AS found GROUP BY ssin HAVING MAX(weight) = 2 \
-         ORDER BY SUM(weight) DESC, MIN(ABS(birth - {target})), ssin LIMIT {limit}",
-        terms.join(" UNION ALL ")
-    );
-    let found: Vec<Found> = diesel::sql_query(sql).load(conn)?;
-    Ok(found.into_iter().map(|f| f.ssin).collect())
+    let rows = match conn {
+        DbConnection::Postgres(pg) => PgCandidates::new(&probes, target, limit).load(pg)?,
+        DbConnection::Sqlite(sqlite) => {
+            SqliteCandidates::new(&probes, target, limit).load(sqlite)?
+        }
+    };
+    Ok(rows)
 }
+
+/// The statement of [`candidates`] on PostgreSQL. Its text is the same for every search,
+/// the probes bound as four arrays, so that each connection prepares and plans it once and
+/// keeps it in its statement cache (diesel never caches a `sql_query`, whose text it cannot
+/// know to be fixed). Each probe is a range of the index's primary key, read index-only.
+struct PgCandidates {
+    columns: PersonColumns<Pg>,
+    search_keys: Vec<i64>,
+    from: Vec<i32>,
+    to: Vec<i32>,
+    weights: Vec<i16>,
+    target: i32,
+    limit: usize,
+}
+
+impl PgCandidates {
+    fn new(probes: &[Probe], target: i32, limit: usize) -> PgCandidates {
+        PgCandidates {
+            columns: <PersonRow as Selectable<Pg>>::construct_selection(),
+            search_keys: probes.iter().map(|p| p.search_key).collect(),
+            from: probes.iter().map(|p| p.from).collect(),
+            to: probes.iter().map(|p| p.to).collect(),
+            weights: probes.iter().map(|p| p.weight).collect(),
+            target,
+            limit,
+        }
+    }
+}
+
+impl QueryFragment<Pg> for PgCandidates {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Pg>) -> QueryResult<()> {
+        push_person_columns(&mut out, &self.columns)?;
+        out.push_sql(" FROM (SELECT found.ssin FROM unnest(");
+        out.push_bind_param::<Array<BigInt>, _>(&self.search_keys)?;
+        out.push_sql("::bigint[], ");
+        out.push_bind_param::<Array<Integer>, _>(&self.from)?;
+        out.push_sql("::int[], ");
+        out.push_bind_param::<Array<Integer>, _>(&self.to)?;
+        out.push_sql("::int[], ");
+        out.push_bind_param::<Array<SmallInt>, _>(&self.weights)?;
+        out.push_sql(
+            "::smallint[]) AS probe(search_key, born_from, born_to, weight) \
+             CROSS JOIN LATERAL (SELECT k.ssin, k.birth FROM person_search_keys AS k \
+             WHERE k.search_key = probe.search_key \
+             AND k.birth BETWEEN probe.born_from AND probe.born_to) AS found",
+        );
+        push_ranking(&mut out, &self.target, self.limit)
+    }
+}
+
+/// The statement of [`candidates`] on SQLite: one text whatever the probes, bound as one
+/// JSON array of `[key, from, to, weight]` read by `json_each` (SQLite binds no arrays), so
+/// that each connection prepares it once and keeps it (diesel never caches a `sql_query`).
+/// The probes are read out of the JSON once, into a small temporary table (`MATERIALIZED`:
+/// otherwise each index row found would extract its probe's weight from the text again),
+/// and are the outer loop (`CROSS JOIN` fixes SQLite's join order), each a range of the
+/// index's primary key.
+struct SqliteCandidates {
+    columns: PersonColumns<Sqlite>,
+    probes: String,
+    target: i32,
+    limit: usize,
+}
+
+impl SqliteCandidates {
+    fn new(probes: &[Probe], target: i32, limit: usize) -> SqliteCandidates {
+        let probes: Vec<String> = probes
+            .iter()
+            .map(|p| format!("[{},{},{},{}]", p.search_key, p.from, p.to, p.weight))
+            .collect();
+        SqliteCandidates {
+            columns: <PersonRow as Selectable<Sqlite>>::construct_selection(),
+            probes: format!("[{}]", probes.join(",")),
+            target,
+            limit,
+        }
+    }
+}
+
+impl QueryFragment<Sqlite> for SqliteCandidates {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Sqlite>) -> QueryResult<()> {
+        out.push_sql(
+            "WITH probe(search_key, born_from, born_to, weight) AS MATERIALIZED \
+             (SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3 FROM json_each(",
+        );
+        out.push_bind_param::<Text, _>(&self.probes)?;
+        out.push_sql(")) ");
+        push_person_columns(&mut out, &self.columns)?;
+        out.push_sql(
+            " FROM (SELECT found.ssin FROM probe CROSS JOIN person_search_keys AS found \
+             WHERE found.search_key = probe.search_key \
+             AND found.birth BETWEEN probe.born_from AND probe.born_to",
+        );
+        push_ranking(&mut out, &self.target, self.limit)
+    }
+}
+
+/// `SELECT` and the columns of [`PersonRow`], in its fields' order.
+fn push_person_columns<'b, DB>(
+    out: &mut AstPass<'_, 'b, DB>,
+    columns: &'b PersonColumns<DB>,
+) -> QueryResult<()>
+where
+    DB: Backend,
+    PersonRow: Selectable<DB>,
+    PersonColumns<DB>: QueryFragment<DB>,
+{
+    out.push_sql("SELECT ");
+    columns.walk_ast(out.reborrow())
+}
+
+/// The end of both statements, after the index rows found (`found`, joined to their
+/// `probe`): one number per person, strong matches only, the likeliest `limit` of them,
+/// then their rows.
+fn push_ranking<'b, DB>(
+    out: &mut AstPass<'_, 'b, DB>,
+    target: &'b i32,
+    limit: usize,
+) -> QueryResult<()>
+where
+    DB: Backend + HasSqlType<Integer>,
+    i32: ToSql<Integer, DB>,
+{
+    out.push_sql(
+        " GROUP BY found.ssin HAVING MAX(probe.weight) = 2 \
+         ORDER BY SUM(probe.weight) DESC, MIN(ABS(found.birth - ",
+    );
+    out.push_bind_param::<Integer, _>(target)?;
+    // The limit is written, not bound: SQLite plans a bound LIMIT for the value it had, so
+    // every new binding would make it prepare the statement again.
+    out.push_sql(&format!(
+        ")), found.ssin LIMIT {limit}) AS candidate \
+         CROSS JOIN persons WHERE persons.ssin = candidate.ssin"
+    ));
+    Ok(())
+}
+
+/// The columns both statements read: a [`PersonRow`] each.
+type PersonColumns<DB> = <PersonRow as Selectable<DB>>::SelectExpression;
+
+impl Query for PgCandidates {
+    type SqlType = SqlTypeOf<PersonColumns<Pg>>;
+}
+
+impl Query for SqliteCandidates {
+    type SqlType = SqlTypeOf<PersonColumns<Sqlite>>;
+}
+
+/// Kept in the statement cache under their text (one per limit, in practice one).
+impl QueryId for PgCandidates {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl QueryId for SqliteCandidates {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl<Conn> RunQueryDsl<Conn> for PgCandidates {}
+impl<Conn> RunQueryDsl<Conn> for SqliteCandidates {}
