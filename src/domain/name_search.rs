@@ -215,20 +215,31 @@ fn last_name_keys(last_name: &str) -> Vec<i64> {
     keys
 }
 
-/// The keys of the first [`MAX_GIVEN_NAME_KEYS`] words of given names (initials left out),
-/// sorted, without repeats.
-fn given_name_keys<'a>(names: impl Iterator<Item = &'a str>) -> Vec<i64> {
-    let mut keys: Vec<i64> = names
-        .flat_map(given_name_words)
+/// The words of one given name of more than one letter (`Jean-Pierre` → `jean`, `pierre`),
+/// each with its key (none when the word gives no code).
+fn word_keys(name: &str) -> Vec<Option<i64>> {
+    given_name_words(name)
+        .into_iter()
         .filter(|w| w.len() > 1)
-        .take(MAX_GIVEN_NAME_KEYS)
-        .map(|w| phonetic_code(&w))
-        .filter(|c| !c.is_empty())
-        .map(|c| key(KeyKind::FirstName, &c))
-        .collect();
+        .map(|w| {
+            let code = phonetic_code(&w);
+            (!code.is_empty()).then(|| key(KeyKind::FirstName, &code))
+        })
+        .collect()
+}
+
+/// The keys of the first [`MAX_GIVEN_NAME_KEYS`] words of given names (initials left out),
+/// from their [`word_keys`] in order, sorted, without repeats.
+fn given_keys_of(words: impl Iterator<Item = Option<i64>>) -> Vec<i64> {
+    let mut keys: Vec<i64> = words.take(MAX_GIVEN_NAME_KEYS).flatten().collect();
     keys.sort_unstable();
     keys.dedup();
     keys
+}
+
+/// The keys of given names: [`given_keys_of`] their words.
+fn given_name_keys<'a>(names: impl Iterator<Item = &'a str>) -> Vec<i64> {
+    given_keys_of(names.flat_map(word_keys))
 }
 
 /// `a` and `b` (each sorted) in one sorted list without repeats.
@@ -251,14 +262,14 @@ pub fn person_keys(last_name: &str, first_names: &[&str]) -> Vec<i64> {
     )
 }
 
-/// [`person_keys`] for a whole population: the keys of each last name and of each list of
-/// given names are derived once and remembered (a population of millions has tens of
-/// thousands of each), at most [`KeyMemo::NAMES`] of each kind, after which it starts afresh.
-/// A bulk load spends most of its time on the keys without it.
+/// [`person_keys`] for a whole population: the keys of each last name and of each given
+/// name are derived once and remembered (a population of millions has tens of thousands of
+/// each), at most [`KeyMemo::NAMES`] of each kind, after which it starts afresh. A bulk load
+/// spends most of its time on the keys without it.
 #[derive(Debug, Default)]
 pub struct KeyMemo {
     last_names: HashMap<String, Vec<i64>>,
-    given_names: HashMap<String, Vec<i64>>,
+    given_names: HashMap<String, Vec<Option<i64>>>,
 }
 
 impl KeyMemo {
@@ -268,27 +279,34 @@ impl KeyMemo {
     /// The [`person_keys`] of a person whose given names are `first_names` separated by
     /// `separator`.
     pub fn person_keys(&mut self, last_name: &str, first_names: &str, separator: char) -> Vec<i64> {
-        let last = remembered(&mut self.last_names, last_name, last_name_keys);
-        let given = remembered(&mut self.given_names, first_names, |names| {
-            given_name_keys(names.split(separator))
-        });
-        union(last, given)
+        let mut words = Vec::new();
+        for name in first_names.split(separator) {
+            words.extend_from_slice(remembered(&mut self.given_names, name, word_keys).as_slice());
+            if words.len() >= MAX_GIVEN_NAME_KEYS {
+                break;
+            }
+        }
+        let given = given_keys_of(words.into_iter());
+        union(
+            remembered(&mut self.last_names, last_name, last_name_keys).as_slice(),
+            &given,
+        )
     }
 }
 
 /// What `derive` gives for `name`, from `memo` when it was derived before.
-fn remembered<'m>(
-    memo: &'m mut HashMap<String, Vec<i64>>,
+fn remembered<'m, V>(
+    memo: &'m mut HashMap<String, V>,
     name: &str,
-    derive: impl Fn(&str) -> Vec<i64>,
-) -> &'m [i64] {
+    derive: impl Fn(&str) -> V,
+) -> &'m V {
     if !memo.contains_key(name) {
         if memo.len() >= KeyMemo::NAMES {
             memo.clear();
         }
         memo.insert(name.to_string(), derive(name));
     }
-    memo.get(name).map_or(&[], Vec::as_slice)
+    &memo[name]
 }
 
 /// The keys a search looks under: its last-name keys (every birth-date window), and its
