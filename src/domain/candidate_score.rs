@@ -75,12 +75,6 @@ pub const SAME_CODE: f64 = 0.7;
 /// A swapped day and month, or the same day a year off.
 pub const DATE_SLIP: f64 = 0.85;
 
-/// The score of `candidate` for `criteria`, 0–100 (a search scoring many candidates
-/// prepares its criteria once: [`Scorer`]).
-pub fn score(criteria: &SearchCriteria, candidate: &Identity) -> u8 {
-    Scorer::new(criteria).score(candidate)
-}
-
 /// The criteria of a search in the forms every comparison with a candidate reads (the names'
 /// normalised words, their spelling rewrites and phonetic codes), worked out once for all
 /// the candidates rather than once per candidate.
@@ -163,13 +157,9 @@ impl Word {
     }
 }
 
-/// 1 for the same name; otherwise the closeness of the whole glued names, or of two of
-/// their forms ([`PART_OF_NAME`]).
-pub fn last_name_similarity(asked: &str, found: &str) -> f64 {
-    AskedLastName::new(asked).similarity(found)
-}
-
-/// The last name asked: its key for the register's own rules and its forms.
+/// The last name asked: its key for the register's own rules and its forms. Its similarity
+/// to a name found: 1 for the same name; otherwise the closeness of the whole glued names,
+/// or of two of their forms ([`PART_OF_NAME`]).
 struct AskedLastName {
     key: NameKey,
     forms: Vec<Word>,
@@ -312,6 +302,14 @@ fn gender_agreement(criteria: &SearchCriteria, candidate: &Identity) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn score(criteria: &SearchCriteria, candidate: &Identity) -> u8 {
+        Scorer::new(criteria).score(candidate)
+    }
+
+    fn last_name_similarity(asked: &str, found: &str) -> f64 {
+        AskedLastName::new(asked).similarity(found)
+    }
     use crate::domain::name_search::{
         person_keys, query_keys, MAX_GIVEN_NAME_KEYS, MAX_LAST_NAME_FORMS,
     };

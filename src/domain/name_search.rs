@@ -264,8 +264,8 @@ pub fn person_keys(last_name: &str, first_names: &[&str]) -> Vec<i64> {
 
 /// [`person_keys`] for a whole population: the keys of each last name and of each given
 /// name are derived once and remembered (a population of millions has tens of thousands of
-/// each), at most [`KeyMemo::NAMES`] of each kind, after which it starts afresh. A bulk load
-/// spends most of its time on the keys without it.
+/// each), at most [`KeyMemo::NAMES`] of each kind, after which it starts afresh, rather than
+/// once per person.
 #[derive(Debug, Default)]
 pub struct KeyMemo {
     last_names: HashMap<String, Vec<i64>>,

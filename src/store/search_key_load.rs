@@ -360,6 +360,23 @@ mod tests {
         assert_eq!(out, b"-42\t19850730\t85073003328\n");
     }
 
+    /// The rows are of the width and at the offsets `SQLITE_INSERT_ROWS` reads, whatever
+    /// the values.
+    #[test]
+    fn sqlite_rows_are_fixed_width() {
+        let mut out = Vec::new();
+        for (key, birth) in [(i64::MIN, 99_991_231), (i64::MAX, 0), (-42, 19_850_730)] {
+            let packed = PackedKey::pack(&row(key, birth, "00000000001")).expect("packs");
+            out.clear();
+            encode_sqlite_row(&mut out, packed);
+            assert_eq!(out.len(), SQLITE_ROW_BYTES);
+            let text = std::str::from_utf8(&out).expect("ASCII");
+            assert_eq!(text[..20].trim().parse::<i64>(), Ok(key));
+            assert_eq!(text[20..28].trim().parse::<i32>(), Ok(birth));
+            assert_eq!(&text[28..39], "00000000001");
+        }
+    }
+
     #[test]
     fn only_stored_numbers_pack() {
         assert!(PackedKey::pack(&row(1, 19_850_730, "8507300332")).is_none());

@@ -2,12 +2,29 @@
 //! [`search_feed`]), searchPersonByPhoneticCriteria requests and the candidates of an answer.
 
 use super::answer::Answer;
+use super::app::{org_a, TestApp};
+use super::db::Backend;
 use super::niss;
 use super::soap::{IdentRequest, Org, Request};
 use super::source::{Feed, PersonData};
 use super::xml::Node;
 
 pub const OPERATION: &str = "searchPersonByPhoneticCriteria";
+
+/// A server whose source also knows the search persons; org A is granted the search and
+/// identifyPerson, org B nothing.
+pub fn start(backend: Backend) -> TestApp {
+    let app = TestApp::start(backend);
+    app.apply_feed(&search_feed());
+    app.grant(&org_a().cbe, OPERATION);
+    app.grant(&org_a().cbe, "identifyPerson");
+    app
+}
+
+/// A search for the Claeys of the search persons, on their birth date.
+pub fn claeys_search() -> Search {
+    Search::new(&org_a(), "Claeys", CLAEYS_BIRTH)
+}
 
 /// The first names of fourteen men named Claeys born on [`CLAEYS_BIRTH`] (Guy has no
 /// address).
