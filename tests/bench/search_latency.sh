@@ -83,8 +83,10 @@ bench_database_url() { # backend
   esac
 }
 
-# One wrk measurement (measure_rounds): op is livez-N, search-N or search@KIND-N, N the
-# concurrent clients, KIND one kind of query alone (search_queries.py).
+# One wrk measurement (measure_rounds): op is livez-N, identify-N, search-N or search@KIND-N,
+# N the concurrent clients, KIND one kind of query alone (search_queries.py). identify-N is
+# identifyPerson of the persons the queries were made from: the same SOAP pipeline (security
+# header, grant, audit commit) reading one person by number, the floor of a search.
 measure_op() { # phase op rep seconds
   local script=${2%-*} url=$BASE/soap/PersonIdentificationService queries=$QUERY_FILE
   if [[ $script == *@* ]]; then
@@ -105,7 +107,7 @@ measure_op() { # phase op rep seconds
     PERF_PID=$!
   fi
   WRK_SCRIPT=$HERE/$script.lua run_wrk "$1" "$backend" "$size" "$2" "$3" "$4" "$url" \
-    BENCH_QUERIES="$queries"
+    BENCH_QUERIES="$queries" BENCH_SAMPLE="$SAMPLE_FILE"
   server_memory "$1" "$2" "$3"
   if [[ -n $profile ]]; then
     wait "$PERF_PID" || true
@@ -195,11 +197,12 @@ say "== results in $RUN_DIR"
 say "== sizes: $SIZES; backends: $BACKENDS; clients: $CLIENT_COUNTS (at most $MAX_THREADS client threads); $QUERIES queries; ${DURATION}s × $REPEAT per measurement, ${WARMUP}s warm-up; load average $(cut -d' ' -f1-3 /proc/loadavg)"
 
 ops=()
-for c in $CLIENT_COUNTS; do ops+=("livez-$c" "search-$c"); done
+for c in $CLIENT_COUNTS; do ops+=("livez-$c" "identify-$c" "search-$c"); done
 
 for size in $SIZES; do
   POPULATION=$ROOT/target/bench/search-population-$size-$SEED.xml
   QUERY_FILE=$RUN_DIR/queries-$(human "$size").tsv
+  SAMPLE_FILE=$RUN_DIR/sample-$(human "$size").tsv
   for backend in $BACKENDS; do
     db_url=$(bench_database_url "$backend")
     say "== $backend, source of $(human "$size") persons"
@@ -211,6 +214,7 @@ for size in $SIZES; do
       BENCH_USERNAME=bench-$(date +%s)
       printf '%s\n' "$BENCH_PASSWORD" | "$RAAS_BIN" --database-url "$db_url" admin credential add \
         --cbe "$BENCH_CBE" --username "$BENCH_USERNAME" >/dev/null
+      "$RAAS_BIN" --database-url "$db_url" admin grant --cbe "$BENCH_CBE" --operation identifyPerson >/dev/null
     else
       if [[ ! -s $POPULATION ]]; then
         BENCH_TEMPORARY_FILES+=("$POPULATION")
@@ -221,6 +225,7 @@ for size in $SIZES; do
       "$HERE/seed.sh" "$backend" "$db_url" 0 0
       "$RAAS_BIN" --database-url "$db_url" admin grant --cbe "$BENCH_CBE" \
         --operation searchPersonByPhoneticCriteria >/dev/null
+      "$RAAS_BIN" --database-url "$db_url" admin grant --cbe "$BENCH_CBE" --operation identifyPerson >/dev/null
       import_population "$backend" "$db_url" "$POPULATION" "$size"
       # Fresh planner statistics (the server runs no autovacuum of its own here).
       if [[ $backend == postgres ]]; then bench_query "$db_url" 'ANALYZE persons, person_search_keys' >/dev/null; fi
@@ -231,6 +236,8 @@ for size in $SIZES; do
       python3 "$HERE/search_queries.py" "$db_url" "$QUERIES" --seed "$SEED" >"$QUERY_FILE"
       say "   drew $(wc -l <"$QUERY_FILE") queries in $(seconds_since "$started") s"
     fi
+    # identify-N's persons (sample.lua): number, last name, first name, birth date, gender.
+    awk -F'\t' -v OFS='\t' '{ print $2, $3, $4, $6, $8 }' "$QUERY_FILE" >"$SAMPLE_FILE"
     start_server "$db_url" "$RUN_DIR/server-$backend-$(human "$size").log"
 
     measure_rounds "${ops[@]}"

@@ -31,6 +31,7 @@ NOISY_OTHER_CORES = 0.25
 OP_LABELS = {
     "search": "searchPersonByPhoneticCriteria",
     "livez": "GET /livez",
+    "identify": "identifyPerson (the SOAP floor: one person read by number)",
     "commit": "pgbench: one-row insert, durable commit",
 }
 KINDS = ["exact", "typo", "particle", "initial", "swapped", "month", "year"]
@@ -188,8 +189,8 @@ def growth_markdown(summary, sizes, backends, search_ops):
 
 def ratios_markdown(runs, summary, sizes, backends, client_counts):
     out = ["## Search beside the server's constant answer (same run, same clients)", "",
-           "| backend | persons | clients | search / livez answers/s | search p50 − livez p50 ms | one durable commit (pgbench mean) ms |",
-           "|---|---:|---:|---:|---:|---:|"]
+           "| backend | persons | clients | search / livez answers/s | search / identifyPerson answers/s | search p50 − livez p50 ms | search p50 / identifyPerson p50 | one durable commit (pgbench mean) ms |",
+           "|---|---:|---:|---:|---:|---:|---:|---:|"]
     for backend in backends:
         for size in sizes:
             for clients in client_counts:
@@ -199,9 +200,14 @@ def ratios_markdown(runs, summary, sizes, backends, client_counts):
                 if not (a and b):
                     continue
                 value = median(ratios) if ratios else None
+                floor = summary.get((backend, size, f"identify-{clients}"))
+                floor_ratios = paired_ratios(runs, search, f"identify-{clients}").get((backend, size))
+                floor_value = median(floor_ratios) if floor_ratios else None
                 out.append(f"| {backend} | {human(size)} | {clients} | "
                            f"{'–' if value is None else f'{value:.1%}'}{spread([r * 100 for r in ratios or []], 1)} | "
+                           f"{'–' if floor_value is None else f'{floor_value:.1%}'} | "
                            f"{fmt(a['p50_ms'] - b['p50_ms'], 2)} | "
+                           f"{fmt(a['p50_ms'] / floor['p50_ms'], 2) if floor and floor['p50_ms'] else '–'} | "
                            f"{fmt((summary.get((backend, size, f'commit-{clients}')) or {}).get('mean_ms'), 2)} |")
     out.append("")
     return out
@@ -232,7 +238,7 @@ def targets(summary, sizes, backends, client_counts, search_ops):
 
 
 def markdown(meta, runs, summary, sizes, backends, client_counts):
-    ops = [f"{name}-{c}" for c in client_counts for name in ("search", "livez", "commit")]
+    ops = [f"{name}-{c}" for c in client_counts for name in ("search", "identify", "livez", "commit")]
     search_ops = [f"search-{c}" for c in client_counts]
     counts = tallies(runs)
     out = [f"# raas search latency benchmark — {meta['started']} (commit {meta['commit']}"
