@@ -244,10 +244,12 @@ impl DatabaseUrl {
                 // writers queue rather than fail; NORMAL sync is durable across process
                 // crashes in WAL mode. Checkpoints are the checkpoint thread's (checkpoint.rs);
                 // a log left larger than its threshold is cut back when it starts again.
+                // The file is read through a memory map (SQLITE_MMAP_BYTES).
                 conn.batch_execute(&format!(
                     "PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 10000; \
                      PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
-                     PRAGMA wal_autocheckpoint = 0; PRAGMA journal_size_limit = {};",
+                     PRAGMA wal_autocheckpoint = 0; PRAGMA journal_size_limit = {}; \
+                     PRAGMA mmap_size = {SQLITE_MMAP_BYTES};",
                     checkpoint::JOURNAL_SIZE_LIMIT
                 ))
                 .map_err(|e| StoreError::Connect(format!("{path}: {e}")))?;
@@ -256,6 +258,15 @@ impl DatabaseUrl {
         }
     }
 }
+
+/// How much of a SQLite database file each connection reads through a memory map rather
+/// than by `pread` into its own page cache (a connection's cache is 2 MB; a 20-million-person
+/// database is 6 GB): all of it, up to 1 TiB. A search reads hundreds of pages at random
+/// places; mapped, they are the kernel's page cache itself, without a system call and a copy
+/// each (measured at 20 M persons: `pread` was a tenth of a wide search's time). Pages are
+/// still written through the WAL. The bundled SQLite is built to allow it
+/// (`.cargo/config.toml`).
+pub const SQLITE_MMAP_BYTES: u64 = 1 << 40;
 
 /// Opens connections for the pool, dispatching on the URL scheme.
 pub struct Manager(DatabaseUrl);
@@ -667,6 +678,28 @@ mod url_tests {
             parsed.scrub("password\n\tfor p@ss failed"),
             "password for *** failed"
         );
+    }
+
+    /// The whole file is mapped: the bundled SQLite was built to allow the size asked
+    /// (it silently caps `mmap_size` at its build's maximum otherwise).
+    #[test]
+    fn sqlite_connections_map_the_whole_file() {
+        use diesel::prelude::*;
+        #[derive(QueryableByName)]
+        struct MmapSize {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            mmap_size: i64,
+        }
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let path = dir.path().join("mmap.db");
+        let url = DatabaseUrl::Sqlite(path.to_string_lossy().into_owned());
+        let Ok(DbConnection::Sqlite(mut conn)) = url.connect() else {
+            panic!("a SQLite connection");
+        };
+        let size: MmapSize = diesel::sql_query("PRAGMA mmap_size")
+            .get_result(&mut conn)
+            .expect("the map's size");
+        assert_eq!(size.mmap_size as u64, SQLITE_MMAP_BYTES);
     }
 
     #[test]

@@ -224,6 +224,7 @@ diesel::table! {
         search_key -> BigInt,
         birth -> Integer,
         ssin -> Text,
+        given_name_bits -> Integer,
     }
 }
 

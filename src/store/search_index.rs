@@ -392,6 +392,8 @@ fn stored_among<'a>(
         birth: i32,
         #[diesel(sql_type = Text)]
         ssin: String,
+        #[diesel(sql_type = Integer)]
+        given_name_bits: i32,
     }
     if keys.is_empty() {
         return Ok(Default::default());
@@ -409,18 +411,19 @@ fn stored_among<'a>(
         })
         .collect();
     let found: Vec<Stored> = diesel::sql_query(format!(
-        "SELECT search_key, birth, ssin FROM person_search_keys \
+        "SELECT search_key, birth, ssin, given_name_bits FROM person_search_keys \
          WHERE (search_key, birth, ssin) IN (VALUES {})",
         values.join(", ")
     ))
     .load(conn)?;
-    let found: std::collections::HashSet<(i64, i32, &str)> = found
+    let found: std::collections::HashSet<(i64, i32, &str, i32)> = found
         .iter()
-        .map(|f| (f.search_key, f.birth, f.ssin.as_str()))
+        .map(|f| (f.search_key, f.birth, f.ssin.as_str(), f.given_name_bits))
         .collect();
+    // A row of the right key with other bits is missing (and counted extra).
     Ok(keys
         .iter()
-        .filter(|k| found.contains(&(k.search_key, k.birth, k.ssin)))
+        .filter(|k| found.contains(&(k.search_key, k.birth, k.ssin, k.given_name_bits)))
         .copied()
         .collect())
 }

@@ -8,7 +8,7 @@ use diesel::pg::Pg;
 use diesel::prelude::*;
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
 use diesel::serialize::ToSql;
-use diesel::sql_types::{Array, BigInt, HasSqlType, Integer, SmallInt, Text};
+use diesel::sql_types::{Array, BigInt, HasSqlType, Integer, Text};
 use diesel::sqlite::Sqlite;
 
 use super::person::{PersonRow, FIRST_NAME_SEPARATOR};
@@ -18,13 +18,15 @@ use crate::domain::name_search::{KeyMemo, QueryKeys};
 use crate::domain::search_criteria::{birth_code, BirthWindow};
 use crate::domain::IncompleteDate;
 
-/// One row of the index.
+/// One row of the index: its primary key (`search_key`, `birth`, `ssin`) and the person's
+/// `name_search::given_name_bits`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Insertable)]
 #[diesel(table_name = person_search_keys)]
 pub struct KeyRow<'a> {
     pub search_key: i64,
     pub birth: i32,
     pub ssin: &'a str,
+    pub given_name_bits: i32,
 }
 
 /// The index rows of a person as stored: none for a canceled number (never a candidate) or a
@@ -61,12 +63,14 @@ pub fn rows_of_fields<'a>(
     let Some(birth) = IncompleteDate::parse(birth_date).map(birth_code) else {
         return Vec::new();
     };
-    memo.person_keys(last_name, first_names, FIRST_NAME_SEPARATOR)
+    let keys = memo.person_keys(last_name, first_names, FIRST_NAME_SEPARATOR);
+    keys.keys
         .into_iter()
         .map(|search_key| KeyRow {
             search_key,
             birth,
             ssin,
+            given_name_bits: keys.given_name_bits,
         })
         .collect()
 }
@@ -92,48 +96,39 @@ pub fn replace(conn: &mut DbConnection, old: &PersonRow, new: &PersonRow) -> Sto
     Ok(())
 }
 
-/// Given-name keys are probed in a wide window too when it spans at most this many birth
-/// codes (about four calendar years): a first name alone is shared by too many persons over
-/// decades for its rows to be worth reading.
-const WIDE_GIVEN_NAME_SPAN: i32 = 40_000;
-
 /// One index range a search reads: the rows of `search_key` with a birth code in
-/// `from..=to`, each counting `weight` for its number.
+/// `from..=to`, each counting 2 for its number, and 1 more when its person's given-name bits
+/// meet `given_name_bits`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Probe {
     search_key: i64,
     from: i32,
     to: i32,
-    weight: i16,
+    given_name_bits: i32,
 }
 
-/// The ranges of a search, one per key and window. A row found by a last-name key, or by a
-/// given-name key in a narrow window, is a *strong* match (weight 2); a given-name key in a
-/// wide window only adds weight 1 to a number found otherwise.
+/// The ranges of a search, one per key and window: the last-name keys in every window, with
+/// the asked given names' bits (a person sharing a given name ranks first, however many
+/// share the last name over years of births); the given-name keys in the narrow windows
+/// only (they catch the slips in the last name no encoder forgives, but a first name alone
+/// over a wide window is tens of thousands of rows).
 fn probes(keys: &QueryKeys, windows: &[BirthWindow]) -> Vec<Probe> {
     let mut probes = Vec::new();
     for window in windows {
-        let mut probe = |search_key: i64, weight: i16| {
+        let mut probe = |search_key: i64, given_name_bits: i32| {
             probes.push(Probe {
                 search_key,
                 from: window.from,
                 to: window.to,
-                weight,
+                given_name_bits,
             })
         };
         for &key in &keys.last_name {
-            probe(key, 2);
+            probe(key, keys.given_name_bits);
         }
-        let given_weight = if window.narrow {
-            Some(2)
-        } else if window.to - window.from <= WIDE_GIVEN_NAME_SPAN {
-            Some(1)
-        } else {
-            None
-        };
-        if let Some(weight) = given_weight {
+        if window.narrow {
             for &key in &keys.given_names {
-                probe(key, weight);
+                probe(key, 0);
             }
         }
     }
@@ -175,7 +170,7 @@ struct PgCandidates {
     search_keys: Vec<i64>,
     from: Vec<i32>,
     to: Vec<i32>,
-    weights: Vec<i16>,
+    given_name_bits: Vec<i32>,
     target: i32,
     limit: usize,
 }
@@ -187,7 +182,7 @@ impl PgCandidates {
             search_keys: probes.iter().map(|p| p.search_key).collect(),
             from: probes.iter().map(|p| p.from).collect(),
             to: probes.iter().map(|p| p.to).collect(),
-            weights: probes.iter().map(|p| p.weight).collect(),
+            given_name_bits: probes.iter().map(|p| p.given_name_bits).collect(),
             target,
             limit,
         }
@@ -204,10 +199,11 @@ impl QueryFragment<Pg> for PgCandidates {
         out.push_sql("::int[], ");
         out.push_bind_param::<Array<Integer>, _>(&self.to)?;
         out.push_sql("::int[], ");
-        out.push_bind_param::<Array<SmallInt>, _>(&self.weights)?;
+        out.push_bind_param::<Array<Integer>, _>(&self.given_name_bits)?;
         out.push_sql(
-            "::smallint[]) AS probe(search_key, born_from, born_to, weight) \
-             CROSS JOIN LATERAL (SELECT k.ssin, k.birth FROM person_search_keys AS k \
+            "::int[]) AS probe(search_key, born_from, born_to, given_name_bits) \
+             CROSS JOIN LATERAL (SELECT k.ssin, k.birth, k.given_name_bits \
+             FROM person_search_keys AS k \
              WHERE k.search_key = probe.search_key \
              AND k.birth BETWEEN probe.born_from AND probe.born_to) AS found",
         );
@@ -216,10 +212,10 @@ impl QueryFragment<Pg> for PgCandidates {
 }
 
 /// The statement of [`candidates`] on SQLite: one text whatever the probes, bound as one
-/// JSON array of `[key, from, to, weight]` read by `json_each` (SQLite binds no arrays), so
+/// JSON array of `[key, from, to, given-name bits]` read by `json_each` (SQLite binds no arrays), so
 /// that each connection prepares it once and keeps it (diesel never caches a `sql_query`).
 /// The probes are read out of the JSON once, into a small temporary table (`MATERIALIZED`:
-/// otherwise each index row found would extract its probe's weight from the text again),
+/// otherwise each index row found would extract its probe's bits from the text again),
 /// and are the outer loop (`CROSS JOIN` fixes SQLite's join order), each a range of the
 /// index's primary key.
 struct SqliteCandidates {
@@ -233,7 +229,12 @@ impl SqliteCandidates {
     fn new(probes: &[Probe], target: i32, limit: usize) -> SqliteCandidates {
         let probes: Vec<String> = probes
             .iter()
-            .map(|p| format!("[{},{},{},{}]", p.search_key, p.from, p.to, p.weight))
+            .map(|p| {
+                format!(
+                    "[{},{},{},{}]",
+                    p.search_key, p.from, p.to, p.given_name_bits
+                )
+            })
             .collect();
         SqliteCandidates {
             columns: <PersonRow as Selectable<Sqlite>>::construct_selection(),
@@ -247,7 +248,7 @@ impl SqliteCandidates {
 impl QueryFragment<Sqlite> for SqliteCandidates {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, Sqlite>) -> QueryResult<()> {
         out.push_sql(
-            "WITH probe(search_key, born_from, born_to, weight) AS MATERIALIZED \
+            "WITH probe(search_key, born_from, born_to, given_name_bits) AS MATERIALIZED \
              (SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3 FROM json_each(",
         );
         out.push_bind_param::<Text, _>(&self.probes)?;
@@ -277,8 +278,8 @@ where
 }
 
 /// The end of both statements, after the index rows found (`found`, joined to their
-/// `probe`): one number per person, strong matches only, the likeliest `limit` of them,
-/// then their rows.
+/// `probe`): one number per person, the likeliest `limit` of them (2 a row found, 1 more
+/// for a given name shared, then the nearest birth), then their rows.
 fn push_ranking<'b, DB>(
     out: &mut AstPass<'_, 'b, DB>,
     target: &'b i32,
@@ -289,8 +290,8 @@ where
     i32: ToSql<Integer, DB>,
 {
     out.push_sql(
-        " GROUP BY found.ssin HAVING MAX(probe.weight) = 2 \
-         ORDER BY SUM(probe.weight) DESC, MIN(ABS(found.birth - ",
+        " GROUP BY found.ssin ORDER BY SUM(CASE WHEN (found.given_name_bits & \
+         probe.given_name_bits) = 0 THEN 2 ELSE 3 END) DESC, MIN(ABS(found.birth - ",
     );
     out.push_bind_param::<Integer, _>(target)?;
     // The limit is written, not bound: SQLite plans a bound LIMIT for the value it had, so

@@ -9,11 +9,11 @@
 //!   load, and the key is built again at the end (one sort); otherwise plain `COPY` into the
 //!   indexed table.
 //! - SQLite has no sorted build of a `WITHOUT ROWID` table's key, so the load keeps the keys
-//!   in memory, packed in 16 bytes each (`PackedKey`, ordered as the index orders its rows),
-//!   in sorted runs of [`RUN_KEYS`]; at the end it merges the runs and inserts the keys in
-//!   the index's order, each page of the index written once, filled, after the previous one
-//!   (≈ 16 bytes a key, 2.75 keys a person: 880 MB for 20 million persons, freed at the
-//!   end). Into an index that already holds keys this is still correct (the new numbers'
+//!   in memory, packed in 20 bytes each (`PackedKey`, ordered as the index orders its rows,
+//!   and the given-name bits), in sorted runs of [`RUN_KEYS`]; at the end it merges the runs
+//!   and inserts the keys in the index's order, each page of the index written once, filled,
+//!   after the previous one (20 bytes a key, 2.75 keys a person: 1.1 GB for 20 million
+//!   persons, freed at the end). Into an index that already holds keys this is still correct (the new numbers'
 //!   keys are merged in order).
 
 use std::cmp::Reverse;
@@ -30,7 +30,7 @@ use super::schema::person_search_keys;
 use super::search_key::KeyRow;
 use super::{DbConnection, StoreResult};
 
-/// Keys sorted together as one run while a load goes on (64 MiB): the sort of a run is spread
+/// Keys sorted together as one run while a load goes on (80 MiB): the sort of a run is spread
 /// over the load, the merge at the end reads each key once.
 const RUN_KEYS: usize = 1 << 22;
 
@@ -38,8 +38,8 @@ const RUN_KEYS: usize = 1 << 22;
 const SQLITE_KEYS_PER_INSERT: usize = 10_000;
 
 /// Bytes of a key in [`SQLITE_INSERT_ROWS`]'s data: the search key in 20 characters, the
-/// birth code in 8, the number in 11, a space.
-const SQLITE_ROW_BYTES: usize = 40;
+/// birth code in 8, the number in 11, the given-name bits in 11, a space.
+const SQLITE_ROW_BYTES: usize = 51;
 
 /// Inserts `?2` keys from `?1`, a blob of [`SQLITE_ROW_BYTES`] a key (`encode_sqlite_row`),
 /// unpacked in SQL: one parameter a statement rather than three a row (binding each value
@@ -47,9 +47,9 @@ const SQLITE_ROW_BYTES: usize = 40;
 /// scan.
 const SQLITE_INSERT_ROWS: &str = "WITH RECURSIVE row(i) AS (SELECT 0 UNION ALL \
      SELECT i + 1 FROM row WHERE i + 1 < ?2) \
-     INSERT INTO person_search_keys (search_key, birth, ssin) \
-     SELECT CAST(substr(?1, i * 40 + 1, 20) AS INTEGER), CAST(substr(?1, i * 40 + 21, 8) AS INTEGER), \
-     CAST(substr(?1, i * 40 + 29, 11) AS TEXT) FROM row";
+     INSERT INTO person_search_keys (search_key, birth, ssin, given_name_bits) \
+     SELECT CAST(substr(?1, i * 51 + 1, 20) AS INTEGER), CAST(substr(?1, i * 51 + 21, 8) AS INTEGER), \
+     CAST(substr(?1, i * 51 + 29, 11) AS TEXT), CAST(substr(?1, i * 51 + 40, 11) AS INTEGER) FROM row";
 
 /// Memory for PostgreSQL's build of the index's primary key.
 const POSTGRES_INDEX_BUILD_MEMORY: &str = "1GB";
@@ -133,7 +133,7 @@ impl KeyLoad {
                 // A key that does not pack (not a stored person's number) is written at once.
                 let mut unpacked = Vec::new();
                 for key in keys {
-                    match PackedKey::pack(key) {
+                    match PackedRow::pack(key) {
                         Some(packed) => self.runs.push(packed),
                         None => unpacked.push(*key),
                     }
@@ -228,26 +228,47 @@ impl PackedKey {
         digits
     }
 
-    /// The row, with `number` (this key's [`number`](PackedKey::number)).
-    fn row(self, number: &[u8; 11]) -> KeyRow<'_> {
+    /// The row, with `number` (this key's [`number`](PackedKey::number)) and the person's
+    /// given-name bits.
+    fn row(self, number: &[u8; 11], given_name_bits: i32) -> KeyRow<'_> {
         KeyRow {
             search_key: (((self.0 >> 64) as u64) ^ (1 << 63)) as i64,
             birth: ((self.0 as u64) >> NUMBER_BITS) as i32,
             // Eleven ASCII digits.
             ssin: std::str::from_utf8(number).unwrap_or_default(),
+            given_name_bits,
         }
+    }
+}
+
+/// A key row packed: its [`PackedKey`] (which orders it) and its given-name bits, in 20
+/// bytes (the 16-byte alignment of a `u128` would make it 32).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[repr(C, packed(4))]
+struct PackedRow {
+    key: PackedKey,
+    given_name_bits: i32,
+}
+
+impl PackedRow {
+    /// `key` packed, if its number is eleven digits and its birth code fits.
+    fn pack(key: &KeyRow) -> Option<PackedRow> {
+        Some(PackedRow {
+            key: PackedKey::pack(key)?,
+            given_name_bits: key.given_name_bits,
+        })
     }
 }
 
 /// Keys in sorted runs of at most [`RUN_KEYS`], the last one still filling.
 #[derive(Default)]
 struct SortedRuns {
-    sorted: Vec<Vec<PackedKey>>,
-    filling: Vec<PackedKey>,
+    sorted: Vec<Vec<PackedRow>>,
+    filling: Vec<PackedRow>,
 }
 
 impl SortedRuns {
-    fn push(&mut self, key: PackedKey) {
+    fn push(&mut self, key: PackedRow) {
         self.filling.push(key);
         if self.filling.len() == RUN_KEYS {
             self.seal();
@@ -281,16 +302,16 @@ impl SortedRuns {
 
 /// The keys of sorted runs in order: the smallest head of the runs each time.
 struct Merge {
-    runs: Vec<Vec<PackedKey>>,
+    runs: Vec<Vec<PackedRow>>,
     /// The position of each run's next key.
     next: Vec<usize>,
-    heap: BinaryHeap<Reverse<(PackedKey, usize)>>,
+    heap: BinaryHeap<Reverse<(PackedRow, usize)>>,
 }
 
 impl Iterator for Merge {
-    type Item = PackedKey;
+    type Item = PackedRow;
 
-    fn next(&mut self) -> Option<PackedKey> {
+    fn next(&mut self) -> Option<PackedRow> {
         let Reverse((key, run)) = self.heap.pop()?;
         if let Some(following) = self.runs[run].get(self.next[run]) {
             self.heap.push(Reverse((*following, run)));
@@ -315,12 +336,17 @@ fn copy_in(pg: &mut PgConnection, data: &[u8], freeze: bool) -> QueryResult<usiz
         .execute(pg)
 }
 
-/// Appends `key` to `out` as [`SQLITE_INSERT_ROWS`] reads it.
-fn encode_sqlite_row(out: &mut Vec<u8>, key: PackedKey) {
+/// Appends `packed` to `out` as [`SQLITE_INSERT_ROWS`] reads it.
+fn encode_sqlite_row(out: &mut Vec<u8>, packed: PackedRow) {
+    let key = packed.key;
     let number = key.number();
-    let row = key.row(&number);
+    let row = key.row(&number, packed.given_name_bits);
     // Writing to a Vec cannot fail.
-    let _ = write!(out, "{:>20}{:>8}{} ", row.search_key, row.birth, row.ssin);
+    let _ = write!(
+        out,
+        "{:>20}{:>8}{}{:>11} ",
+        row.search_key, row.birth, row.ssin, row.given_name_bits
+    );
 }
 
 /// Appends `key` to `out` in `COPY`'s text format. The number needs no escaping: it is the
@@ -337,7 +363,7 @@ fn encode_copy_row(out: &mut Vec<u8>, key: &KeyRow) {
             _ => out.push(byte),
         }
     }
-    out.push(b'\n');
+    let _ = writeln!(out, "\t{}", key.given_name_bits);
 }
 
 #[cfg(test)]
@@ -350,14 +376,17 @@ mod tests {
             search_key,
             birth,
             ssin,
+            given_name_bits: 0,
         }
     }
 
     #[test]
     fn copy_rows_are_key_birth_and_number() {
         let mut out = Vec::new();
-        encode_copy_row(&mut out, &row(-42, 19_850_730, "85073003328"));
-        assert_eq!(out, b"-42\t19850730\t85073003328\n");
+        let mut key = row(-42, 19_850_730, "85073003328");
+        key.given_name_bits = i32::MIN;
+        encode_copy_row(&mut out, &key);
+        assert_eq!(out, b"-42\t19850730\t85073003328\t-2147483648\n");
     }
 
     /// The rows are of the width and at the offsets `SQLITE_INSERT_ROWS` reads, whatever
@@ -365,8 +394,14 @@ mod tests {
     #[test]
     fn sqlite_rows_are_fixed_width() {
         let mut out = Vec::new();
-        for (key, birth) in [(i64::MIN, 99_991_231), (i64::MAX, 0), (-42, 19_850_730)] {
-            let packed = PackedKey::pack(&row(key, birth, "00000000001")).expect("packs");
+        for (key, birth, bits) in [
+            (i64::MIN, 99_991_231, i32::MIN),
+            (i64::MAX, 0, i32::MAX),
+            (-42, 19_850_730, 0),
+        ] {
+            let mut key_row = row(key, birth, "00000000001");
+            key_row.given_name_bits = bits;
+            let packed = PackedRow::pack(&key_row).expect("packs");
             out.clear();
             encode_sqlite_row(&mut out, packed);
             assert_eq!(out.len(), SQLITE_ROW_BYTES);
@@ -374,6 +409,7 @@ mod tests {
             assert_eq!(text[..20].trim().parse::<i64>(), Ok(key));
             assert_eq!(text[20..28].trim().parse::<i32>(), Ok(birth));
             assert_eq!(&text[28..39], "00000000001");
+            assert_eq!(text[39..50].trim().parse::<i32>(), Ok(bits));
         }
     }
 
@@ -396,7 +432,7 @@ mod tests {
             let (ra, rb) = (row(a.0, a.1, &na), row(b.0, b.1, &nb));
             let (pa, pb) = (PackedKey::pack(&ra).unwrap(), PackedKey::pack(&rb).unwrap());
             let digits = pa.number();
-            prop_assert_eq!(pa.row(&digits), ra);
+            prop_assert_eq!(pa.row(&digits, 0), ra);
             prop_assert_eq!(pa.cmp(&pb), ra.cmp(&rb));
         }
 
@@ -405,10 +441,13 @@ mod tests {
         fn runs_merge_in_order(keys in proptest::collection::vec(any::<u128>(), 0..3000), run in 1usize..700) {
             let mut runs = SortedRuns::default();
             for chunk in keys.chunks(run) {
-                runs.filling.extend(chunk.iter().map(|k| PackedKey(*k)));
+                runs.filling.extend(chunk.iter().map(|k| PackedRow {
+                    key: PackedKey(*k),
+                    given_name_bits: *k as i32,
+                }));
                 runs.seal();
             }
-            let merged: Vec<u128> = runs.merged().map(|k| k.0).collect();
+            let merged: Vec<u128> = runs.merged().map(|r| { let key = r.key; key.0 }).collect();
             let mut expected = keys.clone();
             expected.sort_unstable();
             prop_assert_eq!(merged, expected);

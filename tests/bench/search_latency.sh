@@ -98,7 +98,7 @@ measure_op() { # phase op rep seconds
   CLIENTS=${2##*-}
   THREADS=$((CLIENTS < MAX_THREADS ? CLIENTS : MAX_THREADS))
   local profile=
-  if [[ ${PROFILE:-0} == 1 && $1 == measure && $3 == 1 && $2 == search-* ]]; then
+  if [[ ${PROFILE:-0} == 1 && $1 == measure && $3 == 1 && $2 == search* ]]; then
     profile=$RUN_DIR/perf-$backend-$(human "$size")-$2
     # On PostgreSQL the whole machine, so that its backends' time is seen too.
     local target=(-p "$SERVER_PID")

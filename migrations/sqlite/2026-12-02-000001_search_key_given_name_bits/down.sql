@@ -1,0 +1,1 @@
+ALTER TABLE person_search_keys DROP COLUMN given_name_bits;
