@@ -34,7 +34,10 @@
 //! 0.9998; new persons with a candidate proposed 3.5 %, blocked (≥
 //! [`LIKELY_EXISTING_SCORE`]) 0.4 %.
 
-use std::cell::OnceCell;
+use std::borrow::Borrow;
+use std::cell::{OnceCell, RefCell};
+use std::collections::HashMap;
+use std::hash::Hash;
 
 use strsim::{jaro_winkler, osa_distance};
 
@@ -77,11 +80,15 @@ pub const DATE_SLIP: f64 = 0.85;
 
 /// The criteria of a search in the forms every comparison with a candidate reads (the names'
 /// normalised words, their spelling rewrites and phonetic codes), worked out once for all
-/// the candidates rather than once per candidate.
+/// the candidates rather than once per candidate; and the similarities of the names already
+/// compared (the hundreds of candidates of a frequent name over a wide window share a few
+/// dozen last names and lists of given names).
 pub struct Scorer<'a> {
     criteria: &'a SearchCriteria,
     last_name: AskedLastName,
     given_names: AskedGivenNames,
+    last_names_seen: RefCell<HashMap<String, f64>>,
+    given_names_seen: RefCell<HashMap<Vec<String>, f64>>,
 }
 
 impl<'a> Scorer<'a> {
@@ -90,18 +97,52 @@ impl<'a> Scorer<'a> {
             criteria,
             last_name: AskedLastName::new(&criteria.last_name),
             given_names: AskedGivenNames::new(criteria),
+            last_names_seen: RefCell::default(),
+            given_names_seen: RefCell::default(),
         }
     }
 
     /// The score of `candidate`, 0–100.
     pub fn score(&self, candidate: &Identity) -> u8 {
         let criteria = self.criteria;
-        let total = LAST_NAME_WEIGHT * self.last_name.similarity(&candidate.last_name)
-            + GIVEN_NAME_WEIGHT * self.given_names.similarity(&candidate.first_names)
+        let last_name = self.last_name_similarity(&candidate.last_name);
+        let given_names = self.given_names_similarity(&candidate.first_names);
+        let total = LAST_NAME_WEIGHT * last_name
+            + GIVEN_NAME_WEIGHT * given_names
             + BIRTH_DATE_WEIGHT * birth_date_closeness(criteria, candidate.birth_date)
             + GENDER_WEIGHT * gender_agreement(criteria, candidate);
         (total * 100.0).round().clamp(0.0, 100.0) as u8
     }
+
+    fn last_name_similarity(&self, last_name: &str) -> f64 {
+        remembered(&self.last_names_seen, last_name, || {
+            self.last_name.similarity(last_name)
+        })
+    }
+
+    fn given_names_similarity(&self, first_names: &[String]) -> f64 {
+        remembered(&self.given_names_seen, first_names, || {
+            self.given_names.similarity(first_names)
+        })
+    }
+}
+
+/// What `compare` gives for `name`, from `seen` when it was compared before.
+fn remembered<N>(
+    seen: &RefCell<HashMap<N::Owned, f64>>,
+    name: &N,
+    compare: impl FnOnce() -> f64,
+) -> f64
+where
+    N: ToOwned + Hash + Eq + ?Sized,
+    N::Owned: Hash + Eq + Borrow<N>,
+{
+    if let Some(known) = seen.borrow().get(name) {
+        return *known;
+    }
+    let similarity = compare();
+    seen.borrow_mut().insert(name.to_owned(), similarity);
+    similarity
 }
 
 /// A normalised word, with its spelling rewrite and phonetic code worked out when first
@@ -426,6 +467,27 @@ mod tests {
                 let mut person = identity(&noise, &firsts, "2000-01-01", None);
                 person.birth_date = date;
                 prop_assert!(score(&c, &person) <= 100);
+            }
+        }
+    }
+
+    proptest! {
+        /// One scorer for many candidates (remembering the names it compared) scores each
+        /// as a scorer of its own would.
+        #[test]
+        fn a_scorer_remembers_nothing_but_the_scores(
+            candidates in proptest::collection::vec(
+                (prop::sample::select(vec!["Peeters", "Pieters", "Peters", "Van den Berghe", "Claes"]),
+                 prop::sample::select(vec!["Jan", "Marie", "Jan Marie", "J", ""])),
+                1..20,
+            )
+        ) {
+            let asked = criteria("Peeters", Some("Jan"), "1985-03-04");
+            let scorer = Scorer::new(&asked);
+            for (last, first) in candidates {
+                let firsts: Vec<&str> = first.split(' ').filter(|w| !w.is_empty()).collect();
+                let found = identity(last, &firsts, "1985-03-04", None);
+                prop_assert_eq!(scorer.score(&found), score(&asked, &found));
             }
         }
     }
