@@ -31,7 +31,7 @@
 //! with these values (1 000 000 generated persons, 500 queries for each of 22 corruption
 //! kinds, 1 000 new persons): recall@1 0.997, recall@10 0.9999, 1.26 candidates answered on
 //! average; corrupted duplicates whose best candidate reaches [`LIKELY_EXISTING_SCORE`]
-//! 0.9998; new persons with a candidate proposed 3.5 %, blocked (≥
+//! 0.9998; new persons with a candidate proposed 3.3 %, blocked (≥
 //! [`LIKELY_EXISTING_SCORE`]) 0.4 %.
 
 use std::borrow::Borrow;
@@ -495,7 +495,9 @@ mod tests {
     #[test]
     fn huge_names_are_bounded() {
         let huge = "Van den Berghe-Peeters ".repeat(20_000);
-        assert!(person_keys(&huge, &[&huge]).keys.len() <= MAX_LAST_NAME_FORMS + MAX_GIVEN_NAME_KEYS);
+        assert!(
+            person_keys(&huge, &[&huge]).keys.len() <= MAX_LAST_NAME_FORMS + MAX_GIVEN_NAME_KEYS
+        );
         let c = criteria(&huge, Some(&huge), "1985-03-04");
         let _ = score(&c, &identity(&huge, &[&huge], "1985-03-04", None));
     }

@@ -500,7 +500,9 @@ mod tests {
         assert_eq!(query_keys("Peeters", ["J."].into_iter()).given_name_bits, 0);
         assert_eq!(person_keys("Peeters", &[]).given_name_bits, 0);
         assert_eq!(
-            person_keys("Peeters", &["Jan"]).given_name_bits.count_ones(),
+            person_keys("Peeters", &["Jan"])
+                .given_name_bits
+                .count_ones(),
             1
         );
     }

@@ -266,7 +266,11 @@ mod tests {
                 (19860304, 19860304)
             ]
         );
-        let narrow: Vec<i32> = windows.iter().filter(|w| w.narrow).map(|w| w.from).collect();
+        let narrow: Vec<i32> = windows
+            .iter()
+            .filter(|w| w.narrow)
+            .map(|w| w.from)
+            .collect();
         assert_eq!(narrow, [19850000, 19850300, 19850304]);
         // The day is the month: the date has no swapped slip, and stays narrow.
         let same = birth_windows(&criteria("1985-03-03", None));
