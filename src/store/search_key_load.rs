@@ -154,7 +154,7 @@ impl KeyLoad {
                 if self.from_scratch {
                     pg.batch_execute(
                         "ALTER TABLE person_search_keys ADD CONSTRAINT person_search_keys_pkey \
-                         PRIMARY KEY (search_key, birth, ssin)",
+                         PRIMARY KEY (search_key, birth, ssin) INCLUDE (given_name_bits)",
                     )?;
                 }
                 pg.batch_execute("ANALYZE person_search_keys")?;
