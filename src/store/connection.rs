@@ -242,15 +242,21 @@ mod tests {
         );
     }
 
-    /// The whole file is mapped: the bundled SQLite was built to allow the size asked
-    /// (it silently caps `mmap_size` at its build's maximum otherwise).
+    /// The bundled SQLite is built as `.cargo/config.toml` says: the whole file is mapped (it
+    /// silently caps `mmap_size` at its build's maximum otherwise), multi-thread mode, no
+    /// memory statistics.
     #[test]
-    fn sqlite_connections_map_the_whole_file() {
+    fn sqlite_is_built_as_configured() {
         use diesel::prelude::*;
         #[derive(QueryableByName)]
         struct MmapSize {
             #[diesel(sql_type = diesel::sql_types::BigInt)]
             mmap_size: i64,
+        }
+        #[derive(QueryableByName)]
+        struct Used {
+            #[diesel(sql_type = diesel::sql_types::Integer)]
+            used: i32,
         }
         let dir = tempfile::tempdir().expect("a temporary directory");
         let path = dir.path().join("mmap.db");
@@ -262,6 +268,14 @@ mod tests {
             .get_result(&mut conn)
             .expect("the map's size");
         assert_eq!(size.mmap_size as u64, SQLITE_MMAP_BYTES);
+        for option in ["THREADSAFE=2", "DEFAULT_MEMSTATUS=0"] {
+            let used: Used = diesel::sql_query(format!(
+                "SELECT sqlite_compileoption_used('{option}') AS used"
+            ))
+            .get_result(&mut conn)
+            .expect("the build's options");
+            assert_eq!(used.used, 1, "{option}");
+        }
     }
 
     #[test]
