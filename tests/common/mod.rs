@@ -6,6 +6,8 @@ pub mod answer;
 pub mod app;
 pub mod batch;
 pub mod db;
+pub mod dimona;
+pub mod outbox;
 pub mod peak_memory;
 pub mod private_postgres;
 pub mod refusal;
