@@ -7,8 +7,11 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use base64::Engine as _;
-use raas::batch::outbox::{signature_path, voucher_path};
+use common::outbox::{self, signature_path, voucher_path};
 use sha2::{Digest, Sha256};
+
+#[allow(unused_macros)]
+mod common;
 
 const RAAS: &str = env!("CARGO_BIN_EXE_raas");
 
@@ -22,49 +25,21 @@ fn samples() -> PathBuf {
 
 /// The data files of the samples (not their vouchers), by name.
 fn data_files() -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(samples())
-        .expect("batch/samples/")
-        .map(|entry| entry.expect("an entry").path())
-        .filter(|path| {
-            let name = path
-                .file_name()
-                .and_then(|n| n.to_str())
-                .unwrap_or_default();
-            name.ends_with(".xml") && !name.ends_with(".voucher.xml")
-        })
-        .collect();
-    files.sort();
-    files
+    outbox::data_files(&samples())
 }
 
-fn schema_of(data: &Path) -> &'static str {
+fn schema_of(data: &Path) -> PathBuf {
     let name = data
         .file_name()
         .and_then(|n| n.to_str())
         .unwrap_or_default();
     if name.starts_with("PERSON_MUTATIONS_") {
-        "xsd/PersonMutations.xsd"
+        outbox::schema("PersonMutations")
     } else if name.starts_with("DIMONA_MUTATIONS_") {
-        "xsd/DimonaMutations.xsd"
+        outbox::schema("DimonaMutations")
     } else {
         panic!("{name}: not a file type of ours")
     }
-}
-
-#[track_caller]
-fn xmllint(schema: &str, file: &Path) {
-    let output = Command::new("xmllint")
-        .args(["--noout", "--nonet", "--schema"])
-        .arg(root().join(schema))
-        .arg(file)
-        .output()
-        .expect("xmllint runs (Debian libxml2-utils)");
-    assert!(
-        output.status.success(),
-        "{} against {schema}: {}",
-        file.display(),
-        String::from_utf8_lossy(&output.stderr)
-    );
 }
 
 /// Whether openssl verifies `signature` (raw bytes) of `message` with the test public key.
@@ -117,8 +92,8 @@ fn every_sample_is_valid_against_its_schema() {
     let files = data_files();
     assert!(!files.is_empty());
     for data in &files {
-        xmllint(schema_of(data), data);
-        xmllint("xsd/Voucher.xsd", &voucher_path(data));
+        outbox::assert_valid_xml(data, &schema_of(data));
+        outbox::assert_valid_xml(&voucher_path(data), &outbox::schema("Voucher"));
     }
 }
 

@@ -164,7 +164,6 @@ impl KeyLoad {
             DbConnection::Sqlite(sqlite) => {
                 let mut keys = self.runs.merged();
                 let mut data = Vec::with_capacity(SQLITE_KEYS_PER_INSERT * SQLITE_ROW_BYTES);
-                let full = row_numbers(SQLITE_KEYS_PER_INSERT);
                 loop {
                     data.clear();
                     let mut count = 0;
@@ -175,16 +174,9 @@ impl KeyLoad {
                     if count == 0 {
                         break;
                     }
-                    let last;
-                    let numbers = if count == SQLITE_KEYS_PER_INSERT {
-                        full.as_str()
-                    } else {
-                        last = row_numbers(count);
-                        last.as_str()
-                    };
                     diesel::sql_query(SQLITE_INSERT_ROWS)
                         .bind::<Binary, _>(&data)
-                        .bind::<Text, _>(numbers)
+                        .bind::<Text, _>(row_numbers(count))
                         .execute(sqlite)?;
                 }
             }
