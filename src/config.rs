@@ -76,6 +76,12 @@ pub struct Config {
     pub inbox_schedule: String,
     /// The batch engine: the time zone of reference dates and schedules.
     pub time_zone: chrono_tz::Tz,
+    /// Mailboxes: how many days each kind of document stays.
+    pub delivery_retention: crate::domain::Retention,
+    /// Mailboxes: the largest file a SOAP `getDelivery` answer carries, in bytes.
+    pub delivery_soap_max_bytes: u64,
+    /// Mailboxes: when `serve` takes expired documents out of the mailboxes (cron).
+    pub delivery_schedule: String,
 }
 
 impl fmt::Debug for Config {
@@ -105,6 +111,9 @@ impl fmt::Debug for Config {
             .field("daily_schedule", &self.daily_schedule)
             .field("inbox_schedule", &self.inbox_schedule)
             .field("time_zone", &self.time_zone)
+            .field("delivery_retention", &self.delivery_retention)
+            .field("delivery_soap_max_bytes", &self.delivery_soap_max_bytes)
+            .field("delivery_schedule", &self.delivery_schedule)
             .finish()
     }
 }
@@ -309,6 +318,33 @@ pub const KEYS: &[Key] = &[
         scope: Scope::Global,
         kind: Kind::Text,
     },
+    Key {
+        name: "delivery_retention",
+        env: "RAAS_DELIVERY_RETENTION",
+        default: Some("PERSON_MUTATIONS=60,DIMONA_MUTATIONS=60,BROADCAST=90"),
+        value_name: "TYPE=DAYS,…",
+        help: "Days a delivery stays in the mailboxes, per file type (PERSON_MUTATIONS, DIMONA_MUTATIONS, BROADCAST)",
+        scope: Scope::Global,
+        kind: Kind::Text,
+    },
+    Key {
+        name: "delivery_soap_max_bytes",
+        env: "RAAS_DELIVERY_SOAP_MAX_BYTES",
+        default: Some("16777216"),
+        value_name: "BYTES",
+        help: "Largest file a SOAP getDelivery answer carries (larger ones: the REST API)",
+        scope: Scope::Serve,
+        kind: Kind::Integer,
+    },
+    Key {
+        name: "delivery_schedule",
+        env: "RAAS_DELIVERY_SCHEDULE",
+        default: Some("0 15 * * * *"),
+        value_name: "CRON",
+        help: "When serve takes expired deliveries out of the mailboxes (cron: sec min hour day month weekday)",
+        scope: Scope::Global,
+        kind: Kind::Text,
+    },
 ];
 
 /// The `--config` flag, global.
@@ -479,6 +515,10 @@ impl Config {
                 s.parse::<chrono_tz::Tz>()
                     .map_err(|_| "an IANA time zone name (e.g. Europe/Brussels) is expected")
             })?,
+            delivery_retention: layers.get("delivery_retention", |s| s.parse())?,
+            delivery_soap_max_bytes: layers.get("delivery_soap_max_bytes", positive)?,
+            delivery_schedule: layers
+                .get("delivery_schedule", |s| Ok::<_, String>(s.to_owned()))?,
         };
         match (&config.tls_cert, &config.tls_key) {
             (Some(_), None) => Err(ConfigError(

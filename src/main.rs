@@ -119,7 +119,7 @@ fn run() -> anyhow::Result<()> {
             } else {
                 open(&config, 2)?
             };
-            admin::run(&db, command, config.time_zone)
+            admin::run(&db, command, &config)
         }
         Command::Generate(command) => generate::run(command),
         Command::Import(command) => import::run(&config.database_url, command),
@@ -179,7 +179,7 @@ fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
     let batch = raas::batch::scheduler::BatchStatus::default();
     server_config.batch = batch.clone();
     actix_web::rt::System::new().block_on(async move {
-        let services = Services::new(db);
+        let services = Services::new(db, raas::cli::mailbox::settings(&config));
         let demo = if demo {
             let demo = demo::seed(&services, &config, &settings).await?;
             settings.signing_key.get_or_insert(demo.signing_key.clone());
@@ -195,6 +195,7 @@ fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
             db,
             settings.clone(),
             config.inbox.clone(),
+            raas::cli::mailbox::settings(&config),
             &schedules,
         )
         .await?;
@@ -208,6 +209,7 @@ fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
         writeln!(out, "raas listening on {base}")?;
         writeln!(out, "WSDL: {base}/soap/PersonRegisterService?wsdl")?;
         writeln!(out, "WSDL: {base}/soap/PersonIdentificationService?wsdl")?;
+        writeln!(out, "WSDL: {base}/soap/DeliveryService?wsdl")?;
         if let Some(demo) = &demo {
             writeln!(out, "{}", demo::describe(demo, &settings))?;
         }

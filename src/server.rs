@@ -12,6 +12,7 @@ use futures_util::StreamExt;
 
 use crate::batch::scheduler::{self, BatchStatus};
 use crate::service::Services;
+use crate::soap::delivery::DeliveryMailbox;
 use crate::soap::fault::{Fault, ReasonCode};
 use crate::soap::person_identification::PersonIdentification;
 use crate::soap::person_register::PersonRegister;
@@ -20,6 +21,7 @@ use crate::soap::Reply;
 
 const PERSON_REGISTER_WSDL: &str = include_str!("../wsdl/PersonRegisterService.wsdl");
 const PERSON_IDENTIFICATION_WSDL: &str = include_str!("../wsdl/PersonIdentificationService.wsdl");
+const DELIVERY_WSDL: &str = include_str!("../wsdl/DeliveryService.wsdl");
 /// The base of the endpoint address each WSDL file names, rewritten to the address the WSDL
 /// is fetched at (or `--public-url`).
 const WSDL_BASE: &str = "http://localhost:8080";
@@ -35,6 +37,7 @@ const SCHEMAS: &[(&str, &str)] = &[
         "PersonIdentification.xsd",
         include_str!("../xsd/PersonIdentification.xsd"),
     ),
+    ("Delivery.xsd", include_str!("../xsd/Delivery.xsd")),
     ("Population.xsd", include_str!("../xsd/Population.xsd")),
     ("NrMutations.xsd", include_str!("../xsd/NrMutations.xsd")),
 ];
@@ -138,6 +141,7 @@ impl Application {
                 .configure(soap_service::<PersonIdentification>(
                     PERSON_IDENTIFICATION_WSDL,
                 ))
+                .configure(soap_service::<DeliveryMailbox>(DELIVERY_WSDL))
                 .route("/xsd/{name}", web::get().to(schema))
         });
         let workers = config.workers.unwrap_or_else(|| {

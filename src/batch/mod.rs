@@ -33,6 +33,8 @@ pub struct BatchSettings {
     pub signing_key: Option<PathBuf>,
     pub sender: String,
     pub time_zone: chrono_tz::Tz,
+    /// How long the files published into the mailboxes stay there.
+    pub retention: crate::domain::Retention,
 }
 
 impl BatchSettings {
@@ -42,6 +44,7 @@ impl BatchSettings {
             signing_key: config.signing_key.clone(),
             sender: config.batch_sender.clone(),
             time_zone: config.time_zone,
+            retention: config.delivery_retention.clone(),
         }
     }
 

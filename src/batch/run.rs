@@ -10,7 +10,7 @@
 
 use std::collections::HashMap;
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use chrono::{NaiveDate, NaiveDateTime, TimeZone};
@@ -170,7 +170,13 @@ impl DayRun<'_> {
         let spills = self.spill(&plan, &mut making, &person_files)?;
         phase.done("serialise");
         written.extend(self.write(&plan, &making, spills, &phase)?);
-        daily_run::finish(self.db, &plan, &written)?;
+        daily_run::finish(
+            self.db,
+            &plan,
+            &written,
+            |file| self.placed(file),
+            &self.settings.retention,
+        )?;
         phase.done("record");
         self.steps.step();
         drop(lock);
@@ -182,6 +188,17 @@ impl DayRun<'_> {
             seconds: started.elapsed().as_secs_f64(),
             already_done: false,
         })
+    }
+
+    /// Where a file of the plan lies in the outbox, relative to it (its mailbox document).
+    fn placed(&self, file: &PlannedFile) -> daily_run::Placed {
+        let data = Path::new(&file.receiver).join(&file.row.file_name);
+        let text = |path: PathBuf| path.to_string_lossy().into_owned();
+        daily_run::Placed {
+            voucher: text(outbox::voucher_path(&data)),
+            signature: text(outbox::signature_path(&data)),
+            file: text(data),
+        }
     }
 
     /// Sorts the pending files into those a stopped run completed (kept) and those to make;

@@ -1,6 +1,7 @@
-//! The schedule inside `raas serve`: two cron jobs (tokio-cron-scheduler, in the configured
+//! The schedule inside `raas serve`: three cron jobs (tokio-cron-scheduler, in the configured
 //! time zone) on the server's runtime — the daily run for the day before
-//! (`daily_schedule`) and the inbox sweep (`inbox_schedule`) — and, at start-up, one of each
+//! (`daily_schedule`), the inbox sweep (`inbox_schedule`) and the mailboxes' expiry
+//! (`delivery_schedule`) — and, at start-up, one of each
 //! at once, so the days missed while the service was down are made (in date order, by
 //! [`crate::batch::run_until`]) and the files dropped meanwhile applied.
 //!
@@ -27,6 +28,7 @@ use uuid::Uuid;
 
 use super::{BatchSettings, Quiet, Trigger};
 use crate::config::Config;
+use crate::service::delivery::MailboxSettings;
 use crate::store::{batch_run, Database, StoreError};
 
 /// How often the zone's UTC offset is compared with the jobs' one.
@@ -37,6 +39,8 @@ const OFFSET_CHECK_EVERY: Duration = Duration::from_secs(60);
 pub struct Schedules {
     pub daily: String,
     pub inbox: String,
+    /// The mailboxes' expiry sweep.
+    pub expiry: String,
     pub time_zone: chrono_tz::Tz,
 }
 
@@ -66,6 +70,7 @@ impl Schedules {
         let schedules = Schedules {
             daily: config.daily_schedule.clone(),
             inbox: config.inbox_schedule.clone(),
+            expiry: config.delivery_schedule.clone(),
             time_zone: config.time_zone,
         };
         for (key, expression) in schedules.keys() {
@@ -81,10 +86,11 @@ impl Schedules {
         Ok(schedules)
     }
 
-    fn keys(&self) -> [(&'static str, &str); 2] {
+    fn keys(&self) -> [(&'static str, &str); 3] {
         [
             ("daily_schedule", self.daily.as_str()),
             ("inbox_schedule", self.inbox.as_str()),
+            ("delivery_schedule", self.expiry.as_str()),
         ]
     }
 }
@@ -165,8 +171,10 @@ struct Engine {
     db: Database,
     settings: BatchSettings,
     inbox: PathBuf,
+    mailboxes: MailboxSettings,
     daily: Serial,
     sweeping: Serial,
+    expiring: Serial,
     last: Mutex<LastOutcome>,
 }
 
@@ -252,12 +260,40 @@ impl Engine {
             }
         }
     }
+
+    /// Takes the expired deliveries out of the mailboxes.
+    async fn expire(self: Arc<Self>) {
+        if !self.expiring.enter() {
+            return;
+        }
+        loop {
+            let engine = self.clone();
+            let result = tokio::task::spawn_blocking(move || {
+                crate::service::delivery::expire(&engine.db, &engine.mailboxes, crate::store::now())
+            })
+            .await;
+            match result {
+                Ok(Ok(sweep)) if sweep.expired + sweep.removed > 0 => tracing::info!(
+                    expired = sweep.expired,
+                    removed = sweep.removed,
+                    "expired deliveries taken out of the mailboxes"
+                ),
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => tracing::error!(error = %e, "the mailboxes' expiry failed"),
+                Err(e) => tracing::error!(error = %e, "the mailboxes' expiry stopped"),
+            }
+            if !self.expiring.again() {
+                break;
+            }
+        }
+    }
 }
 
 /// The jobs as added to the scheduler, and the zone offset they were made with.
 struct Jobs {
     daily: Uuid,
     inbox: Uuid,
+    expiry: Uuid,
     offset_seconds: i32,
 }
 
@@ -365,6 +401,7 @@ pub async fn start(
     db: Database,
     settings: BatchSettings,
     inbox: PathBuf,
+    mailboxes: MailboxSettings,
     schedules: &Schedules,
 ) -> Result<(), ScheduleError> {
     let Some(key) = &settings.signing_key else {
@@ -377,8 +414,10 @@ pub async fn start(
         db,
         settings,
         inbox,
+        mailboxes,
         daily: Serial::default(),
         sweeping: Serial::default(),
+        expiring: Serial::default(),
         last: Mutex::new(LastOutcome::default()),
     });
     let scheduler = JobScheduler::new()
@@ -403,6 +442,7 @@ pub async fn start(
     tracing::info!(
         daily_schedule = %schedules.daily,
         inbox_schedule = %schedules.inbox,
+        delivery_schedule = %schedules.expiry,
         time_zone = %schedules.time_zone,
         outbox = %engine.settings.outbox.display(),
         inbox = %engine.inbox.display(),
@@ -411,6 +451,7 @@ pub async fn start(
     // Catching up: the days missed while the service was down, and the files dropped.
     tokio::spawn(engine.clone().daily_run());
     tokio::spawn(engine.clone().sweep());
+    tokio::spawn(engine.clone().expire());
     tokio::spawn(follow_offset(status.clone(), schedules.clone()));
     Ok(())
 }
@@ -435,6 +476,13 @@ async fn add_jobs(
         schedules.time_zone,
         move || on_inbox.clone().sweep(),
     )?;
+    let on_expiry = engine.clone();
+    let expiry = cron_job(
+        "delivery_schedule",
+        &schedules.expiry,
+        schedules.time_zone,
+        move || on_expiry.clone().expire(),
+    )?;
     let add = |job| async {
         scheduler
             .add(job)
@@ -444,6 +492,7 @@ async fn add_jobs(
     Ok(Jobs {
         daily: add(daily).await?,
         inbox: add(inbox).await?,
+        expiry: add(expiry).await?,
         offset_seconds,
     })
 }
@@ -476,7 +525,7 @@ async fn follow_offset(status: BatchStatus, schedules: Schedules) {
                     &mut *running.jobs.lock().unwrap_or_else(|e| e.into_inner()),
                     jobs,
                 );
-                for id in [old.daily, old.inbox] {
+                for id in [old.daily, old.inbox, old.expiry] {
                     if let Err(e) = running.scheduler.remove(&id).await {
                         tracing::error!(error = %e, "a job of the old UTC offset is not removed");
                     }

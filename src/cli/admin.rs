@@ -7,6 +7,7 @@ use clap::Subcommand;
 
 use chrono::NaiveDate;
 
+use crate::config::Config;
 use crate::domain::{Authorisation, DossierTypeCode, EnterpriseNumber, FileType, Niss};
 use crate::service::admin;
 use crate::service::identification::Operation;
@@ -68,6 +69,16 @@ pub enum AdminCommand {
     /// The phonetic search's index: its state, its rebuild, its check against the persons
     #[command(subcommand, name = "search-index")]
     SearchIndex(SearchIndexCommand),
+    /// Broadcasts a document to the mailboxes of many organisations, or all of them: stored
+    /// once in the outbox, delivered to each mailbox
+    Publish(super::mailbox::PublishArgs),
+    /// The sender's view of an organisation's mailbox: every delivery, expired ones too,
+    /// when it was first downloaded and by whom
+    Deliveries(super::mailbox::DeliveriesArgs),
+    /// Takes the deliveries whose retention is over out of the mailboxes and removes their
+    /// files (serve does it on --delivery-schedule); their ledger rows stay
+    #[command(name = "expire-deliveries")]
+    ExpireDeliveries,
 }
 
 #[derive(Debug, Subcommand)]
@@ -241,7 +252,8 @@ impl AdminCommand {
             | AdminCommand::Audit { .. }
             | AdminCommand::SearchIndex(SearchIndexCommand::Status)
             | AdminCommand::SearchIndex(SearchIndexCommand::Check)
-            | AdminCommand::Subscription(SubscriptionCommand::List { .. }) => true,
+            | AdminCommand::Subscription(SubscriptionCommand::List { .. })
+            | AdminCommand::Deliveries(_) => true,
             // Each variant named: a new command must be classified here.
             AdminCommand::Org(OrgCommand::Add { .. })
             | AdminCommand::Credential(CredentialCommand::Add { .. })
@@ -251,7 +263,9 @@ impl AdminCommand {
             | AdminCommand::Grant { .. }
             | AdminCommand::SearchIndex(SearchIndexCommand::Rebuild)
             | AdminCommand::Subscription(SubscriptionCommand::Add { .. })
-            | AdminCommand::Subscription(SubscriptionCommand::End { .. }) => false,
+            | AdminCommand::Subscription(SubscriptionCommand::End { .. })
+            | AdminCommand::Publish(_)
+            | AdminCommand::ExpireDeliveries => false,
         }
     }
 }
@@ -349,9 +363,18 @@ fn run_subscription(
     Ok(())
 }
 
-/// Runs an administration command; `time_zone` tells what "today" is (subscriptions).
-pub fn run(db: &Database, command: AdminCommand, time_zone: chrono_tz::Tz) -> anyhow::Result<()> {
+/// Runs an administration command; the configuration's time zone tells what "today" is
+/// (subscriptions), its outbox and retention where broadcasts go and how long they stay.
+pub fn run(db: &Database, command: AdminCommand, config: &Config) -> anyhow::Result<()> {
+    let time_zone = config.time_zone;
     match command {
+        AdminCommand::Publish(args) => {
+            super::mailbox::publish(db, &super::mailbox::settings(config), args)?
+        }
+        AdminCommand::Deliveries(args) => super::mailbox::deliveries(db, args)?,
+        AdminCommand::ExpireDeliveries => {
+            super::mailbox::expire(db, &super::mailbox::settings(config))?
+        }
         AdminCommand::SearchIndex(command) => run_search_index(db, command)?,
         AdminCommand::Subscription(command) => {
             let today = chrono::Utc::now().with_timezone(&time_zone).date_naive();
@@ -475,6 +498,7 @@ pub fn run(db: &Database, command: AdminCommand, time_zone: chrono_tz::Tz) -> an
                     "claimedCbeNumber": entry.claimed_cbe_number,
                     "username": entry.username,
                     "ssin": entry.ssin,
+                    "target": entry.target,
                     "legalContext": entry.legal_context,
                     "clientTicket": entry.client_ticket,
                     "serverTicket": entry.server_ticket,

@@ -11,6 +11,7 @@ pub mod import;
 pub mod import_dimona;
 pub mod import_nr_mutations;
 pub mod import_persons;
+pub mod mailbox;
 pub mod niss_check;
 pub mod search;
 pub mod voucher;

@@ -5,6 +5,7 @@
 
 pub mod bis_number;
 pub mod candidate_score;
+pub mod delivery;
 pub mod dossier_type_code;
 pub mod enterprise_number;
 pub mod file_name;
@@ -17,6 +18,9 @@ pub mod person;
 pub mod search_criteria;
 pub mod subscription;
 
+pub use delivery::{
+    Delivery, DeliveryQuery, DeliveryState, DocumentType, MailboxEventKind, Retention,
+};
 pub use dossier_type_code::{DossierTypeCode, DossierTypeCodeError};
 pub use enterprise_number::{EnterpriseNumber, EnterpriseNumberError};
 pub use file_name::FileName;

@@ -206,6 +206,7 @@ pub fn person_history(db: &Database, ssin: &Niss) -> Result<PersonHistory, Servi
             client_ticket: None,
             server_ticket: uuid::Uuid::new_v4().to_string(),
             outcome: outcome.into(),
+            target: None,
         };
         audit::append(conn, &[entry])?;
         Ok::<_, ServiceError>(found)

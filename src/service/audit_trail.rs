@@ -232,6 +232,7 @@ fn reduced(entry: &AuditEntry) -> AuditEntry {
         ssin: field(&entry.ssin),
         legal_context: field(&entry.legal_context),
         client_ticket: field(&entry.client_ticket),
+        target: field(&entry.target),
         ..entry.clone()
     }
 }
@@ -267,6 +268,7 @@ mod tests {
             client_ticket: Some("poison".into()),
             server_ticket: "s".into(),
             outcome: "OK".into(),
+            target: None,
         };
         let reduced = reduced(&entry);
         assert_eq!(reduced.legal_context.as_deref(), Some("[sanitized]PCSA?"));

@@ -13,6 +13,8 @@ pub struct Call {
     pub username: Option<String>,
     pub legal_context: Option<String>,
     pub ssin: Option<String>,
+    /// What the call is about beyond a person (`delivery:42`).
+    pub target: Option<String>,
 }
 
 impl Call {
@@ -33,6 +35,7 @@ impl Call {
             client_ticket: outside(&self.client_ticket),
             server_ticket: self.server_ticket.clone(),
             outcome: outcome.to_owned(),
+            target: outside(&self.target),
         }
     }
 }
@@ -62,6 +65,7 @@ mod tests {
             username: Some("al\u{1b}ice".into()),
             legal_context: Some("PCSA\u{0}".into()),
             ssin: Some("8507\u{9f}3003328".into()),
+            target: Some("delivery:\u{0}1".into()),
         };
         let entry = call.audit_entry(None, "NOT_AUTHENTICATED");
         assert_eq!(entry.client_ticket.as_deref(), Some("a\u{fffd}b"));
@@ -72,6 +76,7 @@ mod tests {
         assert_eq!(entry.username.as_deref(), Some("al\u{fffd}ice"));
         assert_eq!(entry.legal_context.as_deref(), Some("PCSA\u{fffd}"));
         assert_eq!(entry.ssin.as_deref(), Some("8507\u{fffd}3003328"));
+        assert_eq!(entry.target.as_deref(), Some("delivery:\u{fffd}1"));
         assert_eq!(entry.operation, "consultRegister");
     }
 }

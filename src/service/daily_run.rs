@@ -11,11 +11,12 @@ use std::collections::HashMap;
 
 use chrono::{NaiveDate, NaiveDateTime};
 
-use crate::domain::{FileName, FileType, Subscription};
+use crate::domain::{DocumentType, FileName, FileType, Retention, Subscription};
 use crate::store::audit::{self, AuditEntry};
 use crate::store::batch_run::{
     self, DeclarationRow, FileRow, NewFile, Route, RunLock, RunRow, Written,
 };
+use crate::store::delivery::{self as mailbox, NewDocument};
 use crate::store::journal::JournalEntry;
 use crate::store::{now, subscription, Database, StoreError};
 
@@ -282,14 +283,33 @@ pub fn dossier_type_codes(db: &Database) -> Result<HashMap<i32, String>, StoreEr
     batch_run::dossier_type_codes(&mut conn)
 }
 
-/// Records what was written, with one audit entry per file delivered, and finishes the run.
-pub fn finish(db: &Database, plan: &Plan, written: &[Written]) -> Result<(), StoreError> {
+/// Where a written file lies in the outbox (relative to it), with its voucher and signature.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Placed {
+    pub file: String,
+    pub voucher: String,
+    pub signature: String,
+}
+
+/// Records what was written, with one audit entry per file delivered, publishes each file
+/// into its receiver's mailbox (expiring after `retention`), and finishes the run: all in
+/// one transaction.
+pub fn finish(
+    db: &Database,
+    plan: &Plan,
+    written: &[Written],
+    placed: impl Fn(&PlannedFile) -> Placed,
+    retention: &Retention,
+) -> Result<(), StoreError> {
     let at = now();
     let by_id: HashMap<i32, &PlannedFile> = plan.files.iter().map(|f| (f.row.id, f)).collect();
-    let entries: Vec<AuditEntry> = written
+    let delivered: Vec<(&Written, &PlannedFile)> = written
         .iter()
-        .filter_map(|w| by_id.get(&w.file_id))
-        .map(|file| AuditEntry {
+        .filter_map(|w| by_id.get(&w.file_id).map(|file| (w, *file)))
+        .collect();
+    let entries: Vec<AuditEntry> = delivered
+        .iter()
+        .map(|(_, file)| AuditEntry {
             recorded_at: at,
             service: AUDIT_SERVICE.to_owned(),
             operation: file.file_type.as_str().to_owned(),
@@ -301,12 +321,42 @@ pub fn finish(db: &Database, plan: &Plan, written: &[Written]) -> Result<(), Sto
             client_ticket: Some(file.row.file_name.clone()),
             server_ticket: file.row.server_ticket.clone(),
             outcome: crate::service::register::OK.to_owned(),
+            target: None,
+        })
+        .collect();
+    let documents: Vec<NewDocument> = delivered
+        .iter()
+        .map(|(w, file)| {
+            let place = placed(file);
+            let kind = DocumentType::Daily(file.file_type);
+            NewDocument {
+                file_type: kind.as_str().to_owned(),
+                file_name: file.row.file_name.clone(),
+                subject: None,
+                location: place.file,
+                voucher_location: Some(place.voucher),
+                signature_location: Some(place.signature),
+                batch_file_id: Some(file.row.id),
+                reference_date: Some(file.row.reference_date),
+                sequence_number: Some(file.row.sequence_number),
+                records: Some(w.records),
+                size: w.size,
+                sha256: w.sha256.clone(),
+                registered: false,
+                published_by: AUDIT_SERVICE.to_owned(),
+                published_at: at,
+                expires_at: retention.expiry(kind, at),
+            }
         })
         .collect();
     db.write(|conn| {
         batch_run::finish(conn, plan.run.reference_date, written, at)?;
         for chunk in entries.chunks(500) {
             audit::append(conn, chunk)?;
+        }
+        if !documents.is_empty() {
+            let held = mailbox::lock(conn)?;
+            mailbox::publish_daily(conn, &held, &documents)?;
         }
         Ok(())
     })

@@ -55,6 +55,14 @@ pub enum ServiceError {
         /// `BIS` (+20) or `TER` (+40).
         kind: &'static str,
     },
+    /// No delivery of that id is in the caller's mailbox (another organisation's is not
+    /// told apart from none).
+    #[error("no delivery {0} in this mailbox")]
+    DeliveryUnknown(i64),
+    #[error("the delivery {0} has expired: its file is no longer kept")]
+    DeliveryExpired(i64),
+    #[error("the delivery {id} is {size} bytes, more than the {limit} bytes a SOAP answer carries: download it from the REST API")]
+    DeliveryTooLarge { id: i64, size: i64, limit: u64 },
     /// Overloaded, or the database out of reach: the same request may succeed later.
     #[error("the service is unavailable, try again later")]
     Unavailable,
@@ -102,6 +110,9 @@ impl ServiceError {
             }
             ServiceError::InvalidIdentity { .. } => "INVALID_FIELD",
             ServiceError::NumbersExhausted { .. } => "NUMBERS_EXHAUSTED",
+            ServiceError::DeliveryUnknown(_) => "DELIVERY_UNKNOWN",
+            ServiceError::DeliveryExpired(_) => "DELIVERY_EXPIRED",
+            ServiceError::DeliveryTooLarge { .. } => "DELIVERY_TOO_LARGE",
             ServiceError::Unavailable => "SERVICE_UNAVAILABLE",
             ServiceError::Storage(_) | ServiceError::Internal(_) => "INTERNAL_ERROR",
         }

@@ -7,6 +7,7 @@ pub mod authentication;
 pub mod bis_creation;
 pub mod call;
 pub mod daily_run;
+pub mod delivery;
 pub mod dimona_import;
 pub mod error;
 mod execution;
@@ -49,11 +50,13 @@ pub struct Services {
     pub db: Database,
     pub audit: AuditTrail,
     pub authenticator: Arc<Authenticator>,
+    pub mailboxes: Arc<delivery::MailboxSettings>,
 }
 
 impl Services {
-    pub fn new(db: Database) -> Services {
+    pub fn new(db: Database, mailboxes: delivery::MailboxSettings) -> Services {
         Services {
+            mailboxes: Arc::new(mailboxes),
             audit: AuditTrail::start(db.clone()),
             authenticator: Arc::new(Authenticator::new(db.clone())),
             db,

@@ -54,6 +54,9 @@ pub enum ReasonCode {
     OperationNotGranted,
     NotABisNumber,
     NumbersExhausted,
+    DeliveryUnknown,
+    DeliveryExpired,
+    DeliveryTooLarge,
     ServiceUnavailable,
     InternalError,
 }
@@ -86,6 +89,9 @@ impl ReasonCode {
             ReasonCode::OperationNotGranted => "OPERATION_NOT_GRANTED",
             ReasonCode::NotABisNumber => "NOT_A_BIS_NUMBER",
             ReasonCode::NumbersExhausted => "NUMBERS_EXHAUSTED",
+            ReasonCode::DeliveryUnknown => "DELIVERY_UNKNOWN",
+            ReasonCode::DeliveryExpired => "DELIVERY_EXPIRED",
+            ReasonCode::DeliveryTooLarge => "DELIVERY_TOO_LARGE",
             ReasonCode::ServiceUnavailable => "SERVICE_UNAVAILABLE",
             ReasonCode::InternalError => "INTERNAL_ERROR",
         }
@@ -210,6 +216,15 @@ impl From<ServiceError> for Fault {
                 Fault::new(ReasonCode::NumbersExhausted, diagnostic)
                     .field("person/birthDate", &birth_date)
             }
+            ServiceError::DeliveryUnknown(id) => {
+                Fault::new(ReasonCode::DeliveryUnknown, diagnostic).field("id", &id.to_string())
+            }
+            ServiceError::DeliveryExpired(id) => {
+                Fault::new(ReasonCode::DeliveryExpired, diagnostic).field("id", &id.to_string())
+            }
+            ServiceError::DeliveryTooLarge { id, .. } => {
+                Fault::new(ReasonCode::DeliveryTooLarge, diagnostic).field("id", &id.to_string())
+            }
             ServiceError::Unavailable => Fault::new(ReasonCode::ServiceUnavailable, diagnostic),
             other => {
                 tracing::error!(error = %other, "request failed");
@@ -260,6 +275,13 @@ mod tests {
             ServiceError::NumbersExhausted {
                 birth_date: "1985-00-00".into(),
                 kind: "TER",
+            },
+            ServiceError::DeliveryUnknown(7),
+            ServiceError::DeliveryExpired(7),
+            ServiceError::DeliveryTooLarge {
+                id: 7,
+                size: 20,
+                limit: 10,
             },
             ServiceError::Unavailable,
             ServiceError::from(StoreError::Connect("refused".into())),

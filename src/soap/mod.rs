@@ -3,6 +3,7 @@
 //! knows the services' XML; it turns requests into domain values at the edge and hands them
 //! to `service`.
 
+pub mod delivery;
 pub mod envelope;
 pub mod fault;
 pub mod fields;

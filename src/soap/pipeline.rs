@@ -45,6 +45,13 @@ pub trait SoapService {
     /// The operation's name, as in the WSDL and the audit trail.
     fn name(operation: Self::Operation) -> &'static str;
 
+    /// What a request is about beyond a person, for its audit entry (`delivery:42`), read
+    /// from the request as sent (before any check).
+    fn target(request: &Element) -> Option<String> {
+        let _ = request;
+        None
+    }
+
     /// Reads the operation's own fields, runs its use case and writes the answer after the
     /// `informationServer` element (status and data).
     async fn answer(
@@ -260,6 +267,7 @@ async fn process<S: SoapService>(
     if let Some(ssin) = request.child(S::TYPES_NS, "ssin") {
         call.ssin = Some(ssin.value().chars().take(32).collect());
     }
+    call.target = S::target(request);
     let customer = InformationCustomer::parse(request, S::TYPES_NS)?;
     call.client_ticket = Some(customer.ticket.clone());
     Span::current().record("client_ticket", display(printable(&customer.ticket)));

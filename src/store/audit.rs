@@ -23,6 +23,8 @@ pub struct AuditEntry {
     pub client_ticket: Option<String>,
     pub server_ticket: String,
     pub outcome: String,
+    /// What the call was about beyond a person (`delivery:42`), when anything.
+    pub target: Option<String>,
 }
 
 /// Appends entries (in the caller's transaction, if any). On PostgreSQL one multi-row
@@ -37,7 +39,7 @@ pub fn append(conn: &mut DbConnection, entries: &[AuditEntry]) -> StoreResult<()
                 .execute(pg)?;
         }
         DbConnection::Postgres(pg) => {
-            // 11 parameters an entry: well below PostgreSQL's limit of 65535 a statement.
+            // 12 parameters an entry: well below PostgreSQL's limit of 65535 a statement.
             for chunk in entries.chunks(512) {
                 diesel::insert_into(audit_entries::table)
                     .values(chunk)

@@ -10,6 +10,7 @@ pub mod bis_number;
 pub mod checkpoint;
 mod connection;
 pub mod credential;
+pub mod delivery;
 pub mod dimona;
 pub mod dossier_type;
 pub mod grant;

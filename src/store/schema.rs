@@ -58,6 +58,7 @@ diesel::table! {
         client_ticket -> Nullable<Text>,
         server_ticket -> Text,
         outcome -> Text,
+        target -> Nullable<Text>,
     }
 }
 
@@ -236,6 +237,50 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    documents (id) {
+        id -> BigInt,
+        file_type -> Text,
+        file_name -> Text,
+        subject -> Nullable<Text>,
+        location -> Text,
+        voucher_location -> Nullable<Text>,
+        signature_location -> Nullable<Text>,
+        batch_file_id -> Nullable<Integer>,
+        reference_date -> Nullable<Date>,
+        sequence_number -> Nullable<BigInt>,
+        records -> Nullable<BigInt>,
+        size -> BigInt,
+        sha256 -> Text,
+        registered -> Bool,
+        published_by -> Text,
+        published_at -> Timestamp,
+        expires_at -> Timestamp,
+        expired_at -> Nullable<Timestamp>,
+        removed_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    deliveries (id) {
+        id -> BigInt,
+        organisation_id -> Integer,
+        document_id -> BigInt,
+        first_downloaded_at -> Nullable<Timestamp>,
+        first_downloaded_by -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    mailbox_events (seq) {
+        seq -> BigInt,
+        organisation_id -> Integer,
+        delivery_id -> BigInt,
+        kind -> Text,
+        recorded_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(credentials -> organisations (organisation_id));
 diesel::joinable!(dossier_types -> organisations (organisation_id));
 diesel::joinable!(relations -> dossier_types (dossier_type_id));
@@ -245,8 +290,14 @@ diesel::joinable!(subscription_dossier_types -> subscriptions (subscription_id))
 diesel::joinable!(subscription_dossier_types -> dossier_types (dossier_type_id));
 diesel::joinable!(batch_files -> subscriptions (subscription_id));
 diesel::joinable!(batch_files -> batch_runs (reference_date));
+diesel::joinable!(deliveries -> documents (document_id));
+diesel::joinable!(deliveries -> organisations (organisation_id));
+diesel::joinable!(mailbox_events -> deliveries (delivery_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    documents,
+    deliveries,
+    mailbox_events,
     person_search_keys,
     search_index,
     organisations,

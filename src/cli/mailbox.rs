@@ -1,0 +1,176 @@
+//! `raas admin publish`, `raas admin deliveries`, `raas admin expire-deliveries`: an
+//! operator's broadcast to the mailboxes, the sender's view of one mailbox, and the expiry
+//! sweep `serve` also runs on its schedule.
+
+use std::path::PathBuf;
+
+use anyhow::{bail, Context};
+use clap::Args;
+
+use crate::config::Config;
+use crate::domain::{Delivery, EnterpriseNumber};
+use crate::service::delivery::{self, MailboxSettings, Recipients};
+use crate::store::Database;
+
+/// The mailboxes' settings of the configuration.
+pub fn settings(config: &Config) -> MailboxSettings {
+    MailboxSettings {
+        outbox: config.outbox.clone(),
+        retention: config.delivery_retention.clone(),
+        soap_max_bytes: config.delivery_soap_max_bytes,
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct PublishArgs {
+    /// `all`: every organisation's mailbox (otherwise name them with --cbe)
+    #[arg(long, value_name = "all")]
+    pub to: Option<String>,
+    /// An organisation to deliver to (enterprise number; repeat the flag for several)
+    #[arg(long = "cbe", value_name = "CBE")]
+    pub cbe: Vec<String>,
+    /// The document's subject, as the mailboxes list it
+    #[arg(long)]
+    pub subject: String,
+    /// The file to publish (stored once in the outbox, whatever the number of mailboxes)
+    #[arg(long)]
+    pub file: PathBuf,
+    /// The sender wants a proof of receipt (the first download is recorded either way)
+    #[arg(long)]
+    pub registered: bool,
+    /// The operator, as recorded with the document (default: $USER, then $LOGNAME)
+    #[arg(long, env = "RAAS_OPERATOR")]
+    pub operator: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct DeliveriesArgs {
+    /// The organisation whose mailbox to show (enterprise number)
+    #[arg(long)]
+    pub cbe: String,
+    /// At most this many deliveries, newest first
+    #[arg(long, default_value_t = 100)]
+    pub limit: i64,
+    /// One JSON object per delivery instead of a table
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn enterprise_number(value: &str) -> anyhow::Result<EnterpriseNumber> {
+    EnterpriseNumber::parse(value).with_context(|| format!("--cbe {value}"))
+}
+
+/// Publishes a broadcast and prints what was stored.
+pub fn publish(db: &Database, settings: &MailboxSettings, args: PublishArgs) -> anyhow::Result<()> {
+    let recipients = match (args.to.as_deref(), args.cbe.is_empty()) {
+        (Some("all"), true) => Recipients::All,
+        (Some("all"), false) => bail!("--to all and --cbe exclude each other"),
+        (Some(other), _) => bail!("--to {other}: only `all` is accepted (or name --cbe)"),
+        (None, true) => bail!("say where to deliver: --to all, or --cbe N (repeatable)"),
+        (None, false) => Recipients::Organisations(
+            args.cbe
+                .iter()
+                .map(|n| enterprise_number(n))
+                .collect::<anyhow::Result<_>>()?,
+        ),
+    };
+    let operator = args
+        .operator
+        .or_else(|| std::env::var("USER").ok())
+        .or_else(|| std::env::var("LOGNAME").ok())
+        .filter(|o| !o.trim().is_empty())
+        .context("--operator is required (the document names who published it)")?;
+    let done = delivery::broadcast(
+        db,
+        settings,
+        &args.file,
+        &args.subject,
+        &recipients,
+        args.registered,
+        operator.trim(),
+    )?;
+    println!(
+        "document {} published to {} mailbox(es): {} bytes, sha256 {}, expires {}",
+        done.document_id,
+        done.mailboxes,
+        done.size,
+        done.sha256,
+        done.expires_at.and_utc().to_rfc3339()
+    );
+    Ok(())
+}
+
+/// Prints the sender's view of a mailbox.
+pub fn deliveries(db: &Database, args: DeliveriesArgs) -> anyhow::Result<()> {
+    if !(1..=100_000).contains(&args.limit) {
+        bail!("--limit must be from 1 to 100000");
+    }
+    let found = delivery::ledger(db, &enterprise_number(&args.cbe)?, args.limit)?;
+    if args.json {
+        for d in &found {
+            println!("{}", json(d));
+        }
+        return Ok(());
+    }
+    if found.is_empty() {
+        eprintln!("the mailbox of {} has no delivery", args.cbe);
+        return Ok(());
+    }
+    println!(
+        "{:>8}  {:<16}  {:<44}  {:<20}  {:<10}  {:<20}  {}",
+        "id", "type", "file", "published", "state", "downloaded", "by"
+    );
+    for d in &found {
+        let (at, by) = match &d.receipt {
+            Some(r) => (stamp(r.at), r.by.as_str()),
+            None => ("-".to_owned(), "-"),
+        };
+        println!(
+            "{:>8}  {:<16}  {:<44}  {:<20}  {:<10}  {:<20}  {}",
+            d.id,
+            d.kind.as_str(),
+            d.file_name,
+            stamp(d.published_at),
+            d.state().as_str(),
+            at,
+            by
+        );
+    }
+    Ok(())
+}
+
+/// Runs the expiry sweep now and prints what it did.
+pub fn expire(db: &Database, settings: &MailboxSettings) -> anyhow::Result<()> {
+    let sweep = delivery::expire(db, settings, crate::store::now())?;
+    println!(
+        "{} document(s) expired, {} document(s)' files removed",
+        sweep.expired, sweep.removed
+    );
+    Ok(())
+}
+
+fn stamp(at: chrono::NaiveDateTime) -> String {
+    at.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+fn json(d: &Delivery) -> serde_json::Value {
+    serde_json::json!({
+        "id": d.id,
+        "fileType": d.kind.as_str(),
+        "fileName": d.file_name,
+        "subject": d.subject,
+        "referenceDate": d.reference_date.map(|day| day.to_string()),
+        "sequenceNumber": d.sequence_number,
+        "recordCount": d.records,
+        "size": d.size,
+        "sha256": d.sha256,
+        "registered": d.registered,
+        "publishedAt": stamp(d.published_at),
+        "expiresAt": stamp(d.expires_at),
+        "state": d.state().as_str(),
+        "firstDownload": d.receipt.as_ref().map(|r| serde_json::json!({
+            "at": stamp(r.at),
+            "by": r.by,
+        })),
+    })
+}
