@@ -162,7 +162,8 @@ fn an_unknown_key_of_the_file_is_refused_naming_it() {
     let keys = "database_url, db_connect_timeout_seconds, listen, tls_cert, tls_key, \
                 max_request_bytes, public_url, workers, db_connections, log_format, \
                 body_timeout_seconds, outbox, inbox, signing_key, batch_sender, daily_schedule, \
-                inbox_schedule, time_zone";
+                inbox_schedule, time_zone, delivery_retention, delivery_soap_max_bytes, \
+                delivery_schedule";
     refused(
         dir,
         &[],
@@ -205,6 +206,14 @@ fn an_invalid_value_is_refused_naming_the_key_and_where_it_came_from() {
         &["serve"],
         "workers: invalid value \"0\" from the environment variable RAAS_WORKERS: at least 1 \
          is expected",
+    );
+    refused(
+        dir,
+        &[("RAAS_DELIVERY_RETENTION", "PERSON_MUTATIONS=30,BROADCAST=0")],
+        &["migrate"],
+        "delivery_retention: invalid value \"PERSON_MUTATIONS=30,BROADCAST=0\" from the \
+         environment variable RAAS_DELIVERY_RETENTION: \"BROADCAST=0\": the days must be a \
+         whole number from 1 to 3660",
     );
     let file = dir.join("raas.toml");
     let cases = [

@@ -447,7 +447,7 @@ fn serve_demo_seeds_through_the_register_and_prints_what_it_seeded() {
     let mut child = app.spawn_demo();
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
     let mut lines = Vec::new();
-    while lines.len() < 14 {
+    while lines.len() < 15 {
         let mut line = String::new();
         if stdout.read_line(&mut line).unwrap() == 0 {
             break;
@@ -465,6 +465,10 @@ fn serve_demo_seeds_through_the_register_and_prints_what_it_seeded() {
     assert_eq!(
         lines[2],
         format!("WSDL: {base}/soap/PersonIdentificationService?wsdl")
+    );
+    assert_eq!(
+        lines.remove(3),
+        format!("WSDL: {base}/soap/DeliveryService?wsdl")
     );
     assert_eq!(lines[3], "demo organisation 0202239951 (Demo Integrator)");
     assert_eq!(lines[4], "  username: demo");

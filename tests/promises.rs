@@ -128,6 +128,10 @@ fn serve_demo_seeds_what_it_prints(backend: Backend) {
     );
     assert_eq!(
         served.line(),
+        format!("WSDL: {base}/soap/DeliveryService?wsdl")
+    );
+    assert_eq!(
+        served.line(),
         "demo organisation 0202239951 (Demo Integrator)"
     );
     assert_eq!(served.line(), "  username: demo");
