@@ -82,6 +82,12 @@ pub struct Config {
     pub delivery_soap_max_bytes: u64,
     /// Mailboxes: when `serve` takes expired documents out of the mailboxes (cron).
     pub delivery_schedule: String,
+    /// The REST API: the `iss` of raas's own access tokens.
+    pub token_issuer: String,
+    /// The REST API: the `aud` of raas's own access tokens.
+    pub token_audience: String,
+    /// The REST API: how long an access token is valid, in seconds.
+    pub token_lifetime_seconds: u64,
 }
 
 impl fmt::Debug for Config {
@@ -114,6 +120,9 @@ impl fmt::Debug for Config {
             .field("delivery_retention", &self.delivery_retention)
             .field("delivery_soap_max_bytes", &self.delivery_soap_max_bytes)
             .field("delivery_schedule", &self.delivery_schedule)
+            .field("token_issuer", &self.token_issuer)
+            .field("token_audience", &self.token_audience)
+            .field("token_lifetime_seconds", &self.token_lifetime_seconds)
             .finish()
     }
 }
@@ -345,6 +354,33 @@ pub const KEYS: &[Key] = &[
         scope: Scope::Global,
         kind: Kind::Text,
     },
+    Key {
+        name: "token_issuer",
+        env: "RAAS_TOKEN_ISSUER",
+        default: Some("urn:raas"),
+        value_name: "ISS",
+        help: "The iss of the REST API's access tokens from /oauth/token",
+        scope: Scope::Serve,
+        kind: Kind::Text,
+    },
+    Key {
+        name: "token_audience",
+        env: "RAAS_TOKEN_AUDIENCE",
+        default: Some("urn:raas:api"),
+        value_name: "AUD",
+        help: "The aud of the REST API's access tokens (required in every token)",
+        scope: Scope::Serve,
+        kind: Kind::Text,
+    },
+    Key {
+        name: "token_lifetime_seconds",
+        env: "RAAS_TOKEN_LIFETIME_SECONDS",
+        default: Some("300"),
+        value_name: "SECONDS",
+        help: "How long an access token from /oauth/token is valid",
+        scope: Scope::Serve,
+        kind: Kind::Integer,
+    },
 ];
 
 /// The `--config` flag, global.
@@ -519,6 +555,9 @@ impl Config {
             delivery_soap_max_bytes: layers.get("delivery_soap_max_bytes", positive)?,
             delivery_schedule: layers
                 .get("delivery_schedule", |s| Ok::<_, String>(s.to_owned()))?,
+            token_issuer: layers.get("token_issuer", non_empty)?,
+            token_audience: layers.get("token_audience", non_empty)?,
+            token_lifetime_seconds: layers.get("token_lifetime_seconds", positive)?,
         };
         match (&config.tls_cert, &config.tls_key) {
             (Some(_), None) => Err(ConfigError(
@@ -530,6 +569,15 @@ impl Config {
             _ => Ok(config),
         }
     }
+}
+
+/// Text that is not empty.
+fn non_empty(text: &str) -> Result<String, String> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Err("a non-empty value is expected".into());
+    }
+    Ok(text.to_owned())
 }
 
 /// A whole number of at least 1.

@@ -11,6 +11,7 @@ pub mod domain;
 pub mod feed;
 pub mod metrics;
 pub mod population;
+pub mod rest;
 pub mod server;
 pub mod service;
 pub mod soap;

@@ -173,6 +173,11 @@ fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
         public_url: config.public_url.clone(),
         workers: config.workers,
         body_timeout: Duration::from_secs(config.body_timeout_seconds),
+        tokens: raas::service::access_token::TokenSettings {
+            issuer: config.token_issuer.clone(),
+            audience: config.token_audience.clone(),
+            lifetime: Duration::from_secs(config.token_lifetime_seconds),
+        },
         ..ServerConfig::default()
     };
     let mut settings = raas::batch::BatchSettings::from_config(&config);

@@ -3,6 +3,7 @@
 
 use std::net::TcpListener;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::dev::Server;
@@ -11,6 +12,9 @@ use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 use futures_util::StreamExt;
 
 use crate::batch::scheduler::{self, BatchStatus};
+use crate::rest::token::PublicBase;
+use crate::rest::Api;
+use crate::service::access_token::{TokenSettings, Tokens};
 use crate::service::Services;
 use crate::soap::delivery::DeliveryMailbox;
 use crate::soap::fault::{Fault, ReasonCode};
@@ -75,6 +79,8 @@ pub struct ServerConfig {
     pub workers: Option<usize>,
     /// The batch engine's scheduler, reported by `/readyz` and `/metrics` (off by default).
     pub batch: BatchStatus,
+    /// What raas's own token endpoint writes into the access tokens.
+    pub tokens: TokenSettings,
 }
 
 impl Default for ServerConfig {
@@ -91,6 +97,7 @@ impl Default for ServerConfig {
             public_url: None,
             workers: None,
             batch: BatchStatus::off(),
+            tokens: TokenSettings::default(),
         }
     }
 }
@@ -122,6 +129,11 @@ impl Application {
         if config.metrics_enabled {
             crate::metrics::install();
         }
+        let api = Api {
+            tokens: Arc::new(Tokens::open(services.db.clone(), config.tokens.clone())?),
+            services: services.clone(),
+        };
+        let public_base = PublicBase(config.public_url.clone());
         let state = State {
             services,
             config: config.clone(),
@@ -130,6 +142,9 @@ impl Application {
         let mut server = HttpServer::new(move || {
             App::new()
                 .app_data(web::Data::new(state.clone()))
+                .app_data(web::Data::new(api.clone()))
+                .app_data(web::Data::new(public_base.clone()))
+                .configure(crate::rest::mailbox::routes)
                 .route("/livez", web::get().to(live))
                 .route("/readyz", web::get().to(ready))
                 .configure(|routes| {

@@ -139,6 +139,15 @@ impl SigningKey {
             })
     }
 
+    /// A new random key and its PEM `PRIVATE KEY` text (PKCS#8 v1), to keep elsewhere than
+    /// in a file (the access tokens' keys are kept in the database).
+    pub fn generate_pem() -> Result<(SigningKey, String), SigningError> {
+        let seed = random_seed(Path::new("a new key"))?;
+        let key = SigningKey::from_seed(&seed, "a new key")?;
+        let text = key.to_pem(&seed);
+        Ok((key, text))
+    }
+
     /// Reads the key file named in the configuration.
     pub fn load(path: &Path) -> Result<SigningKey, SigningError> {
         let text = read_small(path)?;
@@ -212,6 +221,11 @@ pub struct PublicKey {
 }
 
 impl PublicKey {
+    /// The 32 bytes of the key (RFC 8032), as a JWK's `x` holds them.
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        &self.key
+    }
+
     /// Reads a PEM `PUBLIC KEY` (SubjectPublicKeyInfo) text of an Ed25519 key.
     pub fn from_pem(text: &str) -> Result<PublicKey, SigningError> {
         let what = "the public key";

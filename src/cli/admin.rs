@@ -22,6 +22,9 @@ pub enum AdminCommand {
     /// Credentials of an organisation (the secret is read from standard input)
     #[command(subcommand)]
     Credential(CredentialCommand),
+    /// OAuth 2.0 clients of the REST API (the client-credentials grant at /oauth/token)
+    #[command(subcommand)]
+    Client(super::oauth_client::ClientCommand),
     /// Dossier types of an organisation
     #[command(subcommand, name = "dossier-type")]
     DossierType(DossierTypeCommand),
@@ -254,6 +257,7 @@ impl AdminCommand {
             | AdminCommand::SearchIndex(SearchIndexCommand::Check)
             | AdminCommand::Subscription(SubscriptionCommand::List { .. })
             | AdminCommand::Deliveries(_) => true,
+            AdminCommand::Client(command) => command.only_reads(),
             // Each variant named: a new command must be classified here.
             AdminCommand::Org(OrgCommand::Add { .. })
             | AdminCommand::Credential(CredentialCommand::Add { .. })
@@ -372,6 +376,7 @@ pub fn run(db: &Database, command: AdminCommand, config: &Config) -> anyhow::Res
             super::mailbox::publish(db, &super::mailbox::settings(config), args)?
         }
         AdminCommand::Deliveries(args) => super::mailbox::deliveries(db, args)?,
+        AdminCommand::Client(command) => super::oauth_client::run(db, command)?,
         AdminCommand::ExpireDeliveries => {
             super::mailbox::expire(db, &super::mailbox::settings(config))?
         }

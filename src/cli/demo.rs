@@ -190,6 +190,7 @@ async fn register(services: &Services, persons: &[Person]) -> anyhow::Result<()>
         organisation_id: organisation.id,
         cbe_number: organisation.cbe_number.clone(),
         username: DEMO_USERNAME.to_owned(),
+        scopes: None,
     };
     for person in persons {
         let call = Call {

@@ -8,7 +8,7 @@ use anyhow::{bail, Context};
 use clap::Args;
 
 use crate::config::Config;
-use crate::domain::{Delivery, EnterpriseNumber};
+use crate::domain::EnterpriseNumber;
 use crate::service::delivery::{self, MailboxSettings, Recipients};
 use crate::store::Database;
 
@@ -108,7 +108,7 @@ pub fn deliveries(db: &Database, args: DeliveriesArgs) -> anyhow::Result<()> {
     let found = delivery::ledger(db, &enterprise_number(&args.cbe)?, args.limit)?;
     if args.json {
         for d in &found {
-            println!("{}", json(d));
+            println!("{}", crate::rest::mailbox::delivery_json(d));
         }
         return Ok(());
     }
@@ -151,26 +151,4 @@ pub fn expire(db: &Database, settings: &MailboxSettings) -> anyhow::Result<()> {
 
 fn stamp(at: chrono::NaiveDateTime) -> String {
     at.format("%Y-%m-%dT%H:%M:%SZ").to_string()
-}
-
-fn json(d: &Delivery) -> serde_json::Value {
-    serde_json::json!({
-        "id": d.id,
-        "fileType": d.kind.as_str(),
-        "fileName": d.file_name,
-        "subject": d.subject,
-        "referenceDate": d.reference_date.map(|day| day.to_string()),
-        "sequenceNumber": d.sequence_number,
-        "recordCount": d.records,
-        "size": d.size,
-        "sha256": d.sha256,
-        "registered": d.registered,
-        "publishedAt": stamp(d.published_at),
-        "expiresAt": stamp(d.expires_at),
-        "state": d.state().as_str(),
-        "firstDownload": d.receipt.as_ref().map(|r| serde_json::json!({
-            "at": stamp(r.at),
-            "by": r.by,
-        })),
-    })
 }

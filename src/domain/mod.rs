@@ -15,6 +15,7 @@ pub mod name_search;
 pub mod niss;
 pub mod period;
 pub mod person;
+pub mod scope;
 pub mod search_criteria;
 pub mod subscription;
 
@@ -29,5 +30,6 @@ pub use incomplete_date::IncompleteDate;
 pub use niss::{Gender, Niss, NissError, NissKind};
 pub use period::{Period, PeriodError};
 pub use person::{Address, FieldChange, Identity, IdentityChanges, Person, PersonStatus};
+pub use scope::{Scope, Scopes};
 pub use search_criteria::{CriteriaError, SearchCriteria};
 pub use subscription::{Authorisation, FileType, Subscription};

@@ -5,7 +5,9 @@
 use super::authentication::hash_secret;
 use super::error::ServiceError;
 use super::identification::Operation;
-use crate::domain::{DossierTypeCode, EnterpriseNumber, Niss};
+use base64::Engine as _;
+
+use crate::domain::{DossierTypeCode, EnterpriseNumber, Niss, Scopes};
 use crate::store::audit::{self, AuditEntry};
 use crate::store::dossier_type::{self, DossierTypeRow};
 use crate::store::journal::{self, JournalEntry};
@@ -66,7 +68,8 @@ pub fn set_credential(
     }
     let organisation_id = organisation_id(db, cbe)?;
     let hash = hash_secret(secret)?;
-    let stored = db.write(|conn| credential::upsert(conn, organisation_id, username, &hash))?;
+    let stored =
+        db.write(|conn| credential::upsert(conn, organisation_id, username, &hash, None))?;
     if stored {
         Ok(())
     } else {
@@ -74,6 +77,64 @@ pub fn set_credential(
             "the username {username} belongs to another organisation"
         )))
     }
+}
+
+/// An OAuth client as made: its id and its secret (shown once, stored hashed).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewClient {
+    pub client_id: String,
+    pub client_secret: String,
+    pub scopes: Scopes,
+}
+
+/// Makes an OAuth client of the REST API for an organisation, with a random id and secret.
+pub fn add_client(
+    db: &Database,
+    cbe: &EnterpriseNumber,
+    scopes: Scopes,
+) -> Result<NewClient, ServiceError> {
+    if scopes.is_empty() {
+        return Err(ServiceError::InvalidInput(
+            "a client needs at least one scope".into(),
+        ));
+    }
+    let organisation_id = organisation_id(db, cbe)?;
+    let token = |bytes: usize| {
+        let random: Vec<u8> = (0..bytes).map(|_| rand::random::<u8>()).collect();
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(random)
+    };
+    let client = NewClient {
+        client_id: format!("client-{}", token(12)),
+        client_secret: token(32),
+        scopes,
+    };
+    let hash = hash_secret(&client.client_secret)?;
+    let scopes = client.scopes.to_string();
+    let stored = db.write(|conn| {
+        credential::upsert(
+            conn,
+            organisation_id,
+            &client.client_id,
+            &hash,
+            Some(&scopes),
+        )
+    })?;
+    if !stored {
+        return Err(ServiceError::Conflict(
+            "the client id is taken: try again".into(),
+        ));
+    }
+    Ok(client)
+}
+
+/// An organisation's OAuth clients that are not revoked, with their scopes.
+pub fn clients(
+    db: &Database,
+    cbe: &EnterpriseNumber,
+) -> Result<Vec<(String, String)>, ServiceError> {
+    let organisation_id = organisation_id(db, cbe)?;
+    let mut conn = db.connection()?;
+    Ok(credential::clients_of(&mut conn, organisation_id)?)
 }
 
 pub fn revoke_credential(

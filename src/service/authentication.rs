@@ -58,6 +58,8 @@ pub struct Caller {
     pub organisation_id: i32,
     pub cbe_number: String,
     pub username: String,
+    /// An OAuth client's scopes; `None` for a SOAP credential.
+    pub scopes: Option<String>,
 }
 
 impl Caller {
@@ -78,6 +80,7 @@ impl Caller {
             organisation_id: row.organisation_id,
             cbe_number: row.cbe_number,
             username: row.username,
+            scopes: row.scopes,
         }
     }
 }

@@ -18,7 +18,7 @@ use super::register::OK;
 use super::{Call, Caller, Services, Success};
 use crate::domain::delivery::Receipt;
 use crate::domain::{Delivery, DeliveryQuery, DocumentType, EnterpriseNumber, Retention};
-use crate::store::delivery::{self as mailbox, Locations, NewDocument};
+use crate::store::delivery::{self as mailbox, Locations, MailboxEvent, NewDocument, Summary};
 use crate::store::{audit, organisation, Database, StoreError};
 
 /// The folder of the outbox broadcasts are stored in (`<outbox>/broadcasts/<id>/<name>`);
@@ -462,4 +462,113 @@ pub fn ledger(
     let found = organisation::find_by_cbe(&mut conn, cbe.as_str())?
         .ok_or_else(|| ServiceError::UnknownOrganisation(cbe.to_string()))?;
     Ok(mailbox::ledger(&mut conn, found.id, limit)?)
+}
+
+/// One file of a delivery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Part {
+    /// The file itself: its first download is the proof of receipt.
+    Content,
+    Voucher,
+    Signature,
+}
+
+impl Part {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Part::Content => "content",
+            Part::Voucher => "voucher",
+            Part::Signature => "signature",
+        }
+    }
+}
+
+impl Services {
+    /// The caller's mailbox at a glance.
+    pub async fn mailbox_summary(
+        &self,
+        call: &Call,
+        caller: &Caller,
+    ) -> Result<Summary, ServiceError> {
+        let (db, organisation_id) = (self.db.clone(), caller.organisation_id);
+        let result = super::execution::on_database(&self.db, move || {
+            let mut conn = db.connection()?;
+            Ok(mailbox::summary(&mut conn, organisation_id)?)
+        })
+        .await;
+        self.conclude(call, caller, result, Success::ToRecord).await
+    }
+
+    /// One delivery of the caller's mailbox, without its files.
+    pub async fn delivery(
+        &self,
+        call: &Call,
+        caller: &Caller,
+        id: i64,
+    ) -> Result<Delivery, ServiceError> {
+        let (db, who) = (self.db.clone(), caller.clone());
+        let result =
+            super::execution::on_database(&self.db, move || Ok(open(&db, &who, id)?.0)).await;
+        self.conclude(call, caller, result, Success::ToRecord).await
+    }
+
+    /// Where one file of a delivery of the caller's mailbox is, for streaming it; the
+    /// first download of its content records the receipt, with the call's audit entry.
+    pub async fn download(
+        &self,
+        call: &Call,
+        caller: &Caller,
+        id: i64,
+        part: Part,
+    ) -> Result<(Delivery, PathBuf), ServiceError> {
+        let outbox = self.mailboxes.outbox.clone();
+        let (db, who) = (self.db.clone(), caller.clone());
+        let entry = call.audit_entry(Some(caller.organisation_id), OK);
+        let result = off_workers(move || {
+            let (delivery, locations) = open(&db, &who, id)?;
+            let location = match part {
+                Part::Content => Some(&locations.file),
+                Part::Voucher => locations.voucher.as_ref(),
+                Part::Signature => locations.signature.as_ref(),
+            }
+            .ok_or(ServiceError::NoSuchPart(id, part.as_str()))?;
+            let path = outbox.join(location);
+            if part != Part::Content {
+                return Ok((delivery, path, false));
+            }
+            let (delivery, recorded) = receive(&db, delivery, &who.username, Some(entry))?;
+            Ok((delivery, path, recorded))
+        })
+        .await;
+        match result {
+            Ok((delivery, path, true)) => Ok((delivery, path)),
+            Ok((delivery, path, false)) => {
+                self.conclude(call, caller, Ok((delivery, path)), Success::ToRecord)
+                    .await
+            }
+            Err(e) => self.conclude(call, caller, Err(e), Success::ToRecord).await,
+        }
+    }
+
+    /// The events of the caller's mailbox numbered after `after`, at most `limit`.
+    pub async fn mailbox_events(
+        &self,
+        call: &Call,
+        caller: &Caller,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<MailboxEvent>, ServiceError> {
+        let (db, organisation_id) = (self.db.clone(), caller.organisation_id);
+        let result = super::execution::on_database(&self.db, move || {
+            let mut conn = db.connection()?;
+            Ok(mailbox::events_after(
+                &mut conn,
+                organisation_id,
+                after,
+                limit,
+            )?)
+        })
+        .await;
+        self.conclude(call, caller, result, Success::ToRecord).await
+    }
 }

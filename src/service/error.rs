@@ -59,6 +59,8 @@ pub enum ServiceError {
     /// told apart from none).
     #[error("no delivery {0} in this mailbox")]
     DeliveryUnknown(i64),
+    #[error("the delivery {0} has no {1}")]
+    NoSuchPart(i64, &'static str),
     #[error("the delivery {0} has expired: its file is no longer kept")]
     DeliveryExpired(i64),
     #[error("the delivery {id} is {size} bytes, more than the {limit} bytes a SOAP answer carries: download it from the REST API")]
@@ -112,6 +114,7 @@ impl ServiceError {
             ServiceError::NumbersExhausted { .. } => "NUMBERS_EXHAUSTED",
             ServiceError::DeliveryUnknown(_) => "DELIVERY_UNKNOWN",
             ServiceError::DeliveryExpired(_) => "DELIVERY_EXPIRED",
+            ServiceError::NoSuchPart(..) => "DELIVERY_UNKNOWN",
             ServiceError::DeliveryTooLarge { .. } => "DELIVERY_TOO_LARGE",
             ServiceError::Unavailable => "SERVICE_UNAVAILABLE",
             ServiceError::Storage(_) | ServiceError::Internal(_) => "INTERNAL_ERROR",

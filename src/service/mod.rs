@@ -1,6 +1,7 @@
 //! Use cases: each one authorises the caller, runs domain rules inside a transaction and
 //! records the call in the audit trail. Knows nothing of SOAP.
 
+pub mod access_token;
 pub mod admin;
 pub mod audit_trail;
 pub mod authentication;

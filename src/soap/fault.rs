@@ -219,6 +219,9 @@ impl From<ServiceError> for Fault {
             ServiceError::DeliveryUnknown(id) => {
                 Fault::new(ReasonCode::DeliveryUnknown, diagnostic).field("id", &id.to_string())
             }
+            ServiceError::NoSuchPart(id, _) => {
+                Fault::new(ReasonCode::DeliveryUnknown, diagnostic).field("id", &id.to_string())
+            }
             ServiceError::DeliveryExpired(id) => {
                 Fault::new(ReasonCode::DeliveryExpired, diagnostic).field("id", &id.to_string())
             }

@@ -285,6 +285,10 @@ async fn process<S: SoapService>(
         .authenticate(&token.username, &token.password, client)
         .await
         .map_err(|e| Refusal::from(Fault::from(e)))?;
+    if caller.scopes.is_some() {
+        // An OAuth client of the REST API: its secret is for the token endpoint only.
+        return Err(Refusal::from(Fault::from(ServiceError::NotAuthenticated)));
+    }
     *caller_slot = Some(caller.clone());
     Span::current().record("organisation", caller.cbe_number.as_str());
     caller

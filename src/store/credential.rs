@@ -13,6 +13,8 @@ pub struct CredentialRow {
     pub secret_hash: String,
     pub organisation_id: i32,
     pub cbe_number: String,
+    /// An OAuth client's scopes (space-separated); `None` for a SOAP credential.
+    pub scopes: Option<String>,
 }
 
 pub fn find_active(conn: &mut DbConnection, username: &str) -> StoreResult<Option<CredentialRow>> {
@@ -26,16 +28,18 @@ pub fn find_active(conn: &mut DbConnection, username: &str) -> StoreResult<Optio
             credentials::secret_hash,
             organisations::id,
             organisations::cbe_number,
+            credentials::scopes,
         ))
-        .first::<(i32, String, String, i32, String)>(conn)
+        .first::<(i32, String, String, i32, String, Option<String>)>(conn)
         .optional()?;
     Ok(row.map(
-        |(id, username, secret_hash, organisation_id, cbe_number)| CredentialRow {
+        |(id, username, secret_hash, organisation_id, cbe_number, scopes)| CredentialRow {
             id,
             username,
             secret_hash,
             organisation_id,
             cbe_number,
+            scopes,
         },
     ))
 }
@@ -51,12 +55,14 @@ pub fn active_secret_hash(conn: &mut DbConnection, id: i32) -> StoreResult<Optio
 }
 
 /// Adds a credential, or gives an existing username of the same organisation a new secret
-/// (and reactivates it). Returns false when the username belongs to another organisation.
+/// (and reactivates it), with `scopes` for an OAuth client (`None`: a SOAP credential).
+/// Returns false when the username belongs to another organisation.
 pub fn upsert(
     conn: &mut DbConnection,
     organisation_id: i32,
     username: &str,
     secret_hash: &str,
+    scopes: Option<&str>,
 ) -> StoreResult<bool> {
     let existing = credentials::table
         .filter(credentials::username.eq(username))
@@ -70,6 +76,7 @@ pub fn upsert(
                 .set((
                     credentials::secret_hash.eq(secret_hash),
                     credentials::revoked_at.eq(None::<chrono::NaiveDateTime>),
+                    credentials::scopes.eq(scopes),
                 ))
                 .execute(conn)?;
             Ok(true)
@@ -81,6 +88,7 @@ pub fn upsert(
                     credentials::username.eq(username),
                     credentials::secret_hash.eq(secret_hash),
                     credentials::created_at.eq(now()),
+                    credentials::scopes.eq(scopes),
                 ))
                 .execute(conn)?;
             Ok(true)
@@ -99,4 +107,22 @@ pub fn revoke(conn: &mut DbConnection, organisation_id: i32, username: &str) -> 
     .set(credentials::revoked_at.eq(Some(now())))
     .execute(conn)?;
     Ok(n > 0)
+}
+
+/// An organisation's OAuth clients that are not revoked: (client id, scopes), by id.
+pub fn clients_of(
+    conn: &mut DbConnection,
+    organisation_id: i32,
+) -> StoreResult<Vec<(String, String)>> {
+    let rows: Vec<(String, Option<String>)> = credentials::table
+        .filter(credentials::organisation_id.eq(organisation_id))
+        .filter(credentials::revoked_at.is_null())
+        .filter(credentials::scopes.is_not_null())
+        .order(credentials::id)
+        .select((credentials::username, credentials::scopes))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, scopes)| (id, scopes.unwrap_or_default()))
+        .collect())
 }

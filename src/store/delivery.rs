@@ -472,3 +472,76 @@ pub fn ledger(
         .load(conn)?;
     deliveries_of(rows)
 }
+
+/// A mailbox at a glance: deliveries in it, those never downloaded, the last event's number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Summary {
+    pub deliveries: i64,
+    pub not_downloaded: i64,
+    pub last_event: i64,
+}
+
+pub fn summary(conn: &mut DbConnection, organisation_id: i32) -> StoreResult<Summary> {
+    let present = || {
+        deliveries::table
+            .inner_join(documents::table)
+            .filter(deliveries::organisation_id.eq(organisation_id))
+            .filter(documents::expired_at.is_null())
+    };
+    let deliveries: i64 = present().count().get_result(conn)?;
+    let not_downloaded: i64 = present()
+        .filter(deliveries::first_downloaded_at.is_null())
+        .count()
+        .get_result(conn)?;
+    let last_event: Option<i64> = mailbox_events::table
+        .filter(mailbox_events::organisation_id.eq(organisation_id))
+        .select(max(mailbox_events::seq))
+        .get_result(conn)?;
+    Ok(Summary {
+        deliveries,
+        not_downloaded,
+        last_event: last_event.unwrap_or(0),
+    })
+}
+
+/// One event of a mailbox.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MailboxEvent {
+    pub sequence: i64,
+    pub kind: MailboxEventKind,
+    pub delivery_id: i64,
+    pub at: NaiveDateTime,
+}
+
+/// The events of a mailbox numbered after `after`, in order, at most `limit`.
+pub fn events_after(
+    conn: &mut DbConnection,
+    organisation_id: i32,
+    after: i64,
+    limit: i64,
+) -> StoreResult<Vec<MailboxEvent>> {
+    let rows: Vec<(i64, String, i64, NaiveDateTime)> = mailbox_events::table
+        .filter(mailbox_events::organisation_id.eq(organisation_id))
+        .filter(mailbox_events::seq.gt(after))
+        .order(mailbox_events::seq)
+        .limit(limit)
+        .select((
+            mailbox_events::seq,
+            mailbox_events::kind,
+            mailbox_events::delivery_id,
+            mailbox_events::recorded_at,
+        ))
+        .load(conn)?;
+    rows.into_iter()
+        .map(|(sequence, kind, delivery_id, at)| {
+            let kind = MailboxEventKind::parse(&kind)
+                .ok_or_else(|| StoreError::Corrupt(format!("mailbox event {sequence}: {kind}")))?;
+            Ok(MailboxEvent {
+                sequence,
+                kind,
+                delivery_id,
+                at,
+            })
+        })
+        .collect()
+}

@@ -25,6 +25,7 @@ pub mod search_index;
 pub mod search_key;
 pub mod search_key_load;
 pub mod subscription;
+pub mod token_key;
 
 pub use connection::{redact_url, DatabaseUrl, Manager, SQLITE_MMAP_BYTES};
 

@@ -18,6 +18,15 @@ diesel::table! {
         secret_hash -> Text,
         created_at -> Timestamp,
         revoked_at -> Nullable<Timestamp>,
+        scopes -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    token_keys (kid) {
+        kid -> Text,
+        private_key -> Text,
+        created_at -> Timestamp,
     }
 }
 
@@ -295,6 +304,7 @@ diesel::joinable!(deliveries -> organisations (organisation_id));
 diesel::joinable!(mailbox_events -> deliveries (delivery_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    token_keys,
     documents,
     deliveries,
     mailbox_events,

@@ -1,0 +1,2 @@
+DROP TABLE token_keys;
+ALTER TABLE credentials DROP COLUMN scopes;

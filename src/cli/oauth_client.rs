@@ -1,0 +1,78 @@
+//! `raas admin client …`: the OAuth 2.0 clients of the REST API (client credentials).
+
+use anyhow::Context;
+use clap::Subcommand;
+
+use crate::domain::{EnterpriseNumber, Scope, Scopes};
+use crate::service::admin;
+use crate::store::Database;
+
+#[derive(Debug, Subcommand)]
+pub enum ClientCommand {
+    /// Makes a client for an organisation and prints its id and secret (shown once: only a
+    /// hash is kept)
+    Add {
+        /// The organisation's enterprise number (10 digits, e.g. 0202239951)
+        #[arg(long)]
+        cbe: String,
+        /// A scope the client may ask for: mailbox:read, mailbox:download (repeatable;
+        /// default both)
+        #[arg(long = "scope", value_name = "SCOPE", value_parser = scope)]
+        scopes: Vec<Scope>,
+    },
+    /// Lists an organisation's clients that are not revoked, with their scopes
+    List {
+        #[arg(long)]
+        cbe: String,
+    },
+    /// Revokes a client: its next token request, and every request with its tokens, fail
+    Revoke {
+        #[arg(long)]
+        cbe: String,
+        #[arg(long = "client-id")]
+        client_id: String,
+    },
+}
+
+impl ClientCommand {
+    pub fn only_reads(&self) -> bool {
+        matches!(self, ClientCommand::List { .. })
+    }
+}
+
+fn scope(value: &str) -> Result<Scope, String> {
+    value.parse()
+}
+
+fn enterprise_number(value: &str) -> anyhow::Result<EnterpriseNumber> {
+    EnterpriseNumber::parse(value).with_context(|| format!("--cbe {value}"))
+}
+
+pub fn run(db: &Database, command: ClientCommand) -> anyhow::Result<()> {
+    match command {
+        ClientCommand::Add { cbe, scopes } => {
+            let scopes = if scopes.is_empty() {
+                Scopes::all()
+            } else {
+                Scopes::new(scopes)
+            };
+            let client = admin::add_client(db, &enterprise_number(&cbe)?, scopes)?;
+            println!("client_id: {}", client.client_id);
+            println!("client_secret: {}", client.client_secret);
+            println!("scope: {}", client.scopes);
+        }
+        ClientCommand::List { cbe } => {
+            for (client_id, scopes) in admin::clients(db, &enterprise_number(&cbe)?)? {
+                println!("{client_id}\t{scopes}");
+            }
+        }
+        ClientCommand::Revoke { cbe, client_id } => {
+            if admin::revoke_credential(db, &enterprise_number(&cbe)?, &client_id)? {
+                println!("client {client_id} revoked");
+            } else {
+                anyhow::bail!("{cbe} has no active client {client_id}");
+            }
+        }
+    }
+    Ok(())
+}

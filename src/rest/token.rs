@@ -1,0 +1,282 @@
+//! raas's own OAuth 2.0 authorization server, for the embedded default: the token endpoint
+//! (`POST /oauth/token`, the client-credentials grant, RFC 6749 §4.4, the client
+//! authenticated by HTTP Basic or by `client_id` and `client_secret` in the form), the public
+//! keys (`GET /oauth/jwks.json`) and the metadata (`GET /.well-known/oauth-authorization-server`,
+//! RFC 8414). Clients are made with `raas admin client add`; their secrets go through the
+//! same verification, throttling and revocation as the SOAP credentials. Every token request
+//! is audited (service `OAuth`).
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use base64::Engine as _;
+
+use super::Api;
+use crate::domain::Scopes;
+use crate::service::access_token::TokenError;
+use crate::service::{Call, ServiceError};
+
+/// The largest token request body.
+const MAX_FORM_BYTES: usize = 4096;
+
+/// An error of the token endpoint (RFC 6749 §5.2).
+fn oauth_error(status: StatusCode, error: &str, description: &str) -> HttpResponse {
+    let mut response = HttpResponse::build(status);
+    response.insert_header(("Cache-Control", "no-store"));
+    if status == StatusCode::UNAUTHORIZED {
+        response.insert_header(("WWW-Authenticate", "Basic realm=\"raas\""));
+    }
+    response.json(serde_json::json!({ "error": error, "error_description": description }))
+}
+
+/// The form's fields, each at most once.
+fn form_fields(body: &[u8]) -> Result<Vec<(String, String)>, String> {
+    let fields: Vec<(String, String)> =
+        serde_urlencoded::from_bytes(body).map_err(|e| format!("not a form: {e}"))?;
+    for (i, (name, _)) in fields.iter().enumerate() {
+        if fields[..i].iter().any(|(other, _)| other == name) {
+            return Err(format!("the parameter {name} appears more than once"));
+        }
+    }
+    Ok(fields)
+}
+
+/// The client id and secret of an `Authorization: Basic` header (RFC 6749 §2.3.1: each
+/// form-urlencoded, then joined by `:` and base64-encoded).
+fn basic_credentials(request: &HttpRequest) -> Option<Result<(String, String), String>> {
+    let header = request.headers().get("Authorization")?.to_str().ok()?;
+    let (scheme, encoded) = header.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes).ok());
+    let Some((id, secret)) = decoded.as_deref().and_then(|d| d.split_once(':')) else {
+        return Some(Err(
+            "the Basic credentials are not base64 of id:secret".into()
+        ));
+    };
+    let unescape = |text: &str| {
+        serde_urlencoded::from_str::<Vec<(String, String)>>(&format!("v={text}"))
+            .ok()
+            .and_then(|mut v| v.pop())
+            .map(|(_, value)| value)
+    };
+    match (unescape(id), unescape(secret)) {
+        (Some(id), Some(secret)) => Some(Ok((id, secret))),
+        _ => Some(Err("the Basic credentials are not form-urlencoded".into())),
+    }
+}
+
+/// `POST /oauth/token`.
+pub async fn token(api: web::Data<Api>, request: HttpRequest, body: web::Bytes) -> HttpResponse {
+    let mut call = Call {
+        service: "OAuth",
+        operation: "token".into(),
+        server_ticket: uuid::Uuid::new_v4().to_string(),
+        ..Call::default()
+    };
+    let bad =
+        |description: &str| oauth_error(StatusCode::BAD_REQUEST, "invalid_request", description);
+    if body.len() > MAX_FORM_BYTES {
+        return bad("the request is too large");
+    }
+    let form_type = request
+        .headers()
+        .get("Content-Type")
+        .and_then(|h| h.to_str().ok())
+        .is_some_and(|t| t.starts_with("application/x-www-form-urlencoded"));
+    if !form_type {
+        return bad("the body must be application/x-www-form-urlencoded");
+    }
+    let fields = match form_fields(&body) {
+        Ok(fields) => fields,
+        Err(why) => return bad(&why),
+    };
+    let field = |name: &str| {
+        fields
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    };
+    let credentials = match (
+        basic_credentials(&request),
+        field("client_id"),
+        field("client_secret"),
+    ) {
+        (Some(Ok(pair)), None, None) => pair,
+        (Some(Ok((id, secret))), Some(form_id), None) if form_id == id => (id, secret),
+        (Some(Err(why)), _, _) => return bad(&why),
+        (Some(Ok(_)), _, _) => return bad("authenticate the client one way only"),
+        (None, Some(id), Some(secret)) => (id.to_owned(), secret.to_owned()),
+        (None, _, _) => {
+            return oauth_error(
+                StatusCode::UNAUTHORIZED,
+                "invalid_client",
+                "authenticate the client (HTTP Basic, or client_id and client_secret)",
+            )
+        }
+    };
+    call.username = Some(credentials.0.chars().take(64).collect());
+    match field("grant_type") {
+        Some("client_credentials") => {}
+        Some(other) => {
+            api.services
+                .record_refusal(&call, None, "UNSUPPORTED_GRANT_TYPE")
+                .await;
+            return oauth_error(
+                StatusCode::BAD_REQUEST,
+                "unsupported_grant_type",
+                &format!("{other}: only client_credentials is offered"),
+            );
+        }
+        None => return bad("grant_type is missing"),
+    }
+    let asked = match field("scope").map(str::parse::<Scopes>).transpose() {
+        Ok(asked) => asked,
+        Err(why) => {
+            api.services
+                .record_refusal(&call, None, "INVALID_SCOPE")
+                .await;
+            return oauth_error(StatusCode::BAD_REQUEST, "invalid_scope", &why);
+        }
+    };
+    let client_address = request.peer_addr().map(|peer| peer.ip());
+    let authenticated = api
+        .services
+        .authenticator
+        .authenticate(&credentials.0, &credentials.1, client_address)
+        .await;
+    let client = match authenticated {
+        Ok(client) if client.scopes.is_some() => client,
+        Ok(caller) => {
+            // A SOAP credential: its secret is for WS-Security only.
+            api.services
+                .record_refusal(&call, Some(&caller), "NOT_AUTHENTICATED")
+                .await;
+            return oauth_error(
+                StatusCode::UNAUTHORIZED,
+                "invalid_client",
+                "unknown client or wrong secret",
+            );
+        }
+        Err(error) => {
+            api.services
+                .record_refusal(&call, None, error.outcome())
+                .await;
+            return match error {
+                ServiceError::Unavailable => oauth_error(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "temporarily_unavailable",
+                    "the service is unavailable, try again later",
+                ),
+                ServiceError::Throttled { retry_after_secs } => {
+                    let mut response = oauth_error(
+                        StatusCode::UNAUTHORIZED,
+                        "invalid_client",
+                        &format!("too many failed attempts: try again in {retry_after_secs} s"),
+                    );
+                    if let Ok(value) = retry_after_secs.to_string().parse() {
+                        response
+                            .headers_mut()
+                            .insert(actix_web::http::header::RETRY_AFTER, value);
+                    }
+                    response
+                }
+                _ => oauth_error(
+                    StatusCode::UNAUTHORIZED,
+                    "invalid_client",
+                    "unknown client or wrong secret",
+                ),
+            };
+        }
+    };
+    call.claimed_cbe_number = Some(client.cbe_number.clone());
+    let issued = match api.tokens.issue(&client, asked) {
+        Ok(issued) => issued,
+        Err(TokenError::InvalidScope(why)) => {
+            api.services
+                .record_refusal(&call, Some(&client), "INVALID_SCOPE")
+                .await;
+            return oauth_error(StatusCode::BAD_REQUEST, "invalid_scope", &why);
+        }
+        Err(error) => {
+            api.services
+                .record_refusal(&call, Some(&client), "INTERNAL_ERROR")
+                .await;
+            tracing::error!(%error, "no token issued");
+            return oauth_error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "server_error",
+                "no token issued",
+            );
+        }
+    };
+    let entry = call.audit_entry(Some(client.organisation_id), "OK");
+    if let Err(error) = api.services.audit.record(entry).await {
+        return super::ApiError::from(error).response();
+    }
+    HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(serde_json::json!({
+            "access_token": issued.access_token,
+            "token_type": "Bearer",
+            "expires_in": issued.expires_in,
+            "scope": issued.scopes.to_string(),
+        }))
+}
+
+/// `GET /oauth/jwks.json`: the keys the access tokens are signed with.
+pub async fn jwks(api: web::Data<Api>) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header(("Cache-Control", "max-age=300"))
+        .json(api.tokens.jwks())
+}
+
+/// `GET /.well-known/oauth-authorization-server` (RFC 8414), with the base URL the request
+/// reached (or `--public-url`).
+pub async fn metadata(
+    api: web::Data<Api>,
+    request: HttpRequest,
+    base: web::Data<PublicBase>,
+) -> HttpResponse {
+    let base = base.of(&request);
+    HttpResponse::Ok().json(serde_json::json!({
+        "issuer": api.tokens.settings().issuer,
+        "token_endpoint": format!("{base}/oauth/token"),
+        "jwks_uri": format!("{base}/oauth/jwks.json"),
+        "grant_types_supported": ["client_credentials"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "scopes_supported": super::scopes_supported(),
+        "response_types_supported": ["token"],
+    }))
+}
+
+/// The base URL links are written with: `--public-url`, or the address the request reached.
+#[derive(Debug, Clone)]
+pub struct PublicBase(pub Option<String>);
+
+impl PublicBase {
+    pub fn of(&self, request: &HttpRequest) -> String {
+        match &self.0 {
+            Some(url) => url.trim_end_matches('/').to_owned(),
+            None => {
+                let info = request.connection_info();
+                format!("{}://{}", info.scheme(), info.host())
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_parameter_given_twice_is_refused() {
+        assert!(form_fields(b"grant_type=client_credentials&scope=a").is_ok());
+        let error = form_fields(b"grant_type=client_credentials&grant_type=password").unwrap_err();
+        assert!(error.contains("grant_type"), "{error}");
+    }
+}
