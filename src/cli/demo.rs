@@ -17,13 +17,15 @@ use crate::config::Config;
 use crate::domain::{DossierTypeCode, EnterpriseNumber, Period, Person, PersonStatus};
 use crate::population::generate::Generator;
 use crate::population::import::import_persons;
-use crate::service::admin;
 use crate::service::identification::Operation;
+use crate::service::{admin, delivery};
 use crate::service::{Call, Caller, Services};
 use crate::store::{person, DatabaseUrl};
 
 pub const DEMO_CBE: &str = "0202239951";
 pub const DEMO_USERNAME: &str = "demo";
+/// The demo organisation's OAuth client of the REST API.
+pub const DEMO_CLIENT: &str = "demo-client";
 /// The service the demo's registrations are audited under.
 pub const DEMO_SERVICE: &str = "raas-demo";
 const DEMO_TYPES: &[(&str, &str)] = &[
@@ -54,6 +56,10 @@ pub struct Demo {
     pub signing_key: PathBuf,
     /// Whether the demo made that key now.
     pub key_made: bool,
+    /// The OAuth client of the REST API (its secret new at each start).
+    pub client: admin::NewClient,
+    /// Deliveries in the demo organisation's mailbox.
+    pub deliveries: i64,
     /// The options the batch commands need to work on the demo's data: the database (when
     /// not the default) and the key.
     pub batch_options: String,
@@ -89,6 +95,9 @@ pub async fn seed(
     if empty {
         register(services, &registered).await?;
     }
+    let cbe = EnterpriseNumber::parse(DEMO_CBE)?;
+    let client = admin::set_client(db, &cbe, DEMO_CLIENT, crate::domain::Scopes::all())?;
+    let deliveries = welcome(services, &cbe)?;
     Ok(Demo {
         secret,
         persons: person::count(&mut *db.connection()?)?,
@@ -107,7 +116,43 @@ pub async fn seed(
         batch_options: batch_options(config, &signing_key),
         signing_key,
         key_made,
+        client,
+        deliveries,
     })
+}
+
+/// Puts a welcome document in the demo mailbox when it is empty; tells how many deliveries
+/// the mailbox holds.
+fn welcome(services: &Services, cbe: &EnterpriseNumber) -> anyhow::Result<i64> {
+    let db = &services.db;
+    let count = || -> anyhow::Result<i64> { Ok(delivery::ledger(db, cbe, 1_000)?.len() as i64) };
+    let present = count()?;
+    if present > 0 {
+        return Ok(present);
+    }
+    let folder = std::env::temp_dir().join(format!("raas-demo-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&folder)?;
+    let file = folder.join("welcome.txt");
+    let written = std::fs::write(
+        &file,
+        "Welcome to raas: this document is a delivery in your mailbox.\n\
+         Fetch it with DeliveryService (SOAP) or GET /api/v1/deliveries (REST, OAuth 2.0).\n",
+    );
+    let published = written.map_err(anyhow::Error::from).and_then(|()| {
+        delivery::broadcast(
+            db,
+            &services.mailboxes,
+            &file,
+            "Welcome to your raas mailbox",
+            &delivery::Recipients::Organisations(vec![cbe.clone()]),
+            false,
+            "raas serve --demo",
+        )
+        .map_err(anyhow::Error::from)
+    });
+    let _ = std::fs::remove_dir_all(&folder);
+    published?;
+    count()
 }
 
 /// `--database-url URL --signing-key FILE` (the URL only when not the default, its password
@@ -252,6 +297,10 @@ pub fn describe(demo: &Demo, settings: &BatchSettings) -> String {
         demo.signing_key.display(),
         if demo.key_made { " (made now)" } else { "" },
         settings.outbox.display(),
+    ));
+    text.push_str(&format!(
+        "\nmailbox: {} deliveries (SOAP DeliveryService, REST /api/v1/)\n  OAuth client_id: {}\n  OAuth client_secret: {}\n  scope: {}",
+        demo.deliveries, demo.client.client_id, demo.client.client_secret, demo.client.scopes,
     ));
     text
 }

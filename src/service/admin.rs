@@ -98,14 +98,21 @@ pub fn add_client(
             "a client needs at least one scope".into(),
         ));
     }
+    set_client(db, cbe, &format!("client-{}", random_token(12)), scopes)
+}
+
+/// Gives the OAuth client `client_id` of an organisation a new random secret and `scopes`
+/// (making the client if it does not exist).
+pub fn set_client(
+    db: &Database,
+    cbe: &EnterpriseNumber,
+    client_id: &str,
+    scopes: Scopes,
+) -> Result<NewClient, ServiceError> {
     let organisation_id = organisation_id(db, cbe)?;
-    let token = |bytes: usize| {
-        let random: Vec<u8> = (0..bytes).map(|_| rand::random::<u8>()).collect();
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(random)
-    };
     let client = NewClient {
-        client_id: format!("client-{}", token(12)),
-        client_secret: token(32),
+        client_id: client_id.to_owned(),
+        client_secret: random_token(32),
         scopes,
     };
     let hash = hash_secret(&client.client_secret)?;
@@ -120,11 +127,17 @@ pub fn add_client(
         )
     })?;
     if !stored {
-        return Err(ServiceError::Conflict(
-            "the client id is taken: try again".into(),
-        ));
+        return Err(ServiceError::Conflict(format!(
+            "the client id {client_id} belongs to another organisation"
+        )));
     }
     Ok(client)
+}
+
+/// `bytes` random bytes in base64url.
+fn random_token(bytes: usize) -> String {
+    let random: Vec<u8> = (0..bytes).map(|_| rand::random::<u8>()).collect();
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(random)
 }
 
 /// An organisation's OAuth clients that are not revoked, with their scopes.
