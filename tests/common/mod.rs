@@ -7,6 +7,7 @@ pub mod app;
 pub mod batch;
 pub mod db;
 pub mod dimona;
+pub mod mailbox;
 pub mod outbox;
 pub mod peak_memory;
 pub mod private_postgres;

@@ -11,6 +11,7 @@ from support import (
     ORG_A,
     ORG_B,
     ORG_C,
+    DELIVERY,
     IDENTIFICATION,
     Caller,
     Service,
@@ -74,8 +75,11 @@ def service(request, tmp_path_factory) -> Service:
         seed_persons(raas, database_url, workdir)
         seed_grants(raas, database_url)
         log = workdir / "serve.log"
-        proc, base_url = start_server(raas, database_url, log)
-        yield Service(backend, database_url, base_url, raas, log)
+        # The outbox explicitly (the server's default is relative to its working directory):
+        # the CLI commands that publish into the mailboxes are given the same one.
+        outbox = workdir / "outbox"
+        proc, base_url = start_server(raas, database_url, log, outbox=outbox)
+        yield Service(backend, database_url, base_url, raas, log, outbox=outbox, workdir=workdir)
     finally:
         if proc is not None:
             stop_server(proc)
@@ -114,3 +118,21 @@ def ident_b(service) -> Caller:
 def ident_c(service) -> Caller:
     """Org C on PersonIdentificationService: granted nothing."""
     return service.caller(ORG_C, contract=IDENTIFICATION)
+
+
+@pytest.fixture
+def mailbox_a(service) -> Caller:
+    """Org A on DeliveryService."""
+    return service.caller(ORG_A, contract=DELIVERY)
+
+
+@pytest.fixture
+def mailbox_b(service) -> Caller:
+    """Org B on DeliveryService."""
+    return service.caller(ORG_B, contract=DELIVERY)
+
+
+@pytest.fixture
+def mailbox_c(service) -> Caller:
+    """Org C on DeliveryService."""
+    return service.caller(ORG_C, contract=DELIVERY)

@@ -45,6 +45,7 @@ IDENT_NS = "urn:be:raas:types:PersonIdentification:v1"
 PERSON_NS = "urn:be:raas:types:Person:v1"
 FEED_NS = "urn:be:raas:types:NrMutations:v1"
 COMMON_NS = "urn:be:raas:types:common:v1"
+DELIVERY_NS = "urn:be:raas:types:Delivery:v1"
 
 STARTUP_TIMEOUT_S = 60
 CLI_TIMEOUT_S = 120
@@ -375,6 +376,7 @@ class Contract:
 
 REGISTER = Contract("PersonRegisterService", REG_NS, "PersonRegister.xsd")
 IDENTIFICATION = Contract("PersonIdentificationService", IDENT_NS, "PersonIdentification.xsd")
+DELIVERY = Contract("DeliveryService", DELIVERY_NS, "Delivery.xsd")
 
 
 @dataclass
@@ -384,6 +386,11 @@ class Service:
     base_url: str
     raas: Path
     log: Path
+    # The folder `raas serve` keeps its daily files and broadcasts in (`--outbox`): the CLI
+    # commands that publish into the mailboxes must be given the same one.
+    outbox: Path | None = None
+    # A folder of the session's own for this backend (keys, files to publish).
+    workdir: Path | None = None
 
     @property
     def endpoint(self) -> str:
@@ -405,12 +412,52 @@ class Service:
     ):
         return Caller(self, org, username or org.username, password or org.password, contract)
 
+    def cli(self, *args: str, stdin: str | None = None) -> str:
+        """Runs `raas --database-url URL [--outbox OUTBOX] ARGS…` on this service's database
+        (and outbox, the server's)."""
+        outbox = ["--outbox", str(self.outbox)] if self.outbox is not None else []
+        return run_cli(self.raas, self.database_url, *outbox, *args, stdin=stdin)
 
-def start_server(raas: Path, database_url: str, log: Path) -> tuple[subprocess.Popen, str]:
+    def publish(
+        self,
+        file: Path,
+        subject: str,
+        cbes=(),
+        registered: bool = False,
+        operator: str = "zeep-operator",
+    ) -> str:
+        """Broadcasts `file` (`raas admin publish`) to the organisations `cbes`, or to all of
+        them when none is named; returns what the command printed."""
+        recipients = ["--to", "all"] if not cbes else [a for c in cbes for a in ("--cbe", c)]
+        args = ["admin", "publish", *recipients, "--subject", subject, "--file", str(file)]
+        if registered:
+            args.append("--registered")
+        return self.cli(*args, "--operator", operator)
+
+
+def start_server(
+    raas: Path,
+    database_url: str,
+    log: Path,
+    outbox: Path | None = None,
+    serve_args=(),
+) -> tuple[subprocess.Popen, str]:
+    """Starts `raas serve` on a free port (with `--outbox OUTBOX` when given, and the flags
+    `serve_args` of serve), and returns the process and its base URL."""
     log_file = log.open("wb")
     env = dict(os.environ, RUST_LOG=os.environ.get("RUST_LOG", "info"))
+    global_args = ["--outbox", str(outbox)] if outbox is not None else []
     proc = subprocess.Popen(
-        [str(raas), "--database-url", database_url, "serve", "--listen", "127.0.0.1:0"],
+        [
+            str(raas),
+            "--database-url",
+            database_url,
+            *global_args,
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            *serve_args,
+        ],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=log_file,
