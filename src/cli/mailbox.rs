@@ -108,7 +108,10 @@ pub fn deliveries(db: &Database, args: DeliveriesArgs) -> anyhow::Result<()> {
     let found = delivery::ledger(db, &enterprise_number(&args.cbe)?, args.limit)?;
     if args.json {
         for d in &found {
-            println!("{}", crate::rest::mailbox::delivery_json(d));
+            println!(
+                "{}",
+                serde_json::to_string(&crate::rest::body::DeliveryBody::from(d))?
+            );
         }
         return Ok(());
     }

@@ -6,10 +6,10 @@
 use actix_files::NamedFile;
 use actix_web::http::header::{ContentDisposition, DispositionParam, DispositionType};
 use actix_web::{web, HttpRequest, HttpResponse};
-use chrono::NaiveDateTime;
 
+use super::body::{DeliveryBody, DeliveryPage, ErrorBody, EventBody, EventPage, MailboxBody};
 use super::{authorise, token, Api, ApiError};
-use crate::domain::{Delivery, DeliveryQuery, DocumentType, Scope};
+use crate::domain::{DeliveryQuery, DocumentType, Scope};
 use crate::service::delivery::{target, Part};
 
 /// Events answered at most at once.
@@ -27,48 +27,17 @@ pub fn routes(config: &mut web::ServiceConfig) {
         .route("/api/v1/mailbox", web::get().to(summary))
         .route("/api/v1/deliveries", web::get().to(list))
         .route("/api/v1/deliveries/{id}", web::get().to(one))
-        .route(
-            "/api/v1/deliveries/{id}/content",
-            web::get().to(|a, r, p| file(a, r, p, Part::Content)),
-        )
-        .route(
-            "/api/v1/deliveries/{id}/voucher",
-            web::get().to(|a, r, p| file(a, r, p, Part::Voucher)),
-        )
+        .route("/api/v1/deliveries/{id}/content", web::get().to(content))
+        .route("/api/v1/deliveries/{id}/voucher", web::get().to(voucher))
         .route(
             "/api/v1/deliveries/{id}/signature",
-            web::get().to(|a, r, p| file(a, r, p, Part::Signature)),
+            web::get().to(signature),
         )
-        .route("/api/v1/events", web::get().to(events));
-}
-
-/// A stored UTC time as RFC 3339, to the microsecond.
-pub fn utc(at: NaiveDateTime) -> String {
-    at.and_utc()
-        .to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
-}
-
-/// A delivery as the API and `raas admin deliveries --json` show it.
-pub fn delivery_json(d: &Delivery) -> serde_json::Value {
-    serde_json::json!({
-        "id": d.id,
-        "fileType": d.kind.as_str(),
-        "fileName": d.file_name,
-        "subject": d.subject,
-        "referenceDate": d.reference_date.map(|day| day.to_string()),
-        "sequenceNumber": d.sequence_number,
-        "recordCount": d.records,
-        "size": d.size,
-        "sha256": d.sha256,
-        "registered": d.registered,
-        "publishedAt": utc(d.published_at),
-        "expiresAt": utc(d.expires_at),
-        "state": d.state().as_str(),
-        "firstDownload": d.receipt.as_ref().map(|r| serde_json::json!({
-            "at": utc(r.at),
-            "by": r.by,
-        })),
-    })
+        .route("/api/v1/events", web::get().to(events))
+        .route(
+            "/api/v1/openapi.json",
+            web::get().to(super::openapi::document),
+        );
 }
 
 /// The query's parameters, each known and given once.
@@ -121,8 +90,14 @@ fn id_of(path: &web::Path<String>) -> Result<i64, ApiError> {
     number("id", path.as_str())
 }
 
-/// `GET /api/v1/mailbox`.
-async fn summary(api: web::Data<Api>, request: HttpRequest) -> HttpResponse {
+/// The caller's mailbox at a glance.
+#[utoipa::path(get, path = "/api/v1/mailbox", tag = "mailbox",
+    security(("oauth2" = ["mailbox:read"])),
+    responses(
+        (status = 200, body = MailboxBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+    ))]
+pub async fn summary(api: web::Data<Api>, request: HttpRequest) -> HttpResponse {
     let answer = async {
         parameters(&request, &[])?;
         let auth = authorise(&api, &request, "mailboxSummary", Scope::MailboxRead, None).await?;
@@ -130,18 +105,28 @@ async fn summary(api: web::Data<Api>, request: HttpRequest) -> HttpResponse {
             .services
             .mailbox_summary(&auth.call, &auth.caller)
             .await?;
-        Ok::<_, ApiError>(serde_json::json!({
-            "organisation": auth.caller.cbe_number,
-            "totalItems": summary.deliveries,
-            "notDownloaded": summary.not_downloaded,
-            "lastEventSequence": summary.last_event,
-        }))
+        Ok::<_, ApiError>(MailboxBody::new(&auth.caller.cbe_number, &summary))
     };
     json_answer(answer.await)
 }
 
-/// `GET /api/v1/deliveries?fileType&receivedAfter&downloaded&afterSequence&page&pageSize`.
-async fn list(api: web::Data<Api>, request: HttpRequest) -> HttpResponse {
+/// The deliveries still in the caller's mailbox, oldest first, a page at a time.
+#[utoipa::path(get, path = "/api/v1/deliveries", tag = "mailbox",
+    security(("oauth2" = ["mailbox:read"])),
+    params(
+        ("fileType" = Option<String>, Query, description = "PERSON_MUTATIONS, DIMONA_MUTATIONS or BROADCAST"),
+        ("receivedAfter" = Option<String>, Query, description = "RFC 3339: published strictly after"),
+        ("downloaded" = Option<bool>, Query, description = "only those downloaded (true) or not (false)"),
+        ("afterSequence" = Option<i64>, Query, description = "daily files whose sequence number is greater"),
+        ("page" = Option<u32>, Query, description = "from 1"),
+        ("pageSize" = Option<u32>, Query, description = "1 to 100, default 20"),
+    ),
+    responses(
+        (status = 200, body = DeliveryPage),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody),
+    ))]
+pub async fn list(api: web::Data<Api>, request: HttpRequest) -> HttpResponse {
     let answer = async {
         let pairs = parameters(
             &request,
@@ -161,13 +146,12 @@ async fn list(api: web::Data<Api>, request: HttpRequest) -> HttpResponse {
             .services
             .list_deliveries(&auth.call, &auth.caller, query)
             .await?;
-        let items: Vec<serde_json::Value> = found.iter().map(delivery_json).collect();
-        Ok::<_, ApiError>(serde_json::json!({
-            "items": items,
-            "totalItems": total,
-            "page": page,
-            "pageSize": page_size,
-        }))
+        Ok::<_, ApiError>(DeliveryPage {
+            items: found.iter().map(DeliveryBody::from).collect(),
+            total_items: total,
+            page,
+            page_size,
+        })
     };
     json_answer(answer.await)
 }
@@ -226,8 +210,21 @@ fn delivery_query(pairs: &[(String, String)]) -> Result<DeliveryQuery, ApiError>
     })
 }
 
-/// `GET /api/v1/deliveries/{id}`.
-async fn one(api: web::Data<Api>, request: HttpRequest, path: web::Path<String>) -> HttpResponse {
+/// One delivery of the caller's mailbox.
+#[utoipa::path(get, path = "/api/v1/deliveries/{id}", tag = "mailbox",
+    security(("oauth2" = ["mailbox:read"])),
+    params(("id" = i64, Path, description = "the delivery's id")),
+    responses(
+        (status = 200, body = DeliveryBody),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 410, body = ErrorBody),
+    ))]
+pub async fn one(
+    api: web::Data<Api>,
+    request: HttpRequest,
+    path: web::Path<String>,
+) -> HttpResponse {
     let answer = async {
         parameters(&request, &[])?;
         let id = id_of(&path)?;
@@ -240,12 +237,66 @@ async fn one(api: web::Data<Api>, request: HttpRequest, path: web::Path<String>)
         )
         .await?;
         let found = api.services.delivery(&auth.call, &auth.caller, id).await?;
-        Ok::<_, ApiError>(delivery_json(&found))
+        Ok::<_, ApiError>(DeliveryBody::from(&found))
     };
     json_answer(answer.await)
 }
 
-/// `GET /api/v1/deliveries/{id}/content|voucher|signature`: the file, streamed.
+/// The delivery's file, streamed (ETag, Range, If-None-Match); its first download is the
+/// proof of receipt.
+#[utoipa::path(get, path = "/api/v1/deliveries/{id}/content", tag = "mailbox",
+    security(("oauth2" = ["mailbox:download"])),
+    params(("id" = i64, Path, description = "the delivery's id")),
+    responses(
+        (status = 200, description = "the file", content_type = "application/octet-stream"),
+        (status = 206, description = "the range asked"),
+        (status = 304, description = "not modified (If-None-Match)"),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 410, body = ErrorBody),
+    ))]
+pub async fn content(
+    api: web::Data<Api>,
+    request: HttpRequest,
+    path: web::Path<String>,
+) -> HttpResponse {
+    file(api, request, path, Part::Content).await
+}
+
+/// A daily file's voucher, streamed.
+#[utoipa::path(get, path = "/api/v1/deliveries/{id}/voucher", tag = "mailbox",
+    security(("oauth2" = ["mailbox:download"])),
+    params(("id" = i64, Path, description = "the delivery's id")),
+    responses(
+        (status = 200, description = "the voucher (XML)", content_type = "text/xml"),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 410, body = ErrorBody),
+    ))]
+pub async fn voucher(
+    api: web::Data<Api>,
+    request: HttpRequest,
+    path: web::Path<String>,
+) -> HttpResponse {
+    file(api, request, path, Part::Voucher).await
+}
+
+/// The base64 Ed25519 signature of a daily file's voucher, streamed.
+#[utoipa::path(get, path = "/api/v1/deliveries/{id}/signature", tag = "mailbox",
+    security(("oauth2" = ["mailbox:download"])),
+    params(("id" = i64, Path, description = "the delivery's id")),
+    responses(
+        (status = 200, description = "the signature (base64 text)", content_type = "text/plain"),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 410, body = ErrorBody),
+    ))]
+pub async fn signature(
+    api: web::Data<Api>,
+    request: HttpRequest,
+    path: web::Path<String>,
+) -> HttpResponse {
+    file(api, request, path, Part::Signature).await
+}
+
+/// One file of a delivery, streamed.
 async fn file(
     api: web::Data<Api>,
     request: HttpRequest,
@@ -305,8 +356,19 @@ async fn file(
     }
 }
 
-/// `GET /api/v1/events?afterSequence=N&limit=M`: the mailbox's events after N, in order.
-async fn events(api: web::Data<Api>, request: HttpRequest) -> HttpResponse {
+/// The pull feed: the mailbox's events numbered after `afterSequence`, in commit order.
+#[utoipa::path(get, path = "/api/v1/events", tag = "mailbox",
+    security(("oauth2" = ["mailbox:read"])),
+    params(
+        ("afterSequence" = Option<i64>, Query, description = "default 0"),
+        ("limit" = Option<i64>, Query, description = "1 to 1000, default 100"),
+    ),
+    responses(
+        (status = 200, body = EventPage),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody),
+    ))]
+pub async fn events(api: web::Data<Api>, request: HttpRequest) -> HttpResponse {
     let answer = async {
         let pairs = parameters(&request, &["afterSequence", "limit"])?;
         let after = value(&pairs, "afterSequence")
@@ -330,23 +392,15 @@ async fn events(api: web::Data<Api>, request: HttpRequest) -> HttpResponse {
             .mailbox_events(&auth.call, &auth.caller, after, limit)
             .await?;
         let last = found.last().map_or(after, |e| e.sequence);
-        let items: Vec<serde_json::Value> = found
-            .iter()
-            .map(|e| {
-                serde_json::json!({
-                    "sequence": e.sequence,
-                    "type": e.kind.as_str(),
-                    "deliveryId": e.delivery_id,
-                    "at": utc(e.at),
-                })
-            })
-            .collect();
-        Ok::<_, ApiError>(serde_json::json!({ "items": items, "lastSequence": last }))
+        Ok::<_, ApiError>(EventPage {
+            items: found.iter().map(EventBody::from).collect(),
+            last_sequence: last,
+        })
     };
     json_answer(answer.await)
 }
 
-fn json_answer(answer: Result<serde_json::Value, ApiError>) -> HttpResponse {
+fn json_answer<T: serde::Serialize>(answer: Result<T, ApiError>) -> HttpResponse {
     match answer {
         Ok(body) => HttpResponse::Ok()
             .insert_header(("Cache-Control", "no-store"))

@@ -5,7 +5,9 @@
 //! API; it turns requests into domain values at the edge and hands them to `service`, like
 //! `soap` does for the SOAP services.
 
+pub mod body;
 pub mod mailbox;
+pub mod openapi;
 pub mod token;
 
 use std::sync::Arc;
@@ -58,10 +60,14 @@ impl ApiError {
     }
 
     pub fn response(&self) -> HttpResponse {
-        let mut body = serde_json::json!({ "code": self.code, "message": self.message });
-        if let Some((name, value)) = &self.field {
-            body["field"] = serde_json::json!({ "name": name, "value": value });
-        }
+        let body = body::ErrorBody {
+            code: self.code.to_owned(),
+            message: self.message.clone(),
+            field: self.field.as_ref().map(|(name, value)| body::FieldBody {
+                name: name.clone(),
+                value: value.clone(),
+            }),
+        };
         let mut response = HttpResponse::build(self.status);
         if let Some(challenge) = &self.challenge {
             response.insert_header(("WWW-Authenticate", challenge.as_str()));

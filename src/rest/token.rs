@@ -10,6 +10,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use base64::Engine as _;
 
+use super::body::{OAuthErrorBody, TokenBody};
 use super::Api;
 use crate::domain::Scopes;
 use crate::service::access_token::TokenError;
@@ -25,7 +26,10 @@ fn oauth_error(status: StatusCode, error: &str, description: &str) -> HttpRespon
     if status == StatusCode::UNAUTHORIZED {
         response.insert_header(("WWW-Authenticate", "Basic realm=\"raas\""));
     }
-    response.json(serde_json::json!({ "error": error, "error_description": description }))
+    response.json(OAuthErrorBody {
+        error: error.to_owned(),
+        error_description: description.to_owned(),
+    })
 }
 
 /// The form's fields, each at most once.
@@ -69,7 +73,16 @@ fn basic_credentials(request: &HttpRequest) -> Option<Result<(String, String), S
     }
 }
 
-/// `POST /oauth/token`.
+/// The client-credentials grant (RFC 6749 §4.4): the client authenticated by HTTP Basic or
+/// by `client_id` and `client_secret` in the form; `scope` optional (default: all the
+/// client's).
+#[utoipa::path(post, path = "/oauth/token", tag = "oauth",
+    request_body(content_type = "application/x-www-form-urlencoded",
+        description = "grant_type=client_credentials[&scope=…][&client_id=…&client_secret=…]"),
+    responses(
+        (status = 200, body = TokenBody),
+        (status = 400, body = OAuthErrorBody), (status = 401, body = OAuthErrorBody),
+    ))]
 pub async fn token(api: web::Data<Api>, request: HttpRequest, body: web::Bytes) -> HttpResponse {
     let mut call = Call {
         service: "OAuth",
@@ -219,12 +232,12 @@ pub async fn token(api: web::Data<Api>, request: HttpRequest, body: web::Bytes) 
     }
     HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))
-        .json(serde_json::json!({
-            "access_token": issued.access_token,
-            "token_type": "Bearer",
-            "expires_in": issued.expires_in,
-            "scope": issued.scopes.to_string(),
-        }))
+        .json(TokenBody {
+            access_token: issued.access_token,
+            token_type: "Bearer".into(),
+            expires_in: issued.expires_in,
+            scope: issued.scopes.to_string(),
+        })
 }
 
 /// `GET /oauth/jwks.json`: the keys the access tokens are signed with.
