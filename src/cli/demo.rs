@@ -144,7 +144,7 @@ fn welcome(services: &Services, cbe: &EnterpriseNumber) -> anyhow::Result<i64> {
             &services.mailboxes,
             &file,
             "Welcome to your raas mailbox",
-            &delivery::Recipients::Organisations(vec![cbe.clone()]),
+            &delivery::Recipients::Organisations(vec![*cbe]),
             false,
             "raas serve --demo",
         )

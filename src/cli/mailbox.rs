@@ -120,8 +120,8 @@ pub fn deliveries(db: &Database, args: DeliveriesArgs) -> anyhow::Result<()> {
         return Ok(());
     }
     println!(
-        "{:>8}  {:<16}  {:<44}  {:<20}  {:<10}  {:<20}  {}",
-        "id", "type", "file", "published", "state", "downloaded", "by"
+        "{:>8}  {:<16}  {:<44}  {:<20}  {:<10}  {:<20}  by",
+        "id", "type", "file", "published", "state", "downloaded"
     );
     for d in &found {
         let (at, by) = match &d.receipt {

@@ -41,10 +41,7 @@ pub fn routes(config: &mut web::ServiceConfig) {
 }
 
 /// The query's parameters, each known and given once.
-fn parameters<'q>(
-    request: &'q HttpRequest,
-    known: &[&str],
-) -> Result<Vec<(String, String)>, ApiError> {
+fn parameters(request: &HttpRequest, known: &[&str]) -> Result<Vec<(String, String)>, ApiError> {
     let pairs: Vec<(String, String)> = serde_urlencoded::from_str(request.query_string())
         .map_err(|e| ApiError::invalid("query", request.query_string(), e.to_string()))?;
     for (i, (name, value)) in pairs.iter().enumerate() {

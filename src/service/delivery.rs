@@ -279,7 +279,15 @@ pub fn broadcast(
     };
     let folder = Path::new(BROADCASTS).join(uuid::Uuid::new_v4().to_string());
     let location = folder.join(&file_name);
-    let (size, sha256) = store_copy(source, &settings.outbox.join(&location))?;
+    let copied = store_copy(source, &settings.outbox.join(&location));
+    let (size, sha256) = match copied {
+        Ok(copied) => copied,
+        Err(e) => {
+            // Nothing of a refused broadcast stays: neither its folder nor a partial copy.
+            let _ = fs::remove_dir_all(settings.outbox.join(&folder));
+            return Err(e);
+        }
+    };
     let published_at = crate::store::now();
     let kind = DocumentType::Broadcast;
     let document = NewDocument {

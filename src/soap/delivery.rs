@@ -44,13 +44,17 @@ impl SoapService for DeliveryMailbox {
         }
     }
 
-    /// The delivery a `getDelivery` names, as sent (for its audit entry).
+    /// The delivery a `getDelivery` names (for its audit entry): the number it reads as
+    /// (`+7` and `007` are delivery 7), or the text sent when it is not one.
     fn target(request: &Element) -> Option<String> {
         let id = request.child(TYPES_NS, "id")?;
-        Some(format!(
-            "delivery:{}",
-            id.value().chars().take(24).collect::<String>()
-        ))
+        let text = id.value().trim();
+        let digits = text.strip_prefix('+').unwrap_or(text);
+        let number = digits.bytes().all(|b| b.is_ascii_digit());
+        Some(match digits.parse::<i64>() {
+            Ok(id) if number => crate::service::delivery::target(id),
+            _ => format!("delivery:{}", text.chars().take(24).collect::<String>()),
+        })
     }
 
     async fn answer(
@@ -106,7 +110,8 @@ fn delivery_query(request: &Element) -> Result<DeliveryQuery, Fault> {
     let after_sequence = child("afterSequence")?
         .map(|e| whole_number(e, "afterSequence"))
         .transpose()?;
-    let page = |name: &str| -> Result<Option<u32>, Fault> {
+    // Each with the text sent, which a refusal names.
+    let page = |name: &str| -> Result<Option<(u32, &str)>, Fault> {
         child(name)?
             .map(|e| {
                 let text = fields::leaf(e, name)?;
@@ -119,7 +124,7 @@ fn delivery_query(request: &Element) -> Result<DeliveryQuery, Fault> {
                     ));
                 }
                 // A number past u32 is out of range like any other too large.
-                Ok(digits.parse::<u32>().unwrap_or(u32::MAX))
+                Ok((digits.parse::<u32>().unwrap_or(u32::MAX), text))
             })
             .transpose()
     };
@@ -131,17 +136,13 @@ fn delivery_query(request: &Element) -> Result<DeliveryQuery, Fault> {
         after_sequence,
         ..DeliveryQuery::all()
     }
-    .paged(page_number, page_size)
+    .paged(page_number.map(|p| p.0), page_size.map(|p| p.0))
     .map_err(|e| {
-        let value = match e.field {
+        let sent = match e.field {
             "page" => page_number,
             _ => page_size,
         };
-        invalid(
-            e.field,
-            &value.map(|v| v.to_string()).unwrap_or_default(),
-            e.to_string(),
-        )
+        invalid(e.field, sent.map_or("", |p| p.1), e.to_string())
     })
 }
 
