@@ -1213,7 +1213,46 @@ backend_tests!(
     a_refused_broadcast_leaves_no_folder_nor_partial_copy,
     an_out_of_range_page_is_refused_with_the_value_sent,
     a_download_is_audited_under_the_delivery_served,
+    serve_expires_deliveries_with_the_batch_engine_off,
 );
+
+/// `raas serve` without a signing key (the batch engine off) still takes expired broadcasts
+/// out of the mailboxes, on its `delivery_schedule`.
+fn serve_expires_deliveries_with_the_batch_engine_off(backend: Backend) {
+    let app = TestApp::start_with(
+        backend,
+        &["--workers", "1", "--delivery-schedule", "* * * * * *"],
+    );
+    let notice = app.path("notice.txt");
+    std::fs::write(&notice, "maintenance on Saturday\n").unwrap();
+    let notice = notice.to_str().unwrap();
+    app.publish_ok(
+        &[],
+        &[
+            "--cbe",
+            &org_a().cbe,
+            "--subject",
+            "S",
+            "--file",
+            notice,
+            "--operator",
+            "ops",
+        ],
+    );
+    let id = app.mailbox(&org_a())[0].id;
+    app.make_due(&[id]);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !app.mailbox(&org_a()).is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the expired delivery is still in the mailbox: {}",
+            app.server_log()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    assert_eq!(app.ledger(&org_a().cbe)[0]["state"], "EXPIRED");
+    assert!(app.server_log().contains("batch engine off"));
+}
 
 // --- Refusals that leave nothing behind, values named as sent, targets as served ----------
 

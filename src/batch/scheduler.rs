@@ -404,12 +404,7 @@ pub async fn start(
     mailboxes: MailboxSettings,
     schedules: &Schedules,
 ) -> Result<(), ScheduleError> {
-    let Some(key) = &settings.signing_key else {
-        tracing::warn!("batch engine off: no signing_key configured");
-        return Ok(());
-    };
-    // A key that cannot sign refuses the start, rather than every night's run.
-    super::signing::SigningKey::load(key).map_err(|e| ScheduleError::Key(e.to_string()))?;
+    let signing_key = settings.signing_key.clone();
     let engine = Arc::new(Engine {
         db,
         settings,
@@ -423,6 +418,12 @@ pub async fn start(
     let scheduler = JobScheduler::new()
         .await
         .map_err(|e| ScheduleError::Scheduler(e.to_string()))?;
+    let Some(key) = &signing_key else {
+        tracing::warn!("batch engine off: no signing_key configured (the mailboxes still expire)");
+        return expiry_only(scheduler, engine, schedules).await;
+    };
+    // A key that cannot sign refuses the start, rather than every night's run.
+    super::signing::SigningKey::load(key).map_err(|e| ScheduleError::Key(e.to_string()))?;
     let jobs = add_jobs(&scheduler, &engine, schedules).await?;
     scheduler
         .start()
@@ -453,6 +454,32 @@ pub async fn start(
     tokio::spawn(engine.clone().sweep());
     tokio::spawn(engine.clone().expire());
     tokio::spawn(follow_offset(status.clone(), schedules.clone()));
+    Ok(())
+}
+
+/// The engine off: only the mailboxes' expiry runs (broadcasts expire without daily files),
+/// at once and on its schedule, for as long as the process lives.
+async fn expiry_only(
+    scheduler: JobScheduler,
+    engine: Arc<Engine>,
+    schedules: &Schedules,
+) -> Result<(), ScheduleError> {
+    let on_expiry = engine.clone();
+    let expiry = cron_job(
+        "delivery_schedule",
+        &schedules.expiry,
+        schedules.time_zone,
+        move || on_expiry.clone().expire(),
+    )?;
+    let failed =
+        |e: tokio_cron_scheduler::JobSchedulerError| ScheduleError::Scheduler(e.to_string());
+    scheduler.add(expiry).await.map_err(failed)?;
+    scheduler.start().await.map_err(failed)?;
+    tokio::spawn(engine.expire());
+    tokio::spawn(async move {
+        let _running = scheduler;
+        std::future::pending::<()>().await
+    });
     Ok(())
 }
 
