@@ -88,6 +88,8 @@ pub struct Config {
     pub token_audience: String,
     /// The REST API: how long an access token is valid, in seconds.
     pub token_lifetime_seconds: u64,
+    /// Webhooks: whether endpoints on loopback, private or link-local addresses are called.
+    pub webhook_allow_private: bool,
 }
 
 impl fmt::Debug for Config {
@@ -123,6 +125,7 @@ impl fmt::Debug for Config {
             .field("token_issuer", &self.token_issuer)
             .field("token_audience", &self.token_audience)
             .field("token_lifetime_seconds", &self.token_lifetime_seconds)
+            .field("webhook_allow_private", &self.webhook_allow_private)
             .finish()
     }
 }
@@ -381,6 +384,15 @@ pub const KEYS: &[Key] = &[
         scope: Scope::Serve,
         kind: Kind::Integer,
     },
+    Key {
+        name: "webhook_allow_private",
+        env: "RAAS_WEBHOOK_ALLOW_PRIVATE",
+        default: Some("false"),
+        value_name: "BOOL",
+        help: "Call webhook endpoints on loopback, private or link-local addresses (refused by default)",
+        scope: Scope::Serve,
+        kind: Kind::Text,
+    },
 ];
 
 /// The `--config` flag, global.
@@ -558,6 +570,11 @@ impl Config {
             token_issuer: layers.get("token_issuer", non_empty)?,
             token_audience: layers.get("token_audience", non_empty)?,
             token_lifetime_seconds: layers.get("token_lifetime_seconds", positive)?,
+            webhook_allow_private: layers.get("webhook_allow_private", |s| match s.trim() {
+                "true" => Ok(true),
+                "false" => Ok(false),
+                _ => Err("true or false is expected"),
+            })?,
         };
         match (&config.tls_cert, &config.tls_key) {
             (Some(_), None) => Err(ConfigError(

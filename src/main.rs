@@ -194,6 +194,14 @@ fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
         };
         let db = services.db.clone();
         let app = Application::build(services, server_config)?;
+        // Once the port is bound: the webhooks owed are sent.
+        actix_web::rt::spawn(raas::service::webhook::dispatch(
+            db.clone(),
+            raas::service::webhook::WebhookSettings {
+                allow_private: config.webhook_allow_private,
+                ..Default::default()
+            },
+        ));
         // Once the port is bound: a service that cannot start makes no run.
         raas::batch::scheduler::start(
             &batch,

@@ -163,7 +163,8 @@ fn an_unknown_key_of_the_file_is_refused_naming_it() {
                 max_request_bytes, public_url, workers, db_connections, log_format, \
                 body_timeout_seconds, outbox, inbox, signing_key, batch_sender, daily_schedule, \
                 inbox_schedule, time_zone, delivery_retention, delivery_soap_max_bytes, \
-                delivery_schedule, token_issuer, token_audience, token_lifetime_seconds";
+                delivery_schedule, token_issuer, token_audience, token_lifetime_seconds, \
+                webhook_allow_private";
     refused(
         dir,
         &[],

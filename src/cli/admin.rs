@@ -25,6 +25,9 @@ pub enum AdminCommand {
     /// OAuth 2.0 clients of the REST API (the client-credentials grant at /oauth/token)
     #[command(subcommand)]
     Client(super::oauth_client::ClientCommand),
+    /// Webhook endpoints of an organisation (Standard Webhooks) and their messages
+    #[command(subcommand)]
+    Webhook(super::webhook::WebhookCommand),
     /// Dossier types of an organisation
     #[command(subcommand, name = "dossier-type")]
     DossierType(DossierTypeCommand),
@@ -258,6 +261,7 @@ impl AdminCommand {
             | AdminCommand::Subscription(SubscriptionCommand::List { .. })
             | AdminCommand::Deliveries(_) => true,
             AdminCommand::Client(command) => command.only_reads(),
+            AdminCommand::Webhook(command) => command.only_reads(),
             // Each variant named: a new command must be classified here.
             AdminCommand::Org(OrgCommand::Add { .. })
             | AdminCommand::Credential(CredentialCommand::Add { .. })
@@ -377,6 +381,7 @@ pub fn run(db: &Database, command: AdminCommand, config: &Config) -> anyhow::Res
         }
         AdminCommand::Deliveries(args) => super::mailbox::deliveries(db, args)?,
         AdminCommand::Client(command) => super::oauth_client::run(db, command)?,
+        AdminCommand::Webhook(command) => super::webhook::run(db, command)?,
         AdminCommand::ExpireDeliveries => {
             super::mailbox::expire(db, &super::mailbox::settings(config))?
         }

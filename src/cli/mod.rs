@@ -16,3 +16,4 @@ pub mod niss_check;
 pub mod oauth_client;
 pub mod search;
 pub mod voucher;
+pub mod webhook;

@@ -20,6 +20,7 @@ pub mod source_feed;
 mod source_file;
 pub mod subscription;
 pub mod throttle;
+pub mod webhook;
 
 pub use audit_trail::AuditTrail;
 pub use authentication::{Authenticator, Caller};

@@ -146,6 +146,7 @@ pub fn publish_daily(
     held: &MailboxLock,
     documents: &[NewDocument],
 ) -> StoreResult<usize> {
+    let events_before = super::webhook::last_event(conn)?;
     let documents_before = last_document(conn)?;
     super::insert_rows!(conn, documents::table, documents, 500);
     let deliveries_before = last_delivery(conn)?;
@@ -159,6 +160,7 @@ pub fn publish_daily(
         .into_columns((deliveries::organisation_id, deliveries::document_id))
         .execute(conn)?;
     announce(conn, held, deliveries_before, documents[0].published_at)?;
+    super::webhook::enqueue(conn, events_before)?;
     Ok(delivered)
 }
 
@@ -171,6 +173,7 @@ pub fn publish_broadcast(
     document: &NewDocument,
     organisation_ids: Option<&[i32]>,
 ) -> StoreResult<(i64, usize)> {
+    let events_before = super::webhook::last_event(conn)?;
     let id: i64 = diesel::insert_into(documents::table)
         .values(document)
         .returning(documents::id)
@@ -206,6 +209,7 @@ pub fn publish_broadcast(
         }
     };
     announce(conn, held, deliveries_before, document.published_at)?;
+    super::webhook::enqueue(conn, events_before)?;
     Ok((id, delivered))
 }
 
@@ -347,6 +351,7 @@ pub fn record_receipt(
     if recorded == 0 {
         return Ok(false);
     }
+    let events_before = super::webhook::last_event(conn)?;
     append_event(
         conn,
         held,
@@ -355,6 +360,7 @@ pub fn record_receipt(
         MailboxEventKind::Downloaded,
         receipt.at,
     )?;
+    super::webhook::enqueue(conn, events_before)?;
     Ok(true)
 }
 
@@ -394,6 +400,7 @@ pub fn expire_due(
     now: NaiveDateTime,
     limit: i64,
 ) -> StoreResult<usize> {
+    let events_before = super::webhook::last_event(conn)?;
     let due: Vec<i64> = documents::table
         .filter(documents::expired_at.is_null())
         .filter(documents::expires_at.le(now))
@@ -421,6 +428,7 @@ pub fn expire_due(
             )?;
         }
     }
+    super::webhook::enqueue(conn, events_before)?;
     Ok(due.len())
 }
 

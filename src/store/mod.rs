@@ -26,6 +26,7 @@ pub mod search_key;
 pub mod search_key_load;
 pub mod subscription;
 pub mod token_key;
+pub mod webhook;
 
 pub use connection::{redact_url, DatabaseUrl, Manager, SQLITE_MMAP_BYTES};
 

@@ -23,6 +23,36 @@ diesel::table! {
 }
 
 diesel::table! {
+    webhook_endpoints (id) {
+        id -> BigInt,
+        organisation_id -> Integer,
+        url -> Text,
+        events -> Text,
+        secret -> Text,
+        previous_secret -> Nullable<Text>,
+        previous_until -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        failing_since -> Nullable<Timestamp>,
+        disabled_at -> Nullable<Timestamp>,
+        removed_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    webhook_messages (id) {
+        id -> BigInt,
+        endpoint_id -> BigInt,
+        event_seq -> BigInt,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        claimed_until -> Nullable<Timestamp>,
+        delivered_at -> Nullable<Timestamp>,
+        gave_up_at -> Nullable<Timestamp>,
+        last_error -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
     token_keys (kid) {
         kid -> Text,
         private_key -> Text,
@@ -302,8 +332,13 @@ diesel::joinable!(batch_files -> batch_runs (reference_date));
 diesel::joinable!(deliveries -> documents (document_id));
 diesel::joinable!(deliveries -> organisations (organisation_id));
 diesel::joinable!(mailbox_events -> deliveries (delivery_id));
+diesel::joinable!(webhook_messages -> webhook_endpoints (endpoint_id));
+diesel::joinable!(webhook_messages -> mailbox_events (event_seq));
+diesel::joinable!(webhook_endpoints -> organisations (organisation_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    webhook_endpoints,
+    webhook_messages,
     token_keys,
     documents,
     deliveries,
