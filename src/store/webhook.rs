@@ -145,6 +145,22 @@ pub fn enqueue(conn: &mut DbConnection, before: i64) -> StoreResult<usize> {
     .execute(conn)?)
 }
 
+/// A due message as read: (message), (endpoint), (event), file type, organisation.
+type DueRow = (
+    (i64, i32, i64, i64),
+    EndpointSecrets,
+    (String, i64, NaiveDateTime),
+    String,
+    String,
+);
+type EndpointSecrets = (
+    String,
+    String,
+    Option<String>,
+    Option<NaiveDateTime>,
+    Option<NaiveDateTime>,
+);
+
 #[derive(QueryableByName)]
 struct Claimed {
     #[diesel(sql_type = diesel::sql_types::BigInt)]
@@ -205,19 +221,7 @@ pub fn claim_due(
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let rows: Vec<(
-        (i64, i32, i64, i64),
-        (
-            String,
-            String,
-            Option<String>,
-            Option<NaiveDateTime>,
-            Option<NaiveDateTime>,
-        ),
-        (String, i64, NaiveDateTime),
-        String,
-        String,
-    )> = webhook_messages::table
+    let rows: Vec<DueRow> = webhook_messages::table
         .inner_join(webhook_endpoints::table.inner_join(organisations::table))
         .inner_join(
             mailbox_events::table.inner_join(deliveries::table.inner_join(documents::table)),
