@@ -464,13 +464,7 @@ async fn expiry_only(
     engine: Arc<Engine>,
     schedules: &Schedules,
 ) -> Result<(), ScheduleError> {
-    let on_expiry = engine.clone();
-    let expiry = cron_job(
-        "delivery_schedule",
-        &schedules.expiry,
-        schedules.time_zone,
-        move || on_expiry.clone().expire(),
-    )?;
+    let expiry = expiry_job(&engine, schedules)?;
     let failed =
         |e: tokio_cron_scheduler::JobSchedulerError| ScheduleError::Scheduler(e.to_string());
     scheduler.add(expiry).await.map_err(failed)?;
@@ -481,6 +475,17 @@ async fn expiry_only(
         std::future::pending::<()>().await
     });
     Ok(())
+}
+
+/// The mailboxes' expiry, on `delivery_schedule`.
+fn expiry_job(engine: &Arc<Engine>, schedules: &Schedules) -> Result<Job, ScheduleError> {
+    let on_expiry = engine.clone();
+    cron_job(
+        "delivery_schedule",
+        &schedules.expiry,
+        schedules.time_zone,
+        move || on_expiry.clone().expire(),
+    )
 }
 
 async fn add_jobs(
@@ -503,13 +508,7 @@ async fn add_jobs(
         schedules.time_zone,
         move || on_inbox.clone().sweep(),
     )?;
-    let on_expiry = engine.clone();
-    let expiry = cron_job(
-        "delivery_schedule",
-        &schedules.expiry,
-        schedules.time_zone,
-        move || on_expiry.clone().expire(),
-    )?;
+    let expiry = expiry_job(engine, schedules)?;
     let add = |job| async {
         scheduler
             .add(job)

@@ -283,6 +283,22 @@ impl DeliveryQuery {
         }
     }
 
+    /// The first page of the deliveries the filters select.
+    pub fn filtered(
+        kind: Option<DocumentType>,
+        received_after: Option<NaiveDateTime>,
+        downloaded: Option<bool>,
+        after_sequence: Option<i64>,
+    ) -> DeliveryQuery {
+        DeliveryQuery {
+            kind,
+            received_after,
+            downloaded,
+            after_sequence,
+            ..DeliveryQuery::all()
+        }
+    }
+
     /// Sets the page and its size, each checked.
     pub fn paged(self, page: Option<u32>, page_size: Option<u32>) -> Result<Self, PageError> {
         let page = page.unwrap_or(1);

@@ -193,18 +193,12 @@ fn delivery_query(pairs: &[(String, String)]) -> Result<DeliveryQuery, ApiError>
             .transpose()
     };
     let (page_number, page_size) = (page("page")?, page("pageSize")?);
-    DeliveryQuery {
-        kind,
-        received_after,
-        downloaded,
-        after_sequence,
-        ..DeliveryQuery::all()
-    }
-    .paged(page_number, page_size)
-    .map_err(|e| {
-        let given = value(pairs, e.field).unwrap_or_default();
-        ApiError::invalid(e.field, given, e.to_string())
-    })
+    DeliveryQuery::filtered(kind, received_after, downloaded, after_sequence)
+        .paged(page_number, page_size)
+        .map_err(|e| {
+            let given = value(pairs, e.field).unwrap_or_default();
+            ApiError::invalid(e.field, given, e.to_string())
+        })
 }
 
 /// One delivery of the caller's mailbox.

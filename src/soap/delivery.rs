@@ -129,21 +129,15 @@ fn delivery_query(request: &Element) -> Result<DeliveryQuery, Fault> {
             .transpose()
     };
     let (page_number, page_size) = (page("page")?, page("pageSize")?);
-    DeliveryQuery {
-        kind,
-        received_after,
-        downloaded,
-        after_sequence,
-        ..DeliveryQuery::all()
-    }
-    .paged(page_number.map(|p| p.0), page_size.map(|p| p.0))
-    .map_err(|e| {
-        let sent = match e.field {
-            "page" => page_number,
-            _ => page_size,
-        };
-        invalid(e.field, sent.map_or("", |p| p.1), e.to_string())
-    })
+    DeliveryQuery::filtered(kind, received_after, downloaded, after_sequence)
+        .paged(page_number.map(|p| p.0), page_size.map(|p| p.0))
+        .map_err(|e| {
+            let sent = match e.field {
+                "page" => page_number,
+                _ => page_size,
+            };
+            invalid(e.field, sent.map_or("", |p| p.1), e.to_string())
+        })
 }
 
 fn invalid(field: &str, value: &str, reason: impl Into<String>) -> Fault {
