@@ -67,7 +67,7 @@ pub fn run(db: &Database, command: ClientCommand) -> anyhow::Result<()> {
             }
         }
         ClientCommand::Revoke { cbe, client_id } => {
-            if admin::revoke_credential(db, &enterprise_number(&cbe)?, &client_id)? {
+            if admin::revoke_client(db, &enterprise_number(&cbe)?, &client_id)? {
                 println!("client {client_id} revoked");
             } else {
                 anyhow::bail!("{cbe} has no active client {client_id}");

@@ -8,7 +8,7 @@ use actix_web::http::header::{ContentDisposition, DispositionParam, DispositionT
 use actix_web::{web, HttpRequest, HttpResponse};
 
 use super::body::{DeliveryBody, DeliveryPage, ErrorBody, EventBody, EventPage, MailboxBody};
-use super::{authorise, token, Api, ApiError};
+use super::{authorise, token, Api, ApiError, Authorised};
 use crate::domain::{DeliveryQuery, DocumentType, Scope};
 use crate::service::delivery::{target, Part};
 
@@ -83,6 +83,31 @@ fn number<T: std::str::FromStr>(name: &str, text: &str) -> Result<T, ApiError> {
         .map_err(|_| ApiError::invalid(name, text, format!("{name} is out of range")))
 }
 
+/// The request's parameters read by `read`, once the caller is known: a refusal is
+/// recorded in the audit trail as the caller's.
+async fn checked<T>(
+    api: &Api,
+    auth: &Authorised,
+    read: impl FnOnce() -> Result<T, ApiError>,
+) -> Result<T, ApiError> {
+    let read = read();
+    if let Err(error) = &read {
+        api.services
+            .record_refusal(&auth.call, Some(&auth.caller), error.code)
+            .await;
+    }
+    read
+}
+
+/// The audit target of a per-delivery route: the delivery its id reads as, or the text
+/// given.
+fn path_target(path: &web::Path<String>) -> String {
+    match path.parse::<i64>() {
+        Ok(id) if path.bytes().all(|b| b.is_ascii_digit()) => target(id),
+        _ => format!("delivery:{}", path.chars().take(24).collect::<String>()),
+    }
+}
+
 fn id_of(path: &web::Path<String>) -> Result<i64, ApiError> {
     number("id", path.as_str())
 }
@@ -96,8 +121,8 @@ fn id_of(path: &web::Path<String>) -> Result<i64, ApiError> {
     ))]
 pub async fn summary(api: web::Data<Api>, request: HttpRequest) -> HttpResponse {
     let answer = async {
-        parameters(&request, &[])?;
         let auth = authorise(&api, &request, "mailboxSummary", Scope::MailboxRead, None).await?;
+        checked(&api, &auth, || parameters(&request, &[])).await?;
         let summary = api
             .services
             .mailbox_summary(&auth.call, &auth.caller)
@@ -125,20 +150,23 @@ pub async fn summary(api: web::Data<Api>, request: HttpRequest) -> HttpResponse 
     ))]
 pub async fn list(api: web::Data<Api>, request: HttpRequest) -> HttpResponse {
     let answer = async {
-        let pairs = parameters(
-            &request,
-            &[
-                "fileType",
-                "receivedAfter",
-                "downloaded",
-                "afterSequence",
-                "page",
-                "pageSize",
-            ],
-        )?;
-        let query = delivery_query(&pairs)?;
-        let (page, page_size) = (query.page, query.page_size);
         let auth = authorise(&api, &request, "listDeliveries", Scope::MailboxRead, None).await?;
+        let query = checked(&api, &auth, || {
+            let pairs = parameters(
+                &request,
+                &[
+                    "fileType",
+                    "receivedAfter",
+                    "downloaded",
+                    "afterSequence",
+                    "page",
+                    "pageSize",
+                ],
+            )?;
+            delivery_query(&pairs)
+        })
+        .await?;
+        let (page, page_size) = (query.page, query.page_size);
         let (total, found) = api
             .services
             .list_deliveries(&auth.call, &auth.caller, query)
@@ -217,15 +245,18 @@ pub async fn one(
     path: web::Path<String>,
 ) -> HttpResponse {
     let answer = async {
-        parameters(&request, &[])?;
-        let id = id_of(&path)?;
         let auth = authorise(
             &api,
             &request,
             "getDelivery",
             Scope::MailboxRead,
-            Some(target(id)),
+            Some(path_target(&path)),
         )
+        .await?;
+        let id = checked(&api, &auth, || {
+            parameters(&request, &[])?;
+            id_of(&path)
+        })
         .await?;
         let found = api.services.delivery(&auth.call, &auth.caller, id).await?;
         Ok::<_, ApiError>(DeliveryBody::from(&found))
@@ -295,8 +326,6 @@ async fn file(
     part: Part,
 ) -> HttpResponse {
     let answer = async {
-        parameters(&request, &[])?;
-        let id = id_of(&path)?;
         let operation = match part {
             Part::Content => "downloadContent",
             Part::Voucher => "downloadVoucher",
@@ -307,8 +336,13 @@ async fn file(
             &request,
             operation,
             Scope::MailboxDownload,
-            Some(target(id)),
+            Some(path_target(&path)),
         )
+        .await?;
+        let id = checked(&api, &auth, || {
+            parameters(&request, &[])?;
+            id_of(&path)
+        })
         .await?;
         let (delivery, file) = api
             .services
@@ -361,23 +395,27 @@ async fn file(
     ))]
 pub async fn events(api: web::Data<Api>, request: HttpRequest) -> HttpResponse {
     let answer = async {
-        let pairs = parameters(&request, &["afterSequence", "limit"])?;
-        let after = value(&pairs, "afterSequence")
-            .map(|t| number::<i64>("afterSequence", t))
-            .transpose()?
-            .unwrap_or(0);
-        let limit = value(&pairs, "limit")
-            .map(|t| number::<i64>("limit", t))
-            .transpose()?
-            .unwrap_or(100);
-        if !(1..=MAX_EVENTS).contains(&limit) {
-            return Err(ApiError::invalid(
-                "limit",
-                &limit.to_string(),
-                format!("limit must be from 1 to {MAX_EVENTS}"),
-            ));
-        }
         let auth = authorise(&api, &request, "listEvents", Scope::MailboxRead, None).await?;
+        let (after, limit) = checked(&api, &auth, || {
+            let pairs = parameters(&request, &["afterSequence", "limit"])?;
+            let after = value(&pairs, "afterSequence")
+                .map(|t| number::<i64>("afterSequence", t))
+                .transpose()?
+                .unwrap_or(0);
+            let limit = value(&pairs, "limit")
+                .map(|t| number::<i64>("limit", t))
+                .transpose()?
+                .unwrap_or(100);
+            if !(1..=MAX_EVENTS).contains(&limit) {
+                return Err(ApiError::invalid(
+                    "limit",
+                    &limit.to_string(),
+                    format!("limit must be from 1 to {MAX_EVENTS}"),
+                ));
+            }
+            Ok((after, limit))
+        })
+        .await?;
         let found = api
             .services
             .mailbox_events(&auth.call, &auth.caller, after, limit)

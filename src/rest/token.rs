@@ -92,8 +92,16 @@ pub async fn token(api: web::Data<Api>, request: HttpRequest, body: web::Bytes) 
     };
     let bad =
         |description: &str| oauth_error(StatusCode::BAD_REQUEST, "invalid_request", description);
+    let refused = |call: &Call, response: HttpResponse, outcome: &'static str| {
+        let services = api.services.clone();
+        let call = call.clone();
+        async move {
+            services.record_refusal(&call, None, outcome).await;
+            response
+        }
+    };
     if body.len() > MAX_FORM_BYTES {
-        return bad("the request is too large");
+        return refused(&call, bad("the request is too large"), "INVALID_REQUEST").await;
     }
     let form_type = request
         .headers()
@@ -101,11 +109,16 @@ pub async fn token(api: web::Data<Api>, request: HttpRequest, body: web::Bytes) 
         .and_then(|h| h.to_str().ok())
         .is_some_and(|t| t.starts_with("application/x-www-form-urlencoded"));
     if !form_type {
-        return bad("the body must be application/x-www-form-urlencoded");
+        return refused(
+            &call,
+            bad("the body must be application/x-www-form-urlencoded"),
+            "INVALID_REQUEST",
+        )
+        .await;
     }
     let fields = match form_fields(&body) {
         Ok(fields) => fields,
-        Err(why) => return bad(&why),
+        Err(why) => return refused(&call, bad(&why), "INVALID_REQUEST").await,
     };
     let field = |name: &str| {
         fields
@@ -120,15 +133,23 @@ pub async fn token(api: web::Data<Api>, request: HttpRequest, body: web::Bytes) 
     ) {
         (Some(Ok(pair)), None, None) => pair,
         (Some(Ok((id, secret))), Some(form_id), None) if form_id == id => (id, secret),
-        (Some(Err(why)), _, _) => return bad(&why),
-        (Some(Ok(_)), _, _) => return bad("authenticate the client one way only"),
+        (Some(Err(why)), _, _) => return refused(&call, bad(&why), "INVALID_REQUEST").await,
+        (Some(Ok(_)), _, _) => {
+            return refused(
+                &call,
+                bad("authenticate the client one way only"),
+                "INVALID_REQUEST",
+            )
+            .await
+        }
         (None, Some(id), Some(secret)) => (id.to_owned(), secret.to_owned()),
         (None, _, _) => {
-            return oauth_error(
+            let response = oauth_error(
                 StatusCode::UNAUTHORIZED,
                 "invalid_client",
                 "authenticate the client (HTTP Basic, or client_id and client_secret)",
-            )
+            );
+            return refused(&call, response, "NOT_AUTHENTICATED").await;
         }
     };
     call.username = Some(credentials.0.chars().take(64).collect());
@@ -144,7 +165,7 @@ pub async fn token(api: web::Data<Api>, request: HttpRequest, body: web::Bytes) 
                 &format!("{other}: only client_credentials is offered"),
             );
         }
-        None => return bad("grant_type is missing"),
+        None => return refused(&call, bad("grant_type is missing"), "INVALID_REQUEST").await,
     }
     let asked = match field("scope").map(str::parse::<Scopes>).transpose() {
         Ok(asked) => asked,
@@ -262,7 +283,7 @@ pub async fn metadata(
         "grant_types_supported": ["client_credentials"],
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
         "scopes_supported": super::scopes_supported(),
-        "response_types_supported": ["token"],
+        "response_types_supported": [],
     }))
 }
 

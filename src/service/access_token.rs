@@ -166,6 +166,9 @@ impl Tokens {
     pub fn verify(&self, token: &str) -> Result<(Caller, Scopes), TokenError> {
         let invalid = |why: String| TokenError::InvalidToken(why);
         let header = jsonwebtoken::decode_header(token).map_err(|e| invalid(e.to_string()))?;
+        if header.typ.as_deref() != Some("at+jwt") {
+            return Err(invalid("not an access token (typ at+jwt)".into()));
+        }
         if header.alg != Algorithm::EdDSA {
             return Err(invalid(format!(
                 "{:?} is not this issuer's algorithm",

@@ -74,7 +74,7 @@ pub fn set_credential(
         Ok(())
     } else {
         Err(ServiceError::Conflict(format!(
-            "the username {username} belongs to another organisation"
+            "the username {username} is taken (by another organisation, or by an OAuth client)"
         )))
     }
 }
@@ -128,7 +128,7 @@ pub fn set_client(
     })?;
     if !stored {
         return Err(ServiceError::Conflict(format!(
-            "the client id {client_id} belongs to another organisation"
+            "the client id {client_id} is taken (by another organisation, or by a SOAP credential)"
         )));
     }
     Ok(client)
@@ -156,7 +156,17 @@ pub fn revoke_credential(
     username: &str,
 ) -> Result<bool, ServiceError> {
     let organisation_id = organisation_id(db, cbe)?;
-    db.write(|conn| Ok(credential::revoke(conn, organisation_id, username)?))
+    db.write(|conn| Ok(credential::revoke(conn, organisation_id, username, false)?))
+}
+
+/// Revokes an OAuth client of an organisation (a SOAP credential of that name is left).
+pub fn revoke_client(
+    db: &Database,
+    cbe: &EnterpriseNumber,
+    client_id: &str,
+) -> Result<bool, ServiceError> {
+    let organisation_id = organisation_id(db, cbe)?;
+    db.write(|conn| Ok(credential::revoke(conn, organisation_id, client_id, true)?))
 }
 
 pub fn add_dossier_type(

@@ -56,7 +56,8 @@ pub fn active_secret_hash(conn: &mut DbConnection, id: i32) -> StoreResult<Optio
 
 /// Adds a credential, or gives an existing username of the same organisation a new secret
 /// (and reactivates it), with `scopes` for an OAuth client (`None`: a SOAP credential).
-/// Returns false when the username belongs to another organisation.
+/// Returns false when the username belongs to another organisation, or is of the other kind
+/// (a SOAP credential's name for a client, or a client's for a credential).
 pub fn upsert(
     conn: &mut DbConnection,
     organisation_id: i32,
@@ -66,12 +67,18 @@ pub fn upsert(
 ) -> StoreResult<bool> {
     let existing = credentials::table
         .filter(credentials::username.eq(username))
-        .select((credentials::id, credentials::organisation_id))
-        .first::<(i32, i32)>(conn)
+        .select((
+            credentials::id,
+            credentials::organisation_id,
+            credentials::scopes,
+        ))
+        .first::<(i32, i32, Option<String>)>(conn)
         .optional()?;
     match existing {
-        Some((_, owner)) if owner != organisation_id => Ok(false),
-        Some((id, _)) => {
+        Some((_, owner, _)) if owner != organisation_id => Ok(false),
+        // A SOAP credential never becomes an OAuth client, nor a client a credential.
+        Some((_, _, kind)) if kind.is_some() != scopes.is_some() => Ok(false),
+        Some((id, _, _)) => {
             diesel::update(credentials::table.find(id))
                 .set((
                     credentials::secret_hash.eq(secret_hash),
@@ -97,12 +104,19 @@ pub fn upsert(
 }
 
 /// Revokes a credential of an organisation; returns whether one was revoked.
-pub fn revoke(conn: &mut DbConnection, organisation_id: i32, username: &str) -> StoreResult<bool> {
+/// `client`: an OAuth client (with scopes), else a SOAP credential; the other kind is left.
+pub fn revoke(
+    conn: &mut DbConnection,
+    organisation_id: i32,
+    username: &str,
+    client: bool,
+) -> StoreResult<bool> {
     let n = diesel::update(
         credentials::table
             .filter(credentials::organisation_id.eq(organisation_id))
             .filter(credentials::username.eq(username))
-            .filter(credentials::revoked_at.is_null()),
+            .filter(credentials::revoked_at.is_null())
+            .filter(credentials::scopes.is_null().eq(!client)),
     )
     .set(credentials::revoked_at.eq(Some(now())))
     .execute(conn)?;
