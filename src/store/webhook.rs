@@ -78,7 +78,6 @@ pub fn remove(
 }
 
 /// Gives an endpoint a new secret; the current one keeps signing until `overlap_until`.
-/// Enables a disabled endpoint again.
 pub fn rotate(
     conn: &mut DbConnection,
     organisation_id: i32,
@@ -196,8 +195,11 @@ pub fn claim_due(
     limit: i64,
 ) -> StoreResult<Vec<DueMessage>> {
     use diesel::sql_types::Timestamp;
+    // Messages of a removed or disabled endpoint wait (a removed one's for ever).
     let due = "delivered_at IS NULL AND gave_up_at IS NULL AND next_attempt_at <= {now} \
-               AND (claimed_until IS NULL OR claimed_until < {now})";
+               AND (claimed_until IS NULL OR claimed_until < {now}) \
+               AND endpoint_id IN (SELECT id FROM webhook_endpoints \
+               WHERE removed_at IS NULL AND disabled_at IS NULL)";
     let claimed: Vec<Claimed> = match conn {
         DbConnection::Postgres(pg) => diesel::sql_query(format!(
             "UPDATE webhook_messages SET claimed_until = $2 WHERE id IN (SELECT id FROM \
@@ -407,6 +409,8 @@ pub fn replay(
     diesel::update(webhook_messages::table.find(id))
         .set((
             webhook_messages::next_attempt_at.eq(at),
+            // A replay has the whole schedule of retries again.
+            webhook_messages::attempts.eq(0),
             webhook_messages::delivered_at.eq(None::<NaiveDateTime>),
             webhook_messages::gave_up_at.eq(None::<NaiveDateTime>),
             webhook_messages::claimed_until.eq(None::<NaiveDateTime>),
