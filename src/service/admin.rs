@@ -9,6 +9,7 @@ use base64::Engine as _;
 
 use crate::domain::{DossierTypeCode, EnterpriseNumber, Niss, Scopes};
 use crate::store::audit::{self, AuditEntry};
+use crate::store::credential::Upsert;
 use crate::store::dossier_type::{self, DossierTypeRow};
 use crate::store::journal::{self, JournalEntry};
 use crate::store::organisation::{self, OrganisationRow};
@@ -70,12 +71,14 @@ pub fn set_credential(
     let hash = hash_secret(secret)?;
     let stored =
         db.write(|conn| credential::upsert(conn, organisation_id, username, &hash, None))?;
-    if stored {
-        Ok(())
-    } else {
-        Err(ServiceError::Conflict(format!(
-            "the username {username} is taken (by another organisation, or by an OAuth client)"
-        )))
+    match stored {
+        Upsert::Stored => Ok(()),
+        Upsert::OtherOrganisation => Err(ServiceError::Conflict(format!(
+            "the username {username} belongs to another organisation"
+        ))),
+        Upsert::OtherKind => Err(ServiceError::Conflict(format!(
+            "the username {username} is an OAuth client's (raas admin client …)"
+        ))),
     }
 }
 
@@ -126,12 +129,15 @@ pub fn set_client(
             Some(&scopes),
         )
     })?;
-    if !stored {
-        return Err(ServiceError::Conflict(format!(
-            "the client id {client_id} is taken (by another organisation, or by a SOAP credential)"
-        )));
+    match stored {
+        Upsert::Stored => Ok(client),
+        Upsert::OtherOrganisation => Err(ServiceError::Conflict(format!(
+            "the client id {client_id} belongs to another organisation"
+        ))),
+        Upsert::OtherKind => Err(ServiceError::Conflict(format!(
+            "the client id {client_id} is a SOAP credential's"
+        ))),
     }
-    Ok(client)
 }
 
 /// `bytes` random bytes in base64url.

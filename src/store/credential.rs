@@ -56,15 +56,15 @@ pub fn active_secret_hash(conn: &mut DbConnection, id: i32) -> StoreResult<Optio
 
 /// Adds a credential, or gives an existing username of the same organisation a new secret
 /// (and reactivates it), with `scopes` for an OAuth client (`None`: a SOAP credential).
-/// Returns false when the username belongs to another organisation, or is of the other kind
-/// (a SOAP credential's name for a client, or a client's for a credential).
+/// Nothing is stored when the username belongs to another organisation, or is of the other
+/// kind (a SOAP credential's name for a client, or a client's for a credential).
 pub fn upsert(
     conn: &mut DbConnection,
     organisation_id: i32,
     username: &str,
     secret_hash: &str,
     scopes: Option<&str>,
-) -> StoreResult<bool> {
+) -> StoreResult<Upsert> {
     let existing = credentials::table
         .filter(credentials::username.eq(username))
         .select((
@@ -75,9 +75,9 @@ pub fn upsert(
         .first::<(i32, i32, Option<String>)>(conn)
         .optional()?;
     match existing {
-        Some((_, owner, _)) if owner != organisation_id => Ok(false),
+        Some((_, owner, _)) if owner != organisation_id => Ok(Upsert::OtherOrganisation),
         // A SOAP credential never becomes an OAuth client, nor a client a credential.
-        Some((_, _, kind)) if kind.is_some() != scopes.is_some() => Ok(false),
+        Some((_, _, kind)) if kind.is_some() != scopes.is_some() => Ok(Upsert::OtherKind),
         Some((id, _, _)) => {
             diesel::update(credentials::table.find(id))
                 .set((
@@ -86,7 +86,7 @@ pub fn upsert(
                     credentials::scopes.eq(scopes),
                 ))
                 .execute(conn)?;
-            Ok(true)
+            Ok(Upsert::Stored)
         }
         None => {
             diesel::insert_into(credentials::table)
@@ -98,9 +98,17 @@ pub fn upsert(
                     credentials::scopes.eq(scopes),
                 ))
                 .execute(conn)?;
-            Ok(true)
+            Ok(Upsert::Stored)
         }
     }
+}
+
+/// What [`upsert`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Upsert {
+    Stored,
+    OtherOrganisation,
+    OtherKind,
 }
 
 /// Revokes a credential of an organisation; returns whether one was revoked.
