@@ -736,6 +736,7 @@ fn every_call_is_audited(backend: Backend) {
             "claimedCbeNumber": request.cbe,
             "username": username,
             "ssin": request.ssin,
+            "target": null,
             "legalContext": request.legal_context,
             "clientTicket": request.ticket,
             "serverTicket": answer.server_ticket(),
