@@ -228,7 +228,8 @@ fn day(flag: &str, value: &str) -> anyhow::Result<NaiveDate> {
         .with_context(|| format!("--{flag} {value} is not a date (YYYY-MM-DD)"))
 }
 
-fn cbe(value: &str) -> anyhow::Result<EnterpriseNumber> {
+/// An enterprise number given as `--cbe`.
+pub(super) fn cbe(value: &str) -> anyhow::Result<EnterpriseNumber> {
     EnterpriseNumber::parse(value).with_context(|| format!("--cbe {value}"))
 }
 

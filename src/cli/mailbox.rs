@@ -7,8 +7,8 @@ use std::path::PathBuf;
 use anyhow::{bail, Context};
 use clap::Args;
 
+use super::admin::cbe as enterprise_number;
 use crate::config::Config;
-use crate::domain::EnterpriseNumber;
 use crate::service::delivery::{self, MailboxSettings, Recipients};
 use crate::store::Database;
 
@@ -54,10 +54,6 @@ pub struct DeliveriesArgs {
     /// One JSON object per delivery instead of a table
     #[arg(long)]
     pub json: bool,
-}
-
-fn enterprise_number(value: &str) -> anyhow::Result<EnterpriseNumber> {
-    EnterpriseNumber::parse(value).with_context(|| format!("--cbe {value}"))
 }
 
 /// Publishes a broadcast and prints what was stored.

@@ -1,9 +1,9 @@
 //! `raas admin client …`: the OAuth 2.0 clients of the REST API (client credentials).
 
-use anyhow::Context;
 use clap::Subcommand;
 
-use crate::domain::{EnterpriseNumber, Scope, Scopes};
+use super::admin::cbe as enterprise_number;
+use crate::domain::{Scope, Scopes};
 use crate::service::admin;
 use crate::store::Database;
 
@@ -42,10 +42,6 @@ impl ClientCommand {
 
 fn scope(value: &str) -> Result<Scope, String> {
     value.parse()
-}
-
-fn enterprise_number(value: &str) -> anyhow::Result<EnterpriseNumber> {
-    EnterpriseNumber::parse(value).with_context(|| format!("--cbe {value}"))
 }
 
 pub fn run(db: &Database, command: ClientCommand) -> anyhow::Result<()> {

@@ -4,7 +4,7 @@
 use anyhow::{bail, Context};
 use clap::Subcommand;
 
-use crate::domain::EnterpriseNumber;
+use super::admin::cbe as enterprise_number;
 use crate::service::webhook;
 use crate::store::Database;
 
@@ -73,10 +73,6 @@ impl WebhookCommand {
             WebhookCommand::List { .. } | WebhookCommand::Messages { .. }
         )
     }
-}
-
-fn enterprise_number(value: &str) -> anyhow::Result<EnterpriseNumber> {
-    EnterpriseNumber::parse(value).with_context(|| format!("--cbe {value}"))
 }
 
 fn stamp(at: Option<chrono::NaiveDateTime>) -> Option<String> {

@@ -126,6 +126,13 @@ impl fmt::Display for Retention {
     }
 }
 
+/// A stored UTC time as RFC 3339 to the microsecond, as the mailboxes' answers give it (so
+/// that a `publishedAt` given back as `receivedAfter` selects exactly what came later).
+pub fn utc_text(at: NaiveDateTime) -> String {
+    at.and_utc()
+        .to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+}
+
 /// Where a delivery stands in its mailbox.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DeliveryState {

@@ -1,18 +1,13 @@
 //! The JSON bodies of the REST API, typed, so that the OpenAPI document (`openapi.rs`) is
 //! derived from what the handlers send.
 
-use chrono::NaiveDateTime;
 use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::domain::Delivery;
 use crate::store::delivery::{MailboxEvent, Summary};
 
-/// A stored UTC time as RFC 3339, to the microsecond.
-pub fn utc(at: NaiveDateTime) -> String {
-    at.and_utc()
-        .to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
-}
+pub use crate::domain::delivery::utc_text as utc;
 
 /// The first download of a delivery: the proof of receipt.
 #[derive(Debug, Serialize, ToSchema)]

@@ -44,7 +44,8 @@ pub fn list_organisations(db: &Database) -> Result<Vec<OrganisationRow>, Service
     Ok(organisation::list(&mut *db.connection()?)?)
 }
 
-fn organisation_id(db: &Database, cbe: &EnterpriseNumber) -> Result<i32, ServiceError> {
+/// The id of the organisation of an enterprise number; an unknown one is refused.
+pub fn organisation_id(db: &Database, cbe: &EnterpriseNumber) -> Result<i32, ServiceError> {
     find_organisation(db, cbe)?
         .map(|o| o.id)
         .ok_or_else(|| ServiceError::UnknownOrganisation(cbe.to_string()))

@@ -19,7 +19,7 @@ use super::{Call, Caller, Services, Success};
 use crate::domain::delivery::Receipt;
 use crate::domain::{Delivery, DeliveryQuery, DocumentType, EnterpriseNumber, Retention};
 use crate::store::delivery::{self as mailbox, Locations, MailboxEvent, NewDocument, Summary};
-use crate::store::{audit, organisation, Database, StoreError};
+use crate::store::{audit, Database, StoreError};
 
 /// The folder of the outbox broadcasts are stored in (`<outbox>/broadcasts/<id>/<name>`);
 /// receivers' folders are enterprise numbers, so the name is free.
@@ -266,16 +266,12 @@ pub fn broadcast(
     let file_name = stored_name(source)?;
     let organisation_ids = match recipients {
         Recipients::All => None,
-        Recipients::Organisations(numbers) => {
-            let mut conn = db.connection()?;
-            let mut ids = Vec::with_capacity(numbers.len());
-            for number in numbers {
-                let found = organisation::find_by_cbe(&mut conn, number.as_str())?
-                    .ok_or_else(|| ServiceError::UnknownOrganisation(number.to_string()))?;
-                ids.push(found.id);
-            }
-            Some(ids)
-        }
+        Recipients::Organisations(numbers) => Some(
+            numbers
+                .iter()
+                .map(|number| super::admin::organisation_id(db, number))
+                .collect::<Result<Vec<i32>, _>>()?,
+        ),
     };
     let folder = Path::new(BROADCASTS).join(uuid::Uuid::new_v4().to_string());
     let location = folder.join(&file_name);
@@ -466,10 +462,12 @@ pub fn ledger(
     cbe: &EnterpriseNumber,
     limit: i64,
 ) -> Result<Vec<Delivery>, ServiceError> {
-    let mut conn = db.connection()?;
-    let found = organisation::find_by_cbe(&mut conn, cbe.as_str())?
-        .ok_or_else(|| ServiceError::UnknownOrganisation(cbe.to_string()))?;
-    Ok(mailbox::ledger(&mut conn, found.id, limit)?)
+    let organisation_id = super::admin::organisation_id(db, cbe)?;
+    Ok(mailbox::ledger(
+        &mut *db.connection()?,
+        organisation_id,
+        limit,
+    )?)
 }
 
 /// One file of a delivery.

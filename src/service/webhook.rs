@@ -15,11 +15,12 @@ use chrono::NaiveDateTime;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
+use super::admin::organisation_id;
 use super::error::ServiceError;
 use super::execution::off_workers;
 use crate::domain::{EnterpriseNumber, MailboxEventKind};
 use crate::store::webhook::{self as outbox, AfterFailure, DueMessage, EndpointRow, MessageRow};
-use crate::store::{organisation, Database};
+use crate::store::Database;
 
 /// The delays after each failed attempt (Standard Webhooks' schedule): about 28 hours in all.
 const RETRY_DELAYS: [Duration; 7] = [
@@ -77,13 +78,6 @@ fn new_secret() -> String {
         "whsec_{}",
         base64::engine::general_purpose::STANDARD.encode(key)
     )
-}
-
-fn organisation_id(db: &Database, cbe: &EnterpriseNumber) -> Result<i32, ServiceError> {
-    let mut conn = db.connection()?;
-    Ok(organisation::find_by_cbe(&mut conn, cbe.as_str())?
-        .ok_or_else(|| ServiceError::UnknownOrganisation(cbe.to_string()))?
-        .id)
 }
 
 /// The event types an endpoint gets: those named (default: every one).

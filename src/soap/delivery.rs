@@ -2,13 +2,14 @@
 //! xsd/Delivery.xsd): the mailbox of the caller's organisation.
 
 use base64::Engine as _;
-use chrono::{NaiveDateTime, SecondsFormat};
+use chrono::NaiveDateTime;
 
 use super::fault::{Fault, ReasonCode};
 use super::fields;
 use super::kszbcss::Status;
 use super::pipeline::{Exchange, Refusal, SoapService};
 use super::COMMON_NS;
+use crate::domain::delivery::utc_text as utc;
 use crate::domain::{Delivery, DeliveryQuery, DocumentType};
 use crate::service::delivery::Fetched;
 use crate::service::Services;
@@ -188,12 +189,6 @@ fn date_time(element: &Element, path: &str) -> Result<NaiveDateTime, Fault> {
                 format!("{path} must be a date and time (xs:dateTime, e.g. 2026-12-01T08:00:00Z)"),
             )
         })
-}
-
-/// A stored UTC time as an `xs:dateTime`, to the microsecond (so that a `receivedAfter`
-/// given back selects only what came later).
-fn utc(at: NaiveDateTime) -> String {
-    at.and_utc().to_rfc3339_opts(SecondsFormat::Micros, true)
 }
 
 /// `delivery:delivery`, a DeliveryType.
