@@ -132,6 +132,7 @@ impl Application {
         let api = Api {
             tokens: Arc::new(Tokens::open(services.db.clone(), config.tokens.clone())?),
             services: services.clone(),
+            body_timeout: config.body_timeout,
         };
         let public_base = PublicBase(config.public_url.clone());
         let state = State {
@@ -336,20 +337,9 @@ async fn soap_endpoint<S: SoapService>(
 ) -> HttpResponse {
     let deadline = state.config.body_timeout;
     let body = match content_encoding(&request) {
-        Ok(()) => tokio::time::timeout(
-            deadline,
-            read_limited(payload, state.config.max_request_bytes),
-        )
-        .await
-        .unwrap_or_else(|_| {
-            Err(Fault::new(
-                ReasonCode::RequestTimeout,
-                format!(
-                    "the request body did not arrive within {} s",
-                    deadline.as_secs_f64()
-                ),
-            ))
-        }),
+        Ok(()) => read_body(payload, state.config.max_request_bytes, deadline)
+            .await
+            .map_err(Fault::from),
         Err(fault) => Err(fault),
     };
     // A body not read to its end leaves the connection unusable: it is closed.
@@ -397,28 +387,63 @@ fn content_encoding(request: &HttpRequest) -> Result<(), Fault> {
 }
 
 /// Reads the request body, refusing it as soon as it passes the limit.
-async fn read_limited(mut payload: web::Payload, limit: usize) -> Result<Vec<u8>, Fault> {
-    let too_large = || {
-        Fault::new(
-            ReasonCode::RequestTooLarge,
-            format!("the request is larger than {limit} bytes"),
-        )
-    };
-    let mut body = Vec::new();
-    while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|e| match e {
-            actix_web::error::PayloadError::Overflow => too_large(),
-            other => Fault::new(
-                ReasonCode::MalformedRequest,
-                format!("the request body could not be read: {other}"),
-            ),
-        })?;
-        if body.len() + chunk.len() > limit {
-            return Err(too_large());
+/// Why a request body was not read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BodyError {
+    /// Over the limit (bytes).
+    TooLarge(usize),
+    /// Not all there within the deadline.
+    Late(Duration),
+    /// The connection broke or the framing was wrong.
+    Broken(String),
+}
+
+/// Reads a body of at most `limit` bytes that must arrive within `deadline` (the head's own
+/// timeout does not cover the body): a slow or endless body is cut off.
+pub async fn read_body(
+    mut payload: web::Payload,
+    limit: usize,
+    deadline: Duration,
+) -> Result<Vec<u8>, BodyError> {
+    let read = async {
+        let mut body = Vec::new();
+        while let Some(chunk) = payload.next().await {
+            let chunk = chunk.map_err(|e| match e {
+                actix_web::error::PayloadError::Overflow => BodyError::TooLarge(limit),
+                other => BodyError::Broken(other.to_string()),
+            })?;
+            if body.len() + chunk.len() > limit {
+                return Err(BodyError::TooLarge(limit));
+            }
+            body.extend_from_slice(&chunk);
         }
-        body.extend_from_slice(&chunk);
+        Ok(body)
+    };
+    tokio::time::timeout(deadline, read)
+        .await
+        .unwrap_or(Err(BodyError::Late(deadline)))
+}
+
+impl From<BodyError> for Fault {
+    fn from(error: BodyError) -> Fault {
+        match error {
+            BodyError::TooLarge(limit) => Fault::new(
+                ReasonCode::RequestTooLarge,
+                format!("the request is larger than {limit} bytes"),
+            ),
+            BodyError::Late(deadline) => Fault::new(
+                ReasonCode::RequestTimeout,
+                format!(
+                    "the request body did not arrive within {} s",
+                    deadline.as_secs_f64()
+                ),
+            ),
+            BodyError::Broken(why) => Fault::new(
+                ReasonCode::MalformedRequest,
+                format!("the request body could not be read: {why}"),
+            ),
+        }
     }
-    Ok(body)
 }
 
 async fn wsdl(

@@ -29,12 +29,21 @@ struct Trickle {
 
 impl Trickle {
     fn open(app: &TestApp) -> Trickle {
+        let body = Request::consult(&org_a(), NISS_1).to_xml().into_bytes();
+        Trickle::open_to(
+            app,
+            "/soap/PersonRegisterService",
+            "text/xml; charset=utf-8\r\nSOAPAction: \"\"",
+            body,
+        )
+    }
+
+    /// A request to `path` whose body (of `content_type`) will trickle.
+    fn open_to(app: &TestApp, path: &str, content_type: &str, body: Vec<u8>) -> Trickle {
         let address = app.base_url().trim_start_matches("http://").to_owned();
         let mut stream = TcpStream::connect(&address).expect("a connection");
-        let body = Request::consult(&org_a(), NISS_1).to_xml().into_bytes();
         let head = format!(
-            "POST /soap/PersonRegisterService HTTP/1.1\r\nHost: {address}\r\n\
-             Content-Type: text/xml; charset=utf-8\r\nSOAPAction: \"\"\r\n\
+            "POST {path} HTTP/1.1\r\nHost: {address}\r\nContent-Type: {content_type}\r\n\
              Content-Length: {}\r\n\r\n",
             body.len()
         );
@@ -186,7 +195,50 @@ fn many_slow_bodies_do_not_keep_an_honest_client_waiting(backend: Backend) {
     assert_eq!(timeout_outcomes(&app), 200);
 }
 
+/// The token endpoint reads its form under the same deadline: a trickling token request is
+/// answered 408 `invalid_request`, its connection closed, and the refusal audited.
+fn a_token_request_sent_at_one_byte_a_second_is_cut_off(backend: Backend) {
+    let app = TestApp::start(backend);
+    let form = format!(
+        "grant_type=client_credentials&client_id=client-{}",
+        "x".repeat(40)
+    );
+    let mut clients = vec![Trickle::open_to(
+        &app,
+        "/oauth/token",
+        "application/x-www-form-urlencoded",
+        form.into_bytes(),
+    )];
+    trickle_all(&mut clients, BODY_DEADLINE + MARGIN + MARGIN, || {});
+    let client = &clients[0];
+    let closed = client.closed.expect("the connection is closed");
+    let took = closed - client.started;
+    assert!(
+        took >= BODY_DEADLINE - Duration::from_millis(500) && took <= BODY_DEADLINE + MARGIN,
+        "cut off after {took:?}"
+    );
+    let text = String::from_utf8_lossy(&client.answer).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").expect("an answer");
+    assert!(head.starts_with("HTTP/1.1 408"), "{head}");
+    assert_eq!(
+        header(head, "connection").as_deref(),
+        Some("close"),
+        "{head}"
+    );
+    let body: serde_json::Value = serde_json::from_str(body).expect("a JSON body");
+    assert_eq!(body["error"], "invalid_request", "{body}");
+    assert_eq!(
+        body["error_description"],
+        "the request body did not arrive within 10 s"
+    );
+    let trail = app.audit(None);
+    assert_eq!(trail.len(), 1, "{trail:?}");
+    assert_eq!(trail[0]["service"], "OAuth");
+    assert_eq!(trail[0]["outcome"], "REQUEST_TIMEOUT");
+}
+
 backend_tests!(
     a_body_sent_at_one_byte_a_second_is_cut_off,
     many_slow_bodies_do_not_keep_an_honest_client_waiting,
+    a_token_request_sent_at_one_byte_a_second_is_cut_off,
 );

@@ -27,6 +27,8 @@ pub const AUDIT_SERVICE: &str = "MailboxApi";
 pub struct Api {
     pub services: Services,
     pub tokens: Arc<Tokens>,
+    /// How long a request's body may take to arrive (`body_timeout_seconds`).
+    pub body_timeout: std::time::Duration,
 }
 
 /// An error answer: its status and `{code, message, field?}`.

@@ -13,6 +13,7 @@ use base64::Engine as _;
 use super::body::{OAuthErrorBody, TokenBody};
 use super::Api;
 use crate::domain::Scopes;
+use crate::server::BodyError;
 use crate::service::access_token::TokenError;
 use crate::service::{Call, ServiceError};
 
@@ -83,7 +84,11 @@ fn basic_credentials(request: &HttpRequest) -> Option<Result<(String, String), S
         (status = 200, body = TokenBody),
         (status = 400, body = OAuthErrorBody), (status = 401, body = OAuthErrorBody),
     ))]
-pub async fn token(api: web::Data<Api>, request: HttpRequest, body: web::Bytes) -> HttpResponse {
+pub async fn token(
+    api: web::Data<Api>,
+    request: HttpRequest,
+    payload: web::Payload,
+) -> HttpResponse {
     let mut call = Call {
         service: "OAuth",
         operation: "token".into(),
@@ -100,9 +105,32 @@ pub async fn token(api: web::Data<Api>, request: HttpRequest, body: web::Bytes) 
             response
         }
     };
-    if body.len() > MAX_FORM_BYTES {
-        return refused(&call, bad("the request is too large"), "INVALID_REQUEST").await;
-    }
+    // A slow or endless body is cut off like a SOAP one (the head's timeout does not cover it).
+    let body = match crate::server::read_body(payload, MAX_FORM_BYTES, api.body_timeout).await {
+        Ok(body) => body,
+        Err(error) => {
+            let (mut response, outcome) = match error {
+                BodyError::TooLarge(_) => (bad("the request is too large"), "INVALID_REQUEST"),
+                BodyError::Late(deadline) => (
+                    oauth_error(
+                        StatusCode::REQUEST_TIMEOUT,
+                        "invalid_request",
+                        &format!(
+                            "the request body did not arrive within {} s",
+                            deadline.as_secs_f64()
+                        ),
+                    ),
+                    "REQUEST_TIMEOUT",
+                ),
+                BodyError::Broken(why) => (bad(&why), "INVALID_REQUEST"),
+            };
+            // A body not read to its end leaves the connection unusable: it is closed.
+            response
+                .head_mut()
+                .set_connection_type(actix_web::http::ConnectionType::Close);
+            return refused(&call, response, outcome).await;
+        }
+    };
     let form_type = request
         .headers()
         .get("Content-Type")
