@@ -96,7 +96,13 @@ pub struct Tokens {
     db: Database,
     settings: TokenSettings,
     keys: RwLock<KeyRing>,
+    /// When the keys were last read from the database: tokens naming unknown keys (a flood
+    /// of forged ones) make it read them again at most every [`RELOAD_AT_MOST_EVERY`].
+    loaded_at: std::sync::Mutex<std::time::Instant>,
 }
+
+/// How often an unknown `kid` may make the keys be read again.
+const RELOAD_AT_MOST_EVERY: Duration = Duration::from_secs(1);
 
 fn corrupt(kid: &str, e: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(format!("token key {kid}: {e}"))
@@ -110,6 +116,7 @@ impl Tokens {
             db,
             settings,
             keys: RwLock::new(keys),
+            loaded_at: std::sync::Mutex::new(std::time::Instant::now()),
         })
     }
 
@@ -176,7 +183,7 @@ impl Tokens {
             )));
         }
         let kid = header.kid.ok_or_else(|| invalid("no kid".into()))?;
-        if !self.knows(&kid) {
+        if !self.knows(&kid) && self.may_reload() {
             // Made by another process since this one loaded its keys?
             let reloaded = load(&self.db)?;
             *self.keys.write().unwrap_or_else(|e| e.into_inner()) = reloaded;
@@ -218,6 +225,16 @@ impl Tokens {
         let (tokens, token) = (tokens.clone(), token.to_owned());
         let verified = super::execution::off_workers(move || Ok(tokens.verify(&token))).await?;
         verified
+    }
+
+    /// Whether the keys may be read again now (and if so, notes that they are).
+    fn may_reload(&self) -> bool {
+        let mut loaded_at = self.loaded_at.lock().unwrap_or_else(|e| e.into_inner());
+        if loaded_at.elapsed() < RELOAD_AT_MOST_EVERY {
+            return false;
+        }
+        *loaded_at = std::time::Instant::now();
+        true
     }
 
     fn knows(&self, kid: &str) -> bool {

@@ -166,6 +166,18 @@ struct Claimed {
     id: i64,
 }
 
+/// Whether any message is due at `now` (a read: the dispatcher takes the write lock only
+/// when there is something to claim).
+pub fn any_due(conn: &mut DbConnection, now: NaiveDateTime) -> StoreResult<bool> {
+    Ok(diesel::select(diesel::dsl::exists(
+        webhook_messages::table
+            .filter(webhook_messages::delivered_at.is_null())
+            .filter(webhook_messages::gave_up_at.is_null())
+            .filter(webhook_messages::next_attempt_at.le(now)),
+    ))
+    .get_result(conn)?)
+}
+
 /// A message to send now: what its body and headers are made of.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DueMessage {
