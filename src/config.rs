@@ -90,6 +90,16 @@ pub struct Config {
     pub token_lifetime_seconds: u64,
     /// Webhooks: whether endpoints on loopback, private or link-local addresses are called.
     pub webhook_allow_private: bool,
+    /// Mailboxes: days after publication a delivery never downloaded is reminded of.
+    pub delivery_unread_reminder_days: u32,
+    /// Mailboxes: days before expiry a delivery never downloaded is alerted of.
+    pub delivery_expiry_alert_days: u32,
+    /// E-mail: when `serve` makes the daily summaries of new deliveries (cron).
+    pub notification_schedule: String,
+    /// E-mail: the SMTP server (`None`: no e-mail is sent; they wait in the outbox).
+    pub smtp_url: Option<String>,
+    /// E-mail: the `From` of the notifications.
+    pub mail_from: lettre::message::Mailbox,
 }
 
 impl fmt::Debug for Config {
@@ -126,6 +136,20 @@ impl fmt::Debug for Config {
             .field("token_audience", &self.token_audience)
             .field("token_lifetime_seconds", &self.token_lifetime_seconds)
             .field("webhook_allow_private", &self.webhook_allow_private)
+            .field(
+                "delivery_unread_reminder_days",
+                &self.delivery_unread_reminder_days,
+            )
+            .field(
+                "delivery_expiry_alert_days",
+                &self.delivery_expiry_alert_days,
+            )
+            .field("notification_schedule", &self.notification_schedule)
+            .field(
+                "smtp_url",
+                &self.smtp_url.as_deref().map(crate::store::redact_url),
+            )
+            .field("mail_from", &self.mail_from.to_string())
             .finish()
     }
 }
@@ -393,6 +417,51 @@ pub const KEYS: &[Key] = &[
         scope: Scope::Serve,
         kind: Kind::Text,
     },
+    Key {
+        name: "delivery_unread_reminder_days",
+        env: "RAAS_DELIVERY_UNREAD_REMINDER_DAYS",
+        default: Some("15"),
+        value_name: "DAYS",
+        help: "Days after publication a delivery never downloaded is reminded of (event, webhook, e-mail)",
+        scope: Scope::Global,
+        kind: Kind::Integer,
+    },
+    Key {
+        name: "delivery_expiry_alert_days",
+        env: "RAAS_DELIVERY_EXPIRY_ALERT_DAYS",
+        default: Some("7"),
+        value_name: "DAYS",
+        help: "Days before expiry a delivery never downloaded is alerted of (event, webhook, e-mail)",
+        scope: Scope::Global,
+        kind: Kind::Integer,
+    },
+    Key {
+        name: "notification_schedule",
+        env: "RAAS_NOTIFICATION_SCHEDULE",
+        default: Some("0 0 7 * * *"),
+        value_name: "CRON",
+        help: "When serve e-mails the daily summaries of new deliveries (cron: sec min hour day month weekday)",
+        scope: Scope::Global,
+        kind: Kind::Text,
+    },
+    Key {
+        name: "smtp_url",
+        env: "RAAS_SMTP_URL",
+        default: None,
+        value_name: "URL",
+        help: "SMTP server of the e-mail notifications: smtp://host:port, smtps://user:password@host (unset: none sent)",
+        scope: Scope::Serve,
+        kind: Kind::Text,
+    },
+    Key {
+        name: "mail_from",
+        env: "RAAS_MAIL_FROM",
+        default: Some("raas <raas@localhost>"),
+        value_name: "MAILBOX",
+        help: "From of the e-mail notifications (Name <address>)",
+        scope: Scope::Serve,
+        kind: Kind::Text,
+    },
 ];
 
 /// The `--config` flag, global.
@@ -575,6 +644,16 @@ impl Config {
                 "false" => Ok(false),
                 _ => Err("true or false is expected"),
             })?,
+            delivery_unread_reminder_days: layers.get("delivery_unread_reminder_days", days)?,
+            delivery_expiry_alert_days: layers.get("delivery_expiry_alert_days", days)?,
+            notification_schedule: layers
+                .get("notification_schedule", |s| Ok::<_, String>(s.to_owned()))?,
+            smtp_url: layers.optional("smtp_url", non_empty)?,
+            mail_from: layers.get("mail_from", |s| {
+                s.trim()
+                    .parse::<lettre::message::Mailbox>()
+                    .map_err(|e| format!("a mailbox (raas <raas@example.be>) is expected: {e}"))
+            })?,
         };
         match (&config.tls_cert, &config.tls_key) {
             (Some(_), None) => Err(ConfigError(
@@ -586,6 +665,18 @@ impl Config {
             _ => Ok(config),
         }
     }
+}
+
+/// A number of days from 1 to ten years.
+fn days(text: &str) -> Result<u32, String> {
+    let days: u32 = positive(text)?;
+    if days > crate::domain::Retention::MAX_DAYS {
+        return Err(format!(
+            "at most {} days are accepted",
+            crate::domain::Retention::MAX_DAYS
+        ));
+    }
+    Ok(days)
 }
 
 /// Text that is not empty.

@@ -202,6 +202,22 @@ fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
                 ..Default::default()
             },
         ));
+        // Once the port is bound: the e-mails owed are sent (none without an SMTP server).
+        match &config.smtp_url {
+            Some(url) => {
+                let mail = raas::service::mail::MailSettings {
+                    smtp_url: url.clone(),
+                    from: config.mail_from.clone(),
+                    timeout: Duration::from_secs(30),
+                    poll: Duration::from_secs(1),
+                };
+                let transport = raas::service::mail::transport(&mail)?;
+                actix_web::rt::spawn(raas::service::mail::dispatch(db.clone(), mail, transport));
+            }
+            None => tracing::warn!(
+                "e-mail off: no smtp_url configured (the notifications wait in the outbox)"
+            ),
+        }
         // Once the port is bound: a service that cannot start makes no run.
         raas::batch::scheduler::start(
             &batch,

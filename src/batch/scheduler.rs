@@ -1,9 +1,11 @@
-//! The schedule inside `raas serve`: three cron jobs (tokio-cron-scheduler, in the configured
+//! The schedule inside `raas serve`: four cron jobs (tokio-cron-scheduler, in the configured
 //! time zone) on the server's runtime — the daily run for the day before
-//! (`daily_schedule`), the inbox sweep (`inbox_schedule`) and the mailboxes' expiry
-//! (`delivery_schedule`) — and, at start-up, one of each
-//! at once, so the days missed while the service was down are made (in date order, by
-//! [`crate::batch::run_until`]) and the files dropped meanwhile applied.
+//! (`daily_schedule`), the inbox sweep (`inbox_schedule`), the mailboxes' expiry
+//! and notices (`delivery_schedule`), the daily summaries of new deliveries
+//! (`notification_schedule`) — and, at start-up, one of each but the summaries at once, so
+//! the days missed while the service was down are made (in date order, by
+//! [`crate::batch::run_until`]) and the files dropped meanwhile applied (a summary missed
+//! is not made at start-up: the next one covers everything since the last).
 //!
 //! - The work is blocking: it runs on the blocking pool, never on the runtime's threads.
 //! - A job never overlaps itself in a process: firing while its previous run goes on, it
@@ -39,8 +41,10 @@ const OFFSET_CHECK_EVERY: Duration = Duration::from_secs(60);
 pub struct Schedules {
     pub daily: String,
     pub inbox: String,
-    /// The mailboxes' expiry sweep.
+    /// The mailboxes' sweep (expiry, notices).
     pub expiry: String,
+    /// The daily summaries of new deliveries.
+    pub summary: String,
     pub time_zone: chrono_tz::Tz,
 }
 
@@ -71,6 +75,7 @@ impl Schedules {
             daily: config.daily_schedule.clone(),
             inbox: config.inbox_schedule.clone(),
             expiry: config.delivery_schedule.clone(),
+            summary: config.notification_schedule.clone(),
             time_zone: config.time_zone,
         };
         for (key, expression) in schedules.keys() {
@@ -86,11 +91,12 @@ impl Schedules {
         Ok(schedules)
     }
 
-    fn keys(&self) -> [(&'static str, &str); 3] {
+    fn keys(&self) -> [(&'static str, &str); 4] {
         [
             ("daily_schedule", self.daily.as_str()),
             ("inbox_schedule", self.inbox.as_str()),
             ("delivery_schedule", self.expiry.as_str()),
+            ("notification_schedule", self.summary.as_str()),
         ]
     }
 }
@@ -175,6 +181,7 @@ struct Engine {
     daily: Serial,
     sweeping: Serial,
     expiring: Serial,
+    summarising: Serial,
     last: Mutex<LastOutcome>,
 }
 
@@ -261,28 +268,74 @@ impl Engine {
         }
     }
 
-    /// Takes the expired deliveries out of the mailboxes.
+    /// The mailboxes' sweep: takes the expired deliveries out of the mailboxes, then gives
+    /// the notices owed of deliveries never downloaded.
     async fn expire(self: Arc<Self>) {
-        if !self.expiring.enter() {
+        self.serially(
+            |engine| &engine.expiring,
+            "the mailboxes' sweep",
+            |engine| {
+                let now = crate::store::now();
+                let sweep = crate::service::delivery::expire(&engine.db, &engine.mailboxes, now)?;
+                let notices = crate::service::notification::give_notices(
+                    &engine.db,
+                    &engine.mailboxes.notices,
+                    now,
+                )?;
+                Ok((sweep, notices))
+            },
+            |(sweep, notices)| {
+                if sweep.expired + sweep.removed + notices.unread + notices.expiring > 0 {
+                    tracing::info!(
+                        expired = sweep.expired,
+                        removed = sweep.removed,
+                        unread_reminders = notices.unread,
+                        expiry_alerts = notices.expiring,
+                        emails = notices.emails,
+                        "mailboxes swept"
+                    );
+                }
+            },
+        )
+        .await
+    }
+
+    /// The daily summaries of new deliveries.
+    async fn summarise(self: Arc<Self>) {
+        self.serially(
+            |engine| &engine.summarising,
+            "the daily summaries",
+            |engine| crate::service::notification::summarise(&engine.db, crate::store::now()),
+            |emails| {
+                if *emails > 0 {
+                    tracing::info!(emails, "daily summaries of new deliveries enqueued");
+                }
+            },
+        )
+        .await
+    }
+
+    /// Runs `work` on the blocking pool, never twice at once in this process (a firing
+    /// meanwhile makes it run once more after), `done` told of each success; a failure is
+    /// logged.
+    async fn serially<T: Send + 'static>(
+        self: Arc<Self>,
+        serial: fn(&Engine) -> &Serial,
+        what: &'static str,
+        work: fn(&Engine) -> Result<T, crate::service::error::ServiceError>,
+        done: fn(&T),
+    ) {
+        if !serial(&self).enter() {
             return;
         }
         loop {
             let engine = self.clone();
-            let result = tokio::task::spawn_blocking(move || {
-                crate::service::delivery::expire(&engine.db, &engine.mailboxes, crate::store::now())
-            })
-            .await;
-            match result {
-                Ok(Ok(sweep)) if sweep.expired + sweep.removed > 0 => tracing::info!(
-                    expired = sweep.expired,
-                    removed = sweep.removed,
-                    "expired deliveries taken out of the mailboxes"
-                ),
-                Ok(Ok(_)) => {}
-                Ok(Err(e)) => tracing::error!(error = %e, "the mailboxes' expiry failed"),
-                Err(e) => tracing::error!(error = %e, "the mailboxes' expiry stopped"),
+            match tokio::task::spawn_blocking(move || work(&engine)).await {
+                Ok(Ok(outcome)) => done(&outcome),
+                Ok(Err(e)) => tracing::error!(error = %e, "{what} failed"),
+                Err(e) => tracing::error!(error = %e, "{what} stopped"),
             }
-            if !self.expiring.again() {
+            if !serial(&self).again() {
                 break;
             }
         }
@@ -294,6 +347,7 @@ struct Jobs {
     daily: Uuid,
     inbox: Uuid,
     expiry: Uuid,
+    summary: Uuid,
     offset_seconds: i32,
 }
 
@@ -413,6 +467,7 @@ pub async fn start(
         daily: Serial::default(),
         sweeping: Serial::default(),
         expiring: Serial::default(),
+        summarising: Serial::default(),
         last: Mutex::new(LastOutcome::default()),
     });
     let scheduler = JobScheduler::new()
@@ -444,6 +499,7 @@ pub async fn start(
         daily_schedule = %schedules.daily,
         inbox_schedule = %schedules.inbox,
         delivery_schedule = %schedules.expiry,
+        notification_schedule = %schedules.summary,
         time_zone = %schedules.time_zone,
         outbox = %engine.settings.outbox.display(),
         inbox = %engine.inbox.display(),
@@ -457,17 +513,19 @@ pub async fn start(
     Ok(())
 }
 
-/// The engine off: only the mailboxes' expiry runs (broadcasts expire without daily files),
-/// at once and on its schedule, for as long as the process lives.
+/// The engine off: only the mailboxes' jobs run (broadcasts expire, and are reminded of and
+/// summarised, without daily files), at once and on their schedules, for as long as the
+/// process lives.
 async fn expiry_only(
     scheduler: JobScheduler,
     engine: Arc<Engine>,
     schedules: &Schedules,
 ) -> Result<(), ScheduleError> {
-    let expiry = expiry_job(&engine, schedules)?;
     let failed =
         |e: tokio_cron_scheduler::JobSchedulerError| ScheduleError::Scheduler(e.to_string());
-    scheduler.add(expiry).await.map_err(failed)?;
+    for job in mailbox_jobs(&engine, schedules)? {
+        scheduler.add(job).await.map_err(failed)?;
+    }
     scheduler.start().await.map_err(failed)?;
     tokio::spawn(engine.expire());
     tokio::spawn(async move {
@@ -477,15 +535,24 @@ async fn expiry_only(
     Ok(())
 }
 
-/// The mailboxes' expiry, on `delivery_schedule`.
-fn expiry_job(engine: &Arc<Engine>, schedules: &Schedules) -> Result<Job, ScheduleError> {
+/// The mailboxes' sweep on `delivery_schedule` and the daily summaries on
+/// `notification_schedule`.
+fn mailbox_jobs(engine: &Arc<Engine>, schedules: &Schedules) -> Result<[Job; 2], ScheduleError> {
     let on_expiry = engine.clone();
-    cron_job(
+    let expiry = cron_job(
         "delivery_schedule",
         &schedules.expiry,
         schedules.time_zone,
         move || on_expiry.clone().expire(),
-    )
+    )?;
+    let on_summary = engine.clone();
+    let summary = cron_job(
+        "notification_schedule",
+        &schedules.summary,
+        schedules.time_zone,
+        move || on_summary.clone().summarise(),
+    )?;
+    Ok([expiry, summary])
 }
 
 async fn add_jobs(
@@ -508,7 +575,7 @@ async fn add_jobs(
         schedules.time_zone,
         move || on_inbox.clone().sweep(),
     )?;
-    let expiry = expiry_job(engine, schedules)?;
+    let [expiry, summary] = mailbox_jobs(engine, schedules)?;
     let add = |job| async {
         scheduler
             .add(job)
@@ -519,6 +586,7 @@ async fn add_jobs(
         daily: add(daily).await?,
         inbox: add(inbox).await?,
         expiry: add(expiry).await?,
+        summary: add(summary).await?,
         offset_seconds,
     })
 }
@@ -551,7 +619,7 @@ async fn follow_offset(status: BatchStatus, schedules: Schedules) {
                     &mut *running.jobs.lock().unwrap_or_else(|e| e.into_inner()),
                     jobs,
                 );
-                for id in [old.daily, old.inbox, old.expiry] {
+                for id in [old.daily, old.inbox, old.expiry, old.summary] {
                     if let Err(e) = running.scheduler.remove(&id).await {
                         tracing::error!(error = %e, "a job of the old UTC offset is not removed");
                     }

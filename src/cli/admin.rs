@@ -28,6 +28,12 @@ pub enum AdminCommand {
     /// Webhook endpoints of an organisation (Standard Webhooks) and their messages
     #[command(subcommand)]
     Webhook(super::webhook::WebhookCommand),
+    /// Contact addresses of an organisation for the e-mail notifications
+    #[command(subcommand)]
+    Contact(super::notification::ContactCommand),
+    /// The e-mail notifications: those owed or sent to an organisation, the daily summaries
+    #[command(subcommand)]
+    Mail(super::notification::MailCommand),
     /// Dossier types of an organisation
     #[command(subcommand, name = "dossier-type")]
     DossierType(DossierTypeCommand),
@@ -81,10 +87,12 @@ pub enum AdminCommand {
     /// The sender's view of an organisation's mailbox: every delivery, expired ones too,
     /// when it was first downloaded and by whom
     Deliveries(super::mailbox::DeliveriesArgs),
-    /// Takes the deliveries whose retention is over out of the mailboxes and removes their
-    /// files (serve does it on --delivery-schedule); their ledger rows stay
-    #[command(name = "expire-deliveries")]
-    ExpireDeliveries,
+    /// The mailboxes' sweep now (serve does it on --delivery-schedule): takes the
+    /// deliveries whose retention is over out of the mailboxes and removes their files
+    /// (their ledger rows stay), then gives the notices owed of deliveries never downloaded
+    /// (an unread reminder, an expiry alert: events, webhooks, e-mails)
+    #[command(name = "sweep-mailboxes", visible_alias = "expire-deliveries")]
+    SweepMailboxes,
 }
 
 #[derive(Debug, Subcommand)]
@@ -263,6 +271,8 @@ impl AdminCommand {
             | AdminCommand::Deliveries(_) => true,
             AdminCommand::Client(command) => command.only_reads(),
             AdminCommand::Webhook(command) => command.only_reads(),
+            AdminCommand::Contact(command) => command.only_reads(),
+            AdminCommand::Mail(command) => command.only_reads(),
             // Each variant named: a new command must be classified here.
             AdminCommand::Org(OrgCommand::Add { .. })
             | AdminCommand::Credential(CredentialCommand::Add { .. })
@@ -274,7 +284,7 @@ impl AdminCommand {
             | AdminCommand::Subscription(SubscriptionCommand::Add { .. })
             | AdminCommand::Subscription(SubscriptionCommand::End { .. })
             | AdminCommand::Publish(_)
-            | AdminCommand::ExpireDeliveries => false,
+            | AdminCommand::SweepMailboxes => false,
         }
     }
 }
@@ -383,8 +393,10 @@ pub fn run(db: &Database, command: AdminCommand, config: &Config) -> anyhow::Res
         AdminCommand::Deliveries(args) => super::mailbox::deliveries(db, args)?,
         AdminCommand::Client(command) => super::oauth_client::run(db, command)?,
         AdminCommand::Webhook(command) => super::webhook::run(db, command)?,
-        AdminCommand::ExpireDeliveries => {
-            super::mailbox::expire(db, &super::mailbox::settings(config))?
+        AdminCommand::Contact(command) => super::notification::run_contact(db, command)?,
+        AdminCommand::Mail(command) => super::notification::run_mail(db, command)?,
+        AdminCommand::SweepMailboxes => {
+            super::mailbox::sweep(db, &super::mailbox::settings(config))?
         }
         AdminCommand::SearchIndex(command) => run_search_index(db, command)?,
         AdminCommand::Subscription(command) => {

@@ -18,6 +18,10 @@ pub fn settings(config: &Config) -> MailboxSettings {
         outbox: config.outbox.clone(),
         retention: config.delivery_retention.clone(),
         soap_max_bytes: config.delivery_soap_max_bytes,
+        notices: crate::domain::NoticePolicy {
+            unread_after_days: config.delivery_unread_reminder_days,
+            expiry_alert_days: config.delivery_expiry_alert_days,
+        },
     }
 }
 
@@ -138,16 +142,23 @@ pub fn deliveries(db: &Database, args: DeliveriesArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Runs the expiry sweep now and prints what it did.
-pub fn expire(db: &Database, settings: &MailboxSettings) -> anyhow::Result<()> {
-    let sweep = delivery::expire(db, settings, crate::store::now())?;
+/// Runs the mailboxes' sweep now (expiry, then the notices owed) and prints what it did.
+pub fn sweep(db: &Database, settings: &MailboxSettings) -> anyhow::Result<()> {
+    let now = crate::store::now();
+    let sweep = delivery::expire(db, settings, now)?;
     println!(
         "{} document(s) expired, {} document(s)' files removed",
         sweep.expired, sweep.removed
     );
+    let notices = crate::service::notification::give_notices(db, &settings.notices, now)?;
+    println!(
+        "{} unread reminder(s), {} expiry alert(s), {} e-mail(s) enqueued",
+        notices.unread, notices.expiring, notices.emails
+    );
     Ok(())
 }
 
-fn stamp(at: chrono::NaiveDateTime) -> String {
+/// A stored time as the CLI prints it.
+pub fn stamp(at: chrono::NaiveDateTime) -> String {
     at.format("%Y-%m-%dT%H:%M:%SZ").to_string()
 }

@@ -13,6 +13,7 @@ pub mod import_nr_mutations;
 pub mod import_persons;
 pub mod mailbox;
 pub mod niss_check;
+pub mod notification;
 pub mod oauth_client;
 pub mod search;
 pub mod voucher;

@@ -126,6 +126,38 @@ impl fmt::Display for Retention {
     }
 }
 
+/// When an organisation is told of a delivery it has not downloaded: a reminder some days
+/// after it was published, an alert some days before it expires.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NoticePolicy {
+    /// Days after publication a delivery never downloaded is reminded of.
+    pub unread_after_days: u32,
+    /// Days before expiry a delivery never downloaded is alerted of.
+    pub expiry_alert_days: u32,
+}
+
+impl Default for NoticePolicy {
+    /// A reminder after 15 days, an alert 7 days before expiry.
+    fn default() -> NoticePolicy {
+        NoticePolicy {
+            unread_after_days: 15,
+            expiry_alert_days: 7,
+        }
+    }
+}
+
+impl NoticePolicy {
+    /// Deliveries published at this time or before are reminded of at `now`.
+    pub fn unread_due(&self, now: NaiveDateTime) -> NaiveDateTime {
+        now - chrono::Duration::days(i64::from(self.unread_after_days))
+    }
+
+    /// Deliveries expiring at this time or before are alerted of at `now`.
+    pub fn expiring_due(&self, now: NaiveDateTime) -> NaiveDateTime {
+        now + chrono::Duration::days(i64::from(self.expiry_alert_days))
+    }
+}
+
 /// A stored UTC time as RFC 3339 to the microsecond, as the mailboxes' answers give it (so
 /// that a `publishedAt` given back as `receivedAfter` selects exactly what came later).
 pub fn utc_text(at: NaiveDateTime) -> String {

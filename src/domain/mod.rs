@@ -5,6 +5,7 @@
 
 pub mod bis_number;
 pub mod candidate_score;
+pub mod contact_address;
 pub mod delivery;
 pub mod dossier_type_code;
 pub mod enterprise_number;
@@ -19,8 +20,9 @@ pub mod scope;
 pub mod search_criteria;
 pub mod subscription;
 
+pub use contact_address::ContactAddress;
 pub use delivery::{
-    Delivery, DeliveryQuery, DeliveryState, DocumentType, MailboxEventKind, Retention,
+    Delivery, DeliveryQuery, DeliveryState, DocumentType, MailboxEventKind, NoticePolicy, Retention,
 };
 pub use dossier_type_code::{DossierTypeCode, DossierTypeCodeError};
 pub use enterprise_number::{EnterpriseNumber, EnterpriseNumberError};

@@ -17,7 +17,9 @@ use super::execution::off_workers;
 use super::register::OK;
 use super::{Call, Caller, Services, Success};
 use crate::domain::delivery::Receipt;
-use crate::domain::{Delivery, DeliveryQuery, DocumentType, EnterpriseNumber, Retention};
+use crate::domain::{
+    Delivery, DeliveryQuery, DocumentType, EnterpriseNumber, NoticePolicy, Retention,
+};
 use crate::store::delivery::{self as mailbox, Locations, MailboxEvent, NewDocument, Summary};
 use crate::store::{audit, Database, StoreError};
 
@@ -36,6 +38,8 @@ pub struct MailboxSettings {
     pub retention: Retention,
     /// The largest file a SOAP answer carries.
     pub soap_max_bytes: u64,
+    /// When deliveries never downloaded are reminded and alerted of.
+    pub notices: NoticePolicy,
 }
 
 impl Default for MailboxSettings {
@@ -44,6 +48,7 @@ impl Default for MailboxSettings {
             outbox: PathBuf::from("outbox"),
             retention: Retention::default(),
             soap_max_bytes: 16 << 20,
+            notices: NoticePolicy::default(),
         }
     }
 }

@@ -3,7 +3,7 @@
 //! the delivery (never personal data), sent with `webhook-id` (the same for every attempt),
 //! `webhook-timestamp` and `webhook-signature` (`v1,` + base64 HMAC-SHA256 over
 //! `id.timestamp.body` with each active secret); retried with exponential backoff and jitter
-//! for more than a day; given up after the last attempt; an endpoint failing for
+//! for more than a day ([`super::retry`]); given up after the last attempt; an endpoint failing for
 //! [`DISABLE_AFTER_DAYS`] days is disabled. Requests to loopback, private or link-local
 //! addresses are refused unless allowed, the address checked being the one connected to.
 
@@ -11,27 +11,16 @@ use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use base64::Engine as _;
-use chrono::NaiveDateTime;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
 use super::admin::organisation_id;
 use super::error::ServiceError;
 use super::execution::off_workers;
+use super::retry::after_failure;
 use crate::domain::{EnterpriseNumber, MailboxEventKind};
-use crate::store::webhook::{self as outbox, AfterFailure, DueMessage, EndpointRow, MessageRow};
+use crate::store::webhook::{self as outbox, DueMessage, EndpointRow, MessageRow};
 use crate::store::Database;
-
-/// The delays after each failed attempt (Standard Webhooks' schedule): about 28 hours in all.
-const RETRY_DELAYS: [Duration; 7] = [
-    Duration::from_secs(5),
-    Duration::from_secs(5 * 60),
-    Duration::from_secs(30 * 60),
-    Duration::from_secs(2 * 3600),
-    Duration::from_secs(5 * 3600),
-    Duration::from_secs(10 * 3600),
-    Duration::from_secs(10 * 3600),
-];
 
 /// An endpoint failing without a success for this long is disabled.
 pub const DISABLE_AFTER_DAYS: i64 = 5;
@@ -242,18 +231,6 @@ pub fn is_private(ip: IpAddr) -> bool {
     }
 }
 
-/// When to try again after `attempts` attempts (this one included), with ±10 % jitter.
-fn after_failure(attempts: i32, now: NaiveDateTime) -> AfterFailure {
-    match RETRY_DELAYS.get((attempts.max(1) - 1) as usize) {
-        None => AfterFailure::GiveUp,
-        Some(delay) => {
-            let jitter = 0.9 + 0.2 * rand::random::<f64>();
-            let delay = chrono::Duration::milliseconds((delay.as_millis() as f64 * jitter) as i64);
-            AfterFailure::RetryAt(now + delay)
-        }
-    }
-}
-
 /// Sends the outbox's messages, for as long as the process lives.
 pub async fn dispatch(db: Database, settings: WebhookSettings) {
     let mut tick = tokio::time::interval(settings.poll);
@@ -321,7 +298,10 @@ async fn attempt(db: &Database, settings: &WebhookSettings, message: DueMessage)
                     %error,
                     "webhooks: an attempt failed"
                 );
-                outbox::failed(conn, &message, error, after, now, disable)
+                if outbox::failed(conn, &message, error, after, now, disable)? {
+                    super::notification::endpoint_disabled(conn, &message, error, now)?;
+                }
+                Ok(())
             }
         })?)
     })
@@ -402,18 +382,6 @@ mod tests {
         for public in ["93.184.216.34", "2606:2800:220:1::1", "8.8.8.8"] {
             assert!(!is_private(public.parse().unwrap()), "{public}");
         }
-    }
-
-    #[test]
-    fn the_retries_back_off_then_give_up() {
-        let now = crate::store::now();
-        let AfterFailure::RetryAt(first) = after_failure(1, now) else {
-            panic!("no retry")
-        };
-        assert!(first - now >= chrono::Duration::milliseconds(4500));
-        assert!(first - now <= chrono::Duration::milliseconds(5500));
-        assert!(matches!(after_failure(7, now), AfterFailure::RetryAt(_)));
-        assert_eq!(after_failure(8, now), AfterFailure::GiveUp);
     }
 
     #[test]

@@ -432,6 +432,97 @@ pub fn expire_due(
     Ok(due.len())
 }
 
+/// A notice of a delivery still not downloaded, given at most once per delivery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Notice {
+    /// Published before the due time and never downloaded.
+    Unread,
+    /// Expiring before the due time and never downloaded.
+    Expiring,
+}
+
+impl Notice {
+    /// The mailbox event the notice appends.
+    pub fn event(self) -> MailboxEventKind {
+        match self {
+            Notice::Unread => MailboxEventKind::Unread,
+            Notice::Expiring => MailboxEventKind::Expiring,
+        }
+    }
+}
+
+/// A delivery a notice was given of.
+#[derive(Debug, Clone, PartialEq, Eq, Queryable)]
+pub struct Noticed {
+    pub delivery_id: i64,
+    pub organisation_id: i32,
+    pub file_type: String,
+    pub published_at: NaiveDateTime,
+    pub expires_at: NaiveDateTime,
+}
+
+/// Gives `notice` of up to `limit` deliveries still in their mailbox and never downloaded,
+/// published (`Unread`) or expiring (`Expiring`) at `due` or before, that had none: one
+/// event each (and their webhooks), the delivery marked (in the caller's transaction).
+pub fn give_notices(
+    conn: &mut DbConnection,
+    held: &MailboxLock,
+    notice: Notice,
+    due: NaiveDateTime,
+    at: NaiveDateTime,
+    limit: i64,
+) -> StoreResult<Vec<Noticed>> {
+    let events_before = super::webhook::last_event(conn)?;
+    let owed = deliveries::table
+        .inner_join(documents::table)
+        .filter(deliveries::first_downloaded_at.is_null())
+        .filter(documents::expired_at.is_null())
+        .into_boxed();
+    let owed = match notice {
+        Notice::Unread => owed
+            .filter(deliveries::unread_notice_at.is_null())
+            .filter(documents::published_at.le(due)),
+        Notice::Expiring => owed
+            .filter(deliveries::expiry_notice_at.is_null())
+            .filter(documents::expires_at.le(due)),
+    };
+    let noticed: Vec<Noticed> = owed
+        .order(deliveries::id)
+        .limit(limit)
+        .select((
+            deliveries::id,
+            deliveries::organisation_id,
+            documents::file_type,
+            documents::published_at,
+            documents::expires_at,
+        ))
+        .load(conn)?;
+    for delivery in &noticed {
+        append_event(
+            conn,
+            held,
+            delivery.organisation_id,
+            delivery.delivery_id,
+            notice.event(),
+            at,
+        )?;
+    }
+    let ids: Vec<i64> = noticed.iter().map(|d| d.delivery_id).collect();
+    for chunk in ids.chunks(500) {
+        let marked = deliveries::table.filter(deliveries::id.eq_any(chunk));
+        match notice {
+            Notice::Unread => diesel::update(marked)
+                .set(deliveries::unread_notice_at.eq(at))
+                .execute(conn)?,
+            Notice::Expiring => diesel::update(marked)
+                .set(deliveries::expiry_notice_at.eq(at))
+                .execute(conn)?,
+        };
+    }
+    super::webhook::enqueue(conn, events_before)?;
+    Ok(noticed)
+}
+
 /// Expired documents whose files are not yet removed.
 pub fn to_remove(conn: &mut DbConnection, limit: i64) -> StoreResult<Vec<ExpiredDocument>> {
     let rows: Vec<(i64, Locations)> = documents::table

@@ -47,3 +47,19 @@ pub fn list(conn: &mut DbConnection) -> StoreResult<Vec<OrganisationRow>> {
         .select(COLUMNS)
         .load(conn)?)
 }
+
+/// The organisations of `ids`, by id.
+pub fn by_ids(
+    conn: &mut DbConnection,
+    ids: &[i32],
+) -> StoreResult<std::collections::BTreeMap<i32, OrganisationRow>> {
+    let mut found = std::collections::BTreeMap::new();
+    for chunk in ids.chunks(1000) {
+        let rows: Vec<OrganisationRow> = organisations::table
+            .filter(organisations::id.eq_any(chunk))
+            .select(COLUMNS)
+            .load(conn)?;
+        found.extend(rows.into_iter().map(|row| (row.id, row)));
+    }
+    Ok(found)
+}

@@ -307,6 +307,43 @@ diesel::table! {
         document_id -> BigInt,
         first_downloaded_at -> Nullable<Timestamp>,
         first_downloaded_by -> Nullable<Text>,
+        unread_notice_at -> Nullable<Timestamp>,
+        expiry_notice_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    organisation_contacts (id) {
+        id -> BigInt,
+        organisation_id -> Integer,
+        address -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    email_messages (id) {
+        id -> BigInt,
+        organisation_id -> Integer,
+        kind -> Text,
+        recipients -> Text,
+        subject -> Text,
+        body -> Text,
+        created_at -> Timestamp,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        claimed_until -> Nullable<Timestamp>,
+        sent_at -> Nullable<Timestamp>,
+        gave_up_at -> Nullable<Timestamp>,
+        last_error -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    mail_summaries (organisation_id) {
+        organisation_id -> Integer,
+        last_event_seq -> BigInt,
+        summarised_at -> Timestamp,
     }
 }
 
@@ -335,8 +372,14 @@ diesel::joinable!(mailbox_events -> deliveries (delivery_id));
 diesel::joinable!(webhook_messages -> webhook_endpoints (endpoint_id));
 diesel::joinable!(webhook_messages -> mailbox_events (event_seq));
 diesel::joinable!(webhook_endpoints -> organisations (organisation_id));
+diesel::joinable!(organisation_contacts -> organisations (organisation_id));
+diesel::joinable!(email_messages -> organisations (organisation_id));
+diesel::joinable!(mail_summaries -> organisations (organisation_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    organisation_contacts,
+    email_messages,
+    mail_summaries,
     webhook_endpoints,
     webhook_messages,
     token_keys,

@@ -5,6 +5,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
+pub use super::outbox::AfterFailure;
 use super::schema::{
     deliveries, documents, mailbox_events, organisations, webhook_endpoints, webhook_messages,
 };
@@ -150,7 +151,7 @@ type DueRow = (
     EndpointSecrets,
     (String, i64, NaiveDateTime),
     String,
-    String,
+    (String, i32),
 );
 type EndpointSecrets = (
     String,
@@ -159,12 +160,6 @@ type EndpointSecrets = (
     Option<NaiveDateTime>,
     Option<NaiveDateTime>,
 );
-
-#[derive(QueryableByName)]
-struct Claimed {
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    id: i64,
-}
 
 /// Whether any message is due at `now` (a read: the dispatcher takes the write lock only
 /// when there is something to claim).
@@ -194,7 +189,9 @@ pub struct DueMessage {
     pub delivery_id: i64,
     pub at: NaiveDateTime,
     pub file_type: String,
+    /// The enterprise number of the endpoint's organisation.
     pub organisation: String,
+    pub organisation_id: i32,
 }
 
 /// Claims up to `limit` messages due at `now` that no process holds, until `lease_until`,
@@ -206,32 +203,11 @@ pub fn claim_due(
     lease_until: NaiveDateTime,
     limit: i64,
 ) -> StoreResult<Vec<DueMessage>> {
-    use diesel::sql_types::Timestamp;
     // Messages of a removed or disabled endpoint wait (a removed one's for ever).
-    let due = "delivered_at IS NULL AND gave_up_at IS NULL AND next_attempt_at <= {now} \
-               AND (claimed_until IS NULL OR claimed_until < {now}) \
+    let due = "delivered_at IS NULL AND gave_up_at IS NULL \
                AND endpoint_id IN (SELECT id FROM webhook_endpoints \
                WHERE removed_at IS NULL AND disabled_at IS NULL)";
-    let claimed: Vec<Claimed> = match conn {
-        DbConnection::Postgres(pg) => diesel::sql_query(format!(
-            "UPDATE webhook_messages SET claimed_until = $2 WHERE id IN (SELECT id FROM \
-             webhook_messages WHERE {} ORDER BY next_attempt_at, id LIMIT {limit} \
-             FOR UPDATE SKIP LOCKED) RETURNING id",
-            due.replace("{now}", "$1")
-        ))
-        .bind::<Timestamp, _>(now)
-        .bind::<Timestamp, _>(lease_until)
-        .load(pg)?,
-        DbConnection::Sqlite(sqlite) => diesel::sql_query(format!(
-            "UPDATE webhook_messages SET claimed_until = ?2 WHERE id IN (SELECT id FROM \
-             webhook_messages WHERE {} ORDER BY next_attempt_at, id LIMIT {limit}) RETURNING id",
-            due.replace("{now}", "?1")
-        ))
-        .bind::<Timestamp, _>(now)
-        .bind::<Timestamp, _>(lease_until)
-        .load(sqlite)?,
-    };
-    let ids: Vec<i64> = claimed.into_iter().map(|c| c.id).collect();
+    let ids = super::outbox::claim(conn, "webhook_messages", due, now, lease_until, limit)?;
     if ids.is_empty() {
         return Ok(Vec::new());
     }
@@ -262,7 +238,7 @@ pub fn claim_due(
                 mailbox_events::recorded_at,
             ),
             documents::file_type,
-            organisations::cbe_number,
+            (organisations::cbe_number, organisations::id),
         ))
         .load(conn)?;
     Ok(rows
@@ -273,7 +249,7 @@ pub fn claim_due(
                 (url, secret, previous_secret, previous_until, failing_since),
                 (kind, delivery_id, at),
                 file_type,
-                organisation,
+                (organisation, organisation_id),
             )| DueMessage {
                 id,
                 attempts,
@@ -289,6 +265,7 @@ pub fn claim_due(
                 at,
                 file_type,
                 organisation,
+                organisation_id,
             },
         )
         .collect())
@@ -314,17 +291,9 @@ pub fn delivered(
     Ok(())
 }
 
-/// What to do after a failed attempt.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum AfterFailure {
-    /// Try again at that time.
-    RetryAt(NaiveDateTime),
-    /// No attempt is left.
-    GiveUp,
-}
-
 /// A message's attempt failed: records why, when to try again (or that it is given up),
-/// the endpoint's first failure, and disables the endpoint when `disable` says so.
+/// the endpoint's first failure, and disables the endpoint when `disable` says so. Tells
+/// whether this disabled it (it was not already).
 pub fn failed(
     conn: &mut DbConnection,
     message: &DueMessage,
@@ -332,16 +301,9 @@ pub fn failed(
     after: AfterFailure,
     at: NaiveDateTime,
     disable: bool,
-) -> StoreResult<()> {
-    let error: String = error
-        .chars()
-        .filter(|c| !c.is_control())
-        .take(500)
-        .collect();
-    let (next, gave_up) = match after {
-        AfterFailure::RetryAt(next) => (next, None),
-        AfterFailure::GiveUp => (at, Some(at)),
-    };
+) -> StoreResult<bool> {
+    let error = super::outbox::error_text(error);
+    let (next, gave_up) = after.next(at);
     diesel::update(webhook_messages::table.find(message.id))
         .set((
             webhook_messages::attempts.eq(message.attempts + 1),
@@ -355,12 +317,13 @@ pub fn failed(
     diesel::update(endpoint.filter(webhook_endpoints::failing_since.is_null()))
         .set(webhook_endpoints::failing_since.eq(Some(at)))
         .execute(conn)?;
-    if disable {
-        diesel::update(endpoint.filter(webhook_endpoints::disabled_at.is_null()))
-            .set(webhook_endpoints::disabled_at.eq(Some(at)))
-            .execute(conn)?;
+    if !disable {
+        return Ok(false);
     }
-    Ok(())
+    let disabled = diesel::update(endpoint.filter(webhook_endpoints::disabled_at.is_null()))
+        .set(webhook_endpoints::disabled_at.eq(Some(at)))
+        .execute(conn)?;
+    Ok(disabled > 0)
 }
 
 /// A message as an operator or its organisation sees it.
