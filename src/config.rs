@@ -100,6 +100,14 @@ pub struct Config {
     pub smtp_url: Option<String>,
     /// E-mail: the `From` of the notifications.
     pub mail_from: lettre::message::Mailbox,
+    /// The REST API: the external OpenID Connect provider whose tokens are accepted.
+    pub oidc_issuer: Option<String>,
+    /// The REST API: the `aud` its tokens must carry (`None`: `token_audience`).
+    pub oidc_audience: Option<String>,
+    /// The REST API: the claim of its tokens naming the organisation.
+    pub oidc_organisation_claim: String,
+    /// The REST API: how often its JWKS is read again.
+    pub oidc_jwks_refresh_seconds: u64,
 }
 
 impl fmt::Debug for Config {
@@ -150,6 +158,10 @@ impl fmt::Debug for Config {
                 &self.smtp_url.as_deref().map(crate::store::redact_url),
             )
             .field("mail_from", &self.mail_from.to_string())
+            .field("oidc_issuer", &self.oidc_issuer)
+            .field("oidc_audience", &self.oidc_audience)
+            .field("oidc_organisation_claim", &self.oidc_organisation_claim)
+            .field("oidc_jwks_refresh_seconds", &self.oidc_jwks_refresh_seconds)
             .finish()
     }
 }
@@ -377,7 +389,7 @@ pub const KEYS: &[Key] = &[
         env: "RAAS_DELIVERY_SCHEDULE",
         default: Some("0 15 * * * *"),
         value_name: "CRON",
-        help: "When serve takes expired deliveries out of the mailboxes (cron: sec min hour day month weekday)",
+        help: "When serve sweeps the mailboxes: expiry, then the reminders and alerts owed (cron: sec min hour day month weekday)",
         scope: Scope::Global,
         kind: Kind::Text,
     },
@@ -461,6 +473,42 @@ pub const KEYS: &[Key] = &[
         help: "From of the e-mail notifications (Name <address>)",
         scope: Scope::Serve,
         kind: Kind::Text,
+    },
+    Key {
+        name: "oidc_issuer",
+        env: "RAAS_OIDC_ISSUER",
+        default: None,
+        value_name: "URL",
+        help: "Issuer URL of an external OpenID Connect provider whose access tokens the REST API accepts (discovery, JWKS)",
+        scope: Scope::Serve,
+        kind: Kind::Text,
+    },
+    Key {
+        name: "oidc_audience",
+        env: "RAAS_OIDC_AUDIENCE",
+        default: None,
+        value_name: "AUD",
+        help: "The aud the external provider's tokens must carry (default: token_audience)",
+        scope: Scope::Serve,
+        kind: Kind::Text,
+    },
+    Key {
+        name: "oidc_organisation_claim",
+        env: "RAAS_OIDC_ORGANISATION_CLAIM",
+        default: Some("org"),
+        value_name: "CLAIM",
+        help: "The claim of the external provider's tokens holding the organisation's enterprise number",
+        scope: Scope::Serve,
+        kind: Kind::Text,
+    },
+    Key {
+        name: "oidc_jwks_refresh_seconds",
+        env: "RAAS_OIDC_JWKS_REFRESH_SECONDS",
+        default: Some("300"),
+        value_name: "SECONDS",
+        help: "How often the external provider's JWKS is read again (an unknown kid: at once)",
+        scope: Scope::Serve,
+        kind: Kind::Integer,
     },
 ];
 
@@ -654,6 +702,16 @@ impl Config {
                     .parse::<lettre::message::Mailbox>()
                     .map_err(|e| format!("a mailbox (raas <raas@example.be>) is expected: {e}"))
             })?,
+            oidc_issuer: layers.optional("oidc_issuer", |s| {
+                let url = non_empty(s)?;
+                match reqwest::Url::parse(&url) {
+                    Ok(u) if matches!(u.scheme(), "http" | "https") => Ok(url),
+                    _ => Err("an http or https URL is expected".to_owned()),
+                }
+            })?,
+            oidc_audience: layers.optional("oidc_audience", non_empty)?,
+            oidc_organisation_claim: layers.get("oidc_organisation_claim", non_empty)?,
+            oidc_jwks_refresh_seconds: layers.get("oidc_jwks_refresh_seconds", positive)?,
         };
         match (&config.tls_cert, &config.tls_key) {
             (Some(_), None) => Err(ConfigError(

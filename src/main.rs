@@ -178,6 +178,17 @@ fn serve(config: Config, demo: bool) -> anyhow::Result<()> {
             audience: config.token_audience.clone(),
             lifetime: Duration::from_secs(config.token_lifetime_seconds),
         },
+        external_tokens: config.oidc_issuer.clone().map(|issuer| {
+            raas::service::external_token::ExternalSettings {
+                issuer,
+                audience: config
+                    .oidc_audience
+                    .clone()
+                    .unwrap_or_else(|| config.token_audience.clone()),
+                organisation_claim: config.oidc_organisation_claim.clone(),
+                jwks_refresh: Duration::from_secs(config.oidc_jwks_refresh_seconds),
+            }
+        }),
         ..ServerConfig::default()
     };
     let mut settings = raas::batch::BatchSettings::from_config(&config);

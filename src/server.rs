@@ -15,6 +15,7 @@ use crate::batch::scheduler::{self, BatchStatus};
 use crate::rest::token::PublicBase;
 use crate::rest::Api;
 use crate::service::access_token::{TokenSettings, Tokens};
+use crate::service::external_token::ExternalIssuer;
 use crate::service::Services;
 use crate::soap::delivery::DeliveryMailbox;
 use crate::soap::fault::{Fault, ReasonCode};
@@ -81,6 +82,8 @@ pub struct ServerConfig {
     pub batch: BatchStatus,
     /// What raas's own token endpoint writes into the access tokens.
     pub tokens: TokenSettings,
+    /// The external OpenID Connect provider whose access tokens are accepted too.
+    pub external_tokens: Option<crate::service::external_token::ExternalSettings>,
 }
 
 impl Default for ServerConfig {
@@ -98,6 +101,7 @@ impl Default for ServerConfig {
             workers: None,
             batch: BatchStatus::off(),
             tokens: TokenSettings::default(),
+            external_tokens: None,
         }
     }
 }
@@ -131,6 +135,13 @@ impl Application {
         }
         let api = Api {
             tokens: Arc::new(Tokens::open(services.db.clone(), config.tokens.clone())?),
+            external: match &config.external_tokens {
+                Some(settings) => Some(Arc::new(ExternalIssuer::new(
+                    services.db.clone(),
+                    settings.clone(),
+                )?)),
+                None => None,
+            },
             services: services.clone(),
             body_timeout: config.body_timeout,
         };

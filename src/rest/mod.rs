@@ -1,7 +1,8 @@
 //! The REST API under `/api/v1/` (JSON, shaped after the e-Box Message Registry: `page` and
 //! `pageSize`, filters in the query, `{items, totalItems}`, error bodies with a stable
 //! `code`), secured with OAuth 2.0 bearer tokens from raas's own token endpoint
-//! (`/oauth/token`, the client-credentials grant). Only this layer knows HTTP and JSON of the
+//! (`/oauth/token`, the client-credentials grant) or from the external OpenID Connect
+//! provider configured (`oidc_issuer`), told apart by their `iss`. Only this layer knows HTTP and JSON of the
 //! API; it turns requests into domain values at the edge and hands them to `service`, like
 //! `soap` does for the SOAP services.
 
@@ -17,6 +18,7 @@ use actix_web::{HttpRequest, HttpResponse};
 
 use crate::domain::Scope;
 use crate::service::access_token::{TokenError, Tokens};
+use crate::service::external_token::{claimed_issuer, ExternalIssuer};
 use crate::service::{Call, Caller, ServiceError, Services};
 
 /// The service name of the REST API's audit entries.
@@ -27,6 +29,8 @@ pub const AUDIT_SERVICE: &str = "MailboxApi";
 pub struct Api {
     pub services: Services,
     pub tokens: Arc<Tokens>,
+    /// The external OpenID Connect provider whose tokens are accepted too (`oidc_issuer`).
+    pub external: Option<Arc<ExternalIssuer>>,
     /// How long a request's body may take to arrive (`body_timeout_seconds`).
     pub body_timeout: std::time::Duration,
 }
@@ -160,7 +164,15 @@ pub async fn authorise(
             None,
         ));
     };
-    let (caller, scopes) = match Tokens::verify_off(&api.tokens, token).await {
+    let external = api
+        .external
+        .as_ref()
+        .filter(|e| claimed_issuer(token).as_deref() == Some(e.issuer()));
+    let verified = match external {
+        Some(external) => external.verify(token).await,
+        None => Tokens::verify_off(&api.tokens, token).await,
+    };
+    let (caller, scopes) = match verified {
         Ok(found) => found,
         Err(TokenError::Service(error)) => {
             api.services

@@ -12,6 +12,7 @@ pub mod delivery;
 pub mod dimona_import;
 pub mod error;
 mod execution;
+pub mod external_token;
 pub mod identification;
 pub mod identity_source;
 pub mod mail;
