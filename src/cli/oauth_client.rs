@@ -19,6 +19,10 @@ pub enum ClientCommand {
         /// default both)
         #[arg(long = "scope", value_name = "SCOPE", value_parser = scope)]
         scopes: Vec<Scope>,
+        /// The client authenticates with private_key_jwt (RFC 7523): the PEM public key
+        /// (RSA, EC P-256/P-384 or Ed25519) its assertions are checked with; no secret
+        #[arg(long = "public-key", value_name = "PEM_FILE")]
+        public_key: Option<std::path::PathBuf>,
     },
     /// Lists an organisation's clients that are not revoked, with their scopes
     List {
@@ -46,12 +50,27 @@ fn scope(value: &str) -> Result<Scope, String> {
 
 pub fn run(db: &Database, command: ClientCommand) -> anyhow::Result<()> {
     match command {
-        ClientCommand::Add { cbe, scopes } => {
+        ClientCommand::Add {
+            cbe,
+            scopes,
+            public_key,
+        } => {
             let scopes = if scopes.is_empty() {
                 Scopes::all()
             } else {
                 Scopes::new(scopes)
             };
+            if let Some(path) = public_key {
+                let pem = std::fs::read_to_string(&path).map_err(|e| {
+                    anyhow::anyhow!("--public-key {}: cannot be read: {e}", path.display())
+                })?;
+                let client_id =
+                    admin::add_key_client(db, &enterprise_number(&cbe)?, scopes.clone(), &pem)?;
+                println!("client_id: {client_id}");
+                println!("token_endpoint_auth_method: private_key_jwt");
+                println!("scope: {scopes}");
+                return Ok(());
+            }
             let client = admin::add_client(db, &enterprise_number(&cbe)?, scopes)?;
             println!("client_id: {}", client.client_id);
             println!("client_secret: {}", client.client_secret);

@@ -1,6 +1,7 @@
 //! raas's own OAuth 2.0 authorization server, for the embedded default: the token endpoint
 //! (`POST /oauth/token`, the client-credentials grant, RFC 6749 §4.4, the client
-//! authenticated by HTTP Basic or by `client_id` and `client_secret` in the form), the public
+//! authenticated by HTTP Basic, by `client_id` and `client_secret` in the form, or by a
+//! `private_key_jwt` assertion), the public
 //! keys (`GET /oauth/jwks.json`) and the metadata (`GET /.well-known/oauth-authorization-server`,
 //! RFC 8414). Clients are made with `raas admin client add`; their secrets go through the
 //! same verification, throttling and revocation as the SOAP credentials. Every token request
@@ -15,6 +16,7 @@ use super::Api;
 use crate::domain::Scopes;
 use crate::server::BodyError;
 use crate::service::access_token::TokenError;
+use crate::service::client_assertion::{self, claimed_client, AssertionError, JWT_BEARER};
 use crate::service::{Call, ServiceError};
 
 /// The largest token request body.
@@ -74,12 +76,28 @@ fn basic_credentials(request: &HttpRequest) -> Option<Result<(String, String), S
     }
 }
 
-/// The client-credentials grant (RFC 6749 §4.4): the client authenticated by HTTP Basic or
-/// by `client_id` and `client_secret` in the form; `scope` optional (default: all the
-/// client's).
+/// How a token request authenticates its client.
+enum ClientAuth {
+    /// Its id and secret (HTTP Basic or the form).
+    Secret(String, String),
+    /// `private_key_jwt`: the id the assertion claims, and the assertion.
+    Assertion(String, String),
+}
+
+impl ClientAuth {
+    fn client_id(&self) -> &str {
+        match self {
+            ClientAuth::Secret(id, _) | ClientAuth::Assertion(id, _) => id,
+        }
+    }
+}
+
+/// The client-credentials grant (RFC 6749 §4.4): the client authenticated by HTTP Basic, by
+/// `client_id` and `client_secret` in the form, or by a `private_key_jwt` assertion (RFC
+/// 7523 §2.2); `scope` optional (default: all the client's).
 #[utoipa::path(post, path = "/oauth/token", tag = "oauth",
     request_body(content_type = "application/x-www-form-urlencoded",
-        description = "grant_type=client_credentials[&scope=…][&client_id=…&client_secret=…]"),
+        description = "grant_type=client_credentials[&scope=…][&client_id=…&client_secret=…][&client_assertion_type=urn:ietf:params:oauth:client-assertion-type:jwt-bearer&client_assertion=…]"),
     responses(
         (status = 200, body = TokenBody),
         (status = 400, body = OAuthErrorBody), (status = 401, body = OAuthErrorBody),
@@ -88,6 +106,7 @@ pub async fn token(
     api: web::Data<Api>,
     request: HttpRequest,
     payload: web::Payload,
+    base: web::Data<PublicBase>,
 ) -> HttpResponse {
     let mut call = Call {
         service: "OAuth",
@@ -154,15 +173,36 @@ pub async fn token(
             .find(|(n, _)| n == name)
             .map(|(_, v)| v.as_str())
     };
-    let credentials = match (
+    let assertion = match (field("client_assertion_type"), field("client_assertion")) {
+        (None, None) => None,
+        (Some(JWT_BEARER), Some(assertion)) => Some(assertion),
+        (Some(JWT_BEARER), None) => {
+            return refused(&call, bad("client_assertion is missing"), "INVALID_REQUEST").await
+        }
+        (Some(other), _) => {
+            let why = format!("client_assertion_type {other}: only {JWT_BEARER} is offered");
+            return refused(&call, bad(&why), "INVALID_REQUEST").await;
+        }
+        (None, Some(_)) => {
+            let why = "client_assertion_type is missing";
+            return refused(&call, bad(why), "INVALID_REQUEST").await;
+        }
+    };
+    let client_auth = match (
         basic_credentials(&request),
         field("client_id"),
         field("client_secret"),
+        assertion,
     ) {
-        (Some(Ok(pair)), None, None) => pair,
-        (Some(Ok((id, secret))), Some(form_id), None) if form_id == id => (id, secret),
-        (Some(Err(why)), _, _) => return refused(&call, bad(&why), "INVALID_REQUEST").await,
-        (Some(Ok(_)), _, _) => {
+        (None, client_id, None, Some(assertion)) => {
+            let claimed = claimed_client(assertion);
+            if client_id.is_some() && client_id != claimed.as_deref() {
+                let why = "client_id is not the assertion's iss";
+                return refused(&call, bad(why), "INVALID_REQUEST").await;
+            }
+            ClientAuth::Assertion(claimed.unwrap_or_default(), assertion.to_owned())
+        }
+        (_, _, _, Some(_)) => {
             return refused(
                 &call,
                 bad("authenticate the client one way only"),
@@ -170,17 +210,32 @@ pub async fn token(
             )
             .await
         }
-        (None, Some(id), Some(secret)) => (id.to_owned(), secret.to_owned()),
-        (None, _, _) => {
+        (Some(Ok(pair)), None, None, None) => ClientAuth::Secret(pair.0, pair.1),
+        (Some(Ok((id, secret))), Some(form_id), None, None) if form_id == id => {
+            ClientAuth::Secret(id, secret)
+        }
+        (Some(Err(why)), _, _, _) => return refused(&call, bad(&why), "INVALID_REQUEST").await,
+        (Some(Ok(_)), _, _, _) => {
+            return refused(
+                &call,
+                bad("authenticate the client one way only"),
+                "INVALID_REQUEST",
+            )
+            .await
+        }
+        (None, Some(id), Some(secret), None) => {
+            ClientAuth::Secret(id.to_owned(), secret.to_owned())
+        }
+        (None, _, _, None) => {
             let response = oauth_error(
                 StatusCode::UNAUTHORIZED,
                 "invalid_client",
-                "authenticate the client (HTTP Basic, or client_id and client_secret)",
+                "authenticate the client (HTTP Basic, client_id and client_secret, or a private_key_jwt client_assertion)",
             );
             return refused(&call, response, "NOT_AUTHENTICATED").await;
         }
     };
-    call.username = Some(credentials.0.chars().take(64).collect());
+    call.username = Some(client_auth.client_id().chars().take(64).collect());
     match field("grant_type") {
         Some("client_credentials") => {}
         Some(other) => {
@@ -205,11 +260,39 @@ pub async fn token(
         }
     };
     let client_address = request.peer_addr().map(|peer| peer.ip());
-    let authenticated = api
-        .services
-        .authenticator
-        .authenticate(&credentials.0, &credentials.1, client_address)
-        .await;
+    let authenticated = match client_auth {
+        ClientAuth::Secret(id, secret) => {
+            api.services
+                .authenticator
+                .authenticate(&id, &secret, client_address)
+                .await
+        }
+        ClientAuth::Assertion(_, assertion) => {
+            let base = base.of(&request);
+            let audiences = vec![
+                format!("{base}/oauth/token"),
+                api.tokens.settings().issuer.clone(),
+            ];
+            let db = api.services.db.clone();
+            let verified = tokio::task::spawn_blocking(move || {
+                client_assertion::verify(&db, &assertion, &audiences)
+            })
+            .await;
+            match verified {
+                Ok(Ok(client)) => Ok(client),
+                Ok(Err(AssertionError::Service(e))) => Err(e),
+                Ok(Err(AssertionError::Invalid(why))) => {
+                    api.services
+                        .record_refusal(&call, None, "NOT_AUTHENTICATED")
+                        .await;
+                    return oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", &why);
+                }
+                Err(e) => Err(ServiceError::Internal(format!(
+                    "the assertion check stopped: {e}"
+                ))),
+            }
+        }
+    };
     let client = match authenticated {
         Ok(client) if client.scopes.is_some() => client,
         Ok(caller) => {
@@ -309,7 +392,10 @@ pub async fn metadata(
         "token_endpoint": format!("{base}/oauth/token"),
         "jwks_uri": format!("{base}/oauth/jwks.json"),
         "grant_types_supported": ["client_credentials"],
-        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "token_endpoint_auth_methods_supported":
+            ["client_secret_basic", "client_secret_post", "private_key_jwt"],
+        "token_endpoint_auth_signing_alg_values_supported":
+            client_assertion::ALGORITHMS.map(|a| format!("{a:?}")),
         "scopes_supported": super::scopes_supported(),
         "response_types_supported": [],
     }))

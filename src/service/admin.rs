@@ -141,6 +141,21 @@ pub fn set_client(
     }
 }
 
+/// Makes a client that authenticates with `private_key_jwt`: its assertions are checked with
+/// `public_key` (PEM); it has a random secret that is never shown (no secret works for it).
+pub fn add_key_client(
+    db: &Database,
+    cbe: &EnterpriseNumber,
+    scopes: Scopes,
+    public_key: &str,
+) -> Result<String, ServiceError> {
+    super::client_assertion::check_public_key(public_key)
+        .map_err(|why| ServiceError::InvalidInput(format!("--public-key: {why}")))?;
+    let client = add_client(db, cbe, scopes)?;
+    db.write(|conn| credential::set_public_key(conn, &client.client_id, public_key))?;
+    Ok(client.client_id)
+}
+
 /// `bytes` random bytes in base64url.
 fn random_token(bytes: usize) -> String {
     let random: Vec<u8> = (0..bytes).map(|_| rand::random::<u8>()).collect();

@@ -7,6 +7,7 @@ pub mod audit_trail;
 pub mod authentication;
 pub mod bis_creation;
 pub mod call;
+pub mod client_assertion;
 pub mod daily_run;
 pub mod delivery;
 pub mod dimona_import;

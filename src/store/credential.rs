@@ -148,3 +148,26 @@ pub fn clients_of(
         .map(|(id, scopes)| (id, scopes.unwrap_or_default()))
         .collect())
 }
+
+/// Sets the PEM public key an OAuth client's assertions are checked with (`private_key_jwt`).
+pub fn set_public_key(conn: &mut DbConnection, username: &str, pem: &str) -> StoreResult<()> {
+    diesel::update(credentials::table.filter(credentials::username.eq(username)))
+        .set(credentials::public_key.eq(Some(pem)))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// An active OAuth client that authenticates with `private_key_jwt`, and its public key.
+pub fn find_with_public_key(
+    conn: &mut DbConnection,
+    username: &str,
+) -> StoreResult<Option<(CredentialRow, String)>> {
+    let Some(row) = find_active(conn, username)? else {
+        return Ok(None);
+    };
+    let key: Option<String> = credentials::table
+        .find(row.id)
+        .select(credentials::public_key)
+        .first(conn)?;
+    Ok(key.filter(|_| row.scopes.is_some()).map(|key| (row, key)))
+}

@@ -8,6 +8,7 @@ pub mod audit;
 pub mod batch_run;
 pub mod bis_number;
 pub mod checkpoint;
+pub mod client_assertion;
 mod connection;
 pub mod credential;
 pub mod delivery;

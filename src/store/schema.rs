@@ -19,6 +19,15 @@ diesel::table! {
         created_at -> Timestamp,
         revoked_at -> Nullable<Timestamp>,
         scopes -> Nullable<Text>,
+        public_key -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    client_assertions (jti) {
+        jti -> Text,
+        client_id -> Text,
+        expires_at -> Timestamp,
     }
 }
 
@@ -377,6 +386,7 @@ diesel::joinable!(email_messages -> organisations (organisation_id));
 diesel::joinable!(mail_summaries -> organisations (organisation_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    client_assertions,
     organisation_contacts,
     email_messages,
     mail_summaries,

@@ -1,0 +1,2 @@
+DROP TABLE client_assertions;
+ALTER TABLE credentials DROP COLUMN public_key;
