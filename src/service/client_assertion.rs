@@ -140,15 +140,7 @@ pub fn verify(
         .naive_utc();
     let first = db.write(|conn| {
         client_assertion::record_once(conn, &jti, &client_id, expires_at, crate::store::now())
-    });
-    // Two requests with the same assertion at once: the second meets the first's row.
-    let first = match first {
-        Err(crate::store::StoreError::Query(diesel::result::Error::DatabaseError(
-            diesel::result::DatabaseErrorKind::UniqueViolation,
-            _,
-        ))) => false,
-        other => other?,
-    };
+    })?;
     if !first {
         return Err(invalid(format!("the assertion {jti} was used already")));
     }

@@ -18,19 +18,25 @@ pub fn record_once(
 ) -> StoreResult<bool> {
     diesel::delete(client_assertions::table.filter(client_assertions::expires_at.lt(now)))
         .execute(conn)?;
-    let seen: i64 = client_assertions::table
-        .filter(client_assertions::jti.eq(jti))
-        .count()
-        .get_result(conn)?;
-    if seen > 0 {
-        return Ok(false);
-    }
-    diesel::insert_into(client_assertions::table)
-        .values((
-            client_assertions::jti.eq(jti),
-            client_assertions::client_id.eq(client_id),
-            client_assertions::expires_at.eq(expires_at),
-        ))
-        .execute(conn)?;
-    Ok(true)
+    // A jti seen already (even by a transaction committing now) inserts nothing.
+    use diesel::sql_types::{Text, Timestamp};
+    let insert = |placeholders: &str| {
+        format!(
+            "INSERT INTO client_assertions (jti, client_id, expires_at) VALUES ({placeholders}) \
+             ON CONFLICT (jti) DO NOTHING"
+        )
+    };
+    let inserted = match conn {
+        DbConnection::Postgres(pg) => diesel::sql_query(insert("$1, $2, $3"))
+            .bind::<Text, _>(jti)
+            .bind::<Text, _>(client_id)
+            .bind::<Timestamp, _>(expires_at)
+            .execute(pg)?,
+        DbConnection::Sqlite(sqlite) => diesel::sql_query(insert("?1, ?2, ?3"))
+            .bind::<Text, _>(jti)
+            .bind::<Text, _>(client_id)
+            .bind::<Timestamp, _>(expires_at)
+            .execute(sqlite)?,
+    };
+    Ok(inserted == 1)
 }
