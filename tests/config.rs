@@ -164,7 +164,9 @@ fn an_unknown_key_of_the_file_is_refused_naming_it() {
                 body_timeout_seconds, outbox, inbox, signing_key, batch_sender, daily_schedule, \
                 inbox_schedule, time_zone, delivery_retention, delivery_soap_max_bytes, \
                 delivery_schedule, token_issuer, token_audience, token_lifetime_seconds, \
-                webhook_allow_private";
+                webhook_allow_private, delivery_unread_reminder_days, delivery_expiry_alert_days, \
+                notification_schedule, smtp_url, mail_from, oidc_issuer, oidc_audience, \
+                oidc_organisation_claim, oidc_jwks_refresh_seconds";
     refused(
         dir,
         &[],
