@@ -38,7 +38,7 @@ pub enum ContactCommand {
 #[derive(Debug, Subcommand)]
 pub enum MailCommand {
     /// Lists the e-mails owed or sent to an organisation, newest first: id, kind, state,
-    /// attempts, recipients, subject, last error
+    /// attempts, recipient, subject, last error
     List {
         #[arg(long)]
         cbe: String,
@@ -106,7 +106,7 @@ pub fn run_mail(db: &Database, command: MailCommand) -> anyhow::Result<()> {
                     email.kind,
                     state,
                     email.attempts,
-                    email.recipients,
+                    email.recipient,
                     email.subject,
                     email.last_error.unwrap_or_default()
                 );

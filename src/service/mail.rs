@@ -24,8 +24,9 @@ const LEASE: Duration = Duration::from_secs(120);
 /// How the mailer sends.
 #[derive(Debug, Clone)]
 pub struct MailSettings {
-    /// `smtp://host:port` (STARTTLS when offered), `smtp://…?tls=required` or
-    /// `smtps://host:port`, with `user:password@` when the server asks for a login.
+    /// `smtp://host:port` (STARTTLS when offered), `smtp://…?tls=required`,
+    /// `smtp://…?tls=none` (never encrypted) or `smtps://host:port`, with `user:password@`
+    /// when the server asks for a login.
     pub smtp_url: String,
     /// The `From` of every e-mail.
     pub from: Mailbox,
@@ -39,10 +40,35 @@ type Transport = AsyncSmtpTransport<Tokio1Executor>;
 
 /// The SMTP transport of `settings`, refused when the URL is not one lettre reads.
 pub fn transport(settings: &MailSettings) -> Result<Transport, ServiceError> {
-    Ok(Transport::from_url(&settings.smtp_url)
+    Ok(Transport::from_url(&lettre_url(&settings.smtp_url)?)
         .map_err(|e| ServiceError::InvalidInput(format!("smtp_url: {e}")))?
         .timeout(Some(settings.timeout))
         .build())
+}
+
+/// The URL as lettre reads it: lettre's `smtp://` without `tls` never encrypts; here it
+/// means STARTTLS when the server offers it (`tls=opportunistic`), and `tls=none` asks for
+/// lettre's plain connection.
+fn lettre_url(smtp_url: &str) -> Result<String, ServiceError> {
+    let mut url = url::Url::parse(smtp_url)
+        .map_err(|e| ServiceError::InvalidInput(format!("smtp_url: {e}")))?;
+    if url.scheme() != "smtp" {
+        return Ok(smtp_url.to_owned());
+    }
+    let mut pairs: Vec<(String, String)> = url.query_pairs().into_owned().collect();
+    match pairs.iter().position(|(name, _)| name == "tls") {
+        Some(at) if pairs[at].1 == "none" => {
+            pairs.remove(at);
+        }
+        Some(_) => {}
+        None => pairs.push(("tls".into(), "opportunistic".into())),
+    }
+    if pairs.is_empty() {
+        url.set_query(None);
+    } else {
+        url.query_pairs_mut().clear().extend_pairs(pairs);
+    }
+    Ok(url.to_string())
 }
 
 /// Sends the outbox's e-mails, for as long as the process lives.
@@ -113,19 +139,18 @@ async fn record(db: &Database, email: EmailRow, outcome: Result<(), String>) {
 /// The message of an e-mail of the outbox.
 pub fn message(settings: &MailSettings, email: &EmailRow) -> Result<Message, String> {
     let domain = settings.from.email.domain().to_owned();
-    let mut builder = Message::builder()
+    let builder = Message::builder()
         .from(settings.from.clone())
         .subject(email.subject.clone())
         .message_id(Some(format!("<raas.email.{}@{domain}>", email.id)))
         .date(SystemTime::from(email.created_at.and_utc()))
         .header(ContentType::TEXT_PLAIN);
-    for recipient in email.recipients.split(',').filter(|r| !r.is_empty()) {
-        let address: lettre::Address = recipient
-            .parse()
-            .map_err(|e| format!("the recipient {recipient:?} is not an address: {e}"))?;
-        builder = builder.to(Mailbox::new(None, address));
-    }
+    let address: lettre::Address = email
+        .recipient
+        .parse()
+        .map_err(|e| format!("the recipient {:?} is not an address: {e}", email.recipient))?;
     builder
+        .to(Mailbox::new(None, address))
         .body(email.body.clone())
         .map_err(|e| format!("the e-mail cannot be made: {e}"))
 }
@@ -142,4 +167,28 @@ async fn send(
         .await
         .map(|_| ())
         .map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn smtp_means_starttls_when_offered_unless_told_none() {
+        for (given, read) in [
+            (
+                "smtp://mail.example.be:25",
+                "smtp://mail.example.be:25?tls=opportunistic",
+            ),
+            (
+                "smtp://u:p@mail.example.be:587?tls=required",
+                "smtp://u:p@mail.example.be:587?tls=required",
+            ),
+            ("smtp://127.0.0.1:2525?tls=none", "smtp://127.0.0.1:2525"),
+            ("smtps://mail.example.be", "smtps://mail.example.be"),
+        ] {
+            assert_eq!(lettre_url(given).unwrap(), read, "{given}");
+        }
+        assert!(lettre_url("no url at all").is_err());
+    }
 }

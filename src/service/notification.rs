@@ -88,7 +88,7 @@ pub struct Notices {
 }
 
 /// Gives at `now` the notices owed: a reminder of each delivery never downloaded published
-/// long enough ago, an alert of each expiring soon; one e-mail per organisation and kind
+/// long enough ago, an alert of each expiring soon; an e-mail to each contact of an organisation per kind
 /// (per batch of deliveries).
 pub fn give_notices(
     db: &Database,
@@ -105,8 +105,8 @@ pub fn give_notices(
                 let held = mailbox::lock(conn)?;
                 let noticed = mailbox::give_notices(conn, &held, notice, due, now, NOTICE_BATCH)?;
                 let emails = notice_emails(conn, notice, policy, &noticed)?;
-                mail::enqueue(conn, &emails, now)?;
-                Ok::<_, StoreError>((noticed.len(), emails.len()))
+                let emails = mail::enqueue(conn, &emails, now)?;
+                Ok::<_, StoreError>((noticed.len(), emails))
             })?;
             match notice {
                 Notice::Unread => notices.unread += noticed,
@@ -233,9 +233,9 @@ pub fn summarise(db: &Database, now: NaiveDateTime) -> Result<usize, ServiceErro
                 body: body.join("\n"),
             });
         }
-        mail::enqueue(conn, &emails, now)?;
+        let enqueued = mail::enqueue(conn, &emails, now)?;
         mail::summarised(conn, until, now)?;
-        Ok::<_, StoreError>(emails.len())
+        Ok::<_, StoreError>(enqueued)
     })?)
 }
 
@@ -283,5 +283,6 @@ pub fn endpoint_disabled(
             body: body.join("\n"),
         }],
         at,
-    )
+    )?;
+    Ok(())
 }

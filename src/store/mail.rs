@@ -90,7 +90,7 @@ pub fn contacts_of_many(
     Ok(contacts)
 }
 
-/// An e-mail to enqueue.
+/// An e-mail to enqueue: one stored e-mail per recipient.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewEmail {
     pub organisation_id: i32,
@@ -100,23 +100,32 @@ pub struct NewEmail {
     pub body: String,
 }
 
-/// Enqueues e-mails, due at once (in the caller's transaction).
-pub fn enqueue(conn: &mut DbConnection, emails: &[NewEmail], at: NaiveDateTime) -> StoreResult<()> {
+/// Enqueues e-mails, due at once (in the caller's transaction): one to each recipient, each
+/// sent and retried on its own (an address the SMTP server refuses holds back no other).
+/// Tells how many were stored.
+pub fn enqueue(
+    conn: &mut DbConnection,
+    emails: &[NewEmail],
+    at: NaiveDateTime,
+) -> StoreResult<usize> {
+    let mut stored = 0;
     for email in emails {
-        diesel::insert_into(email_messages::table)
-            .values((
-                email_messages::organisation_id.eq(email.organisation_id),
-                email_messages::kind.eq(email.kind),
-                email_messages::recipients.eq(email.recipients.join(",")),
-                email_messages::subject.eq(&email.subject),
-                email_messages::body.eq(&email.body),
-                email_messages::created_at.eq(at),
-                email_messages::attempts.eq(0),
-                email_messages::next_attempt_at.eq(at),
-            ))
-            .execute(conn)?;
+        for recipient in &email.recipients {
+            stored += diesel::insert_into(email_messages::table)
+                .values((
+                    email_messages::organisation_id.eq(email.organisation_id),
+                    email_messages::kind.eq(email.kind),
+                    email_messages::recipient.eq(recipient),
+                    email_messages::subject.eq(&email.subject),
+                    email_messages::body.eq(&email.body),
+                    email_messages::created_at.eq(at),
+                    email_messages::attempts.eq(0),
+                    email_messages::next_attempt_at.eq(at),
+                ))
+                .execute(conn)?;
+        }
     }
-    Ok(())
+    Ok(stored)
 }
 
 /// Whether any e-mail is due at `now` (a read: the mailer takes the write lock only when
@@ -137,8 +146,7 @@ pub struct EmailRow {
     pub id: i64,
     pub organisation_id: i32,
     pub kind: String,
-    /// Comma-separated.
-    pub recipients: String,
+    pub recipient: String,
     pub subject: String,
     pub body: String,
     pub created_at: NaiveDateTime,

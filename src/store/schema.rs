@@ -335,7 +335,7 @@ diesel::table! {
         id -> BigInt,
         organisation_id -> Integer,
         kind -> Text,
-        recipients -> Text,
+        recipient -> Text,
         subject -> Text,
         body -> Text,
         created_at -> Timestamp,

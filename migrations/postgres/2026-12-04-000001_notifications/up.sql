@@ -14,8 +14,9 @@ CREATE TABLE email_messages (
     id BIGSERIAL PRIMARY KEY,
     organisation_id INTEGER NOT NULL REFERENCES organisations (id),
     kind TEXT NOT NULL,
-    -- Comma-separated addresses: the organisation's contacts when the e-mail was composed.
-    recipients TEXT NOT NULL,
+    -- One contact address: each contact gets an e-mail of its own, so that an address the
+    -- SMTP server refuses never holds back the others.
+    recipient TEXT NOT NULL,
     subject TEXT NOT NULL,
     body TEXT NOT NULL,
     created_at TIMESTAMP NOT NULL,
