@@ -579,11 +579,14 @@ fn an_expired_delivery_leaves_every_mailbox_but_stays_in_the_ledger(backend: Bac
     let stored = entries(&app.broadcasts());
     assert_eq!(stored.len(), 2, "{stored:?}");
 
-    // A's file of yesterday and the broadcast (one document for every mailbox) are due.
+    // A's file of yesterday and the broadcast (one document for every mailbox) are due; the
+    // sweep also gives the notices owed: the files kept five days (A's and B's) expire within
+    // the alert window.
     app.make_due(&[old.id, broadcast.id]);
     assert_eq!(
         app.expire_deliveries(),
-        "2 document(s) expired, 2 document(s)' files removed"
+        "2 document(s) expired, 2 document(s)' files removed\n\
+         0 unread reminder(s), 2 expiry alert(s), 0 e-mail(s) enqueued"
     );
 
     assert_eq!(ids(&app.mailbox(&a)), [new.id]);
@@ -634,7 +637,8 @@ fn an_expired_delivery_leaves_every_mailbox_but_stays_in_the_ledger(backend: Bac
     let ledgers = (app.ledger(&a.cbe), app.ledger(&b.cbe));
     assert_eq!(
         app.expire_deliveries(),
-        "0 document(s) expired, 0 document(s)' files removed"
+        "0 document(s) expired, 0 document(s)' files removed\n\
+         0 unread reminder(s), 0 expiry alert(s), 0 e-mail(s) enqueued"
     );
     assert!(batch.snapshot() == outbox, "the outbox changed");
     assert_eq!((app.ledger(&a.cbe), app.ledger(&b.cbe)), ledgers);

@@ -704,7 +704,11 @@ fn the_token_endpoint_issues_tokens_to_clients_only(backend: Backend) {
     );
     assert_eq!(
         metadata["token_endpoint_auth_methods_supported"],
-        json!(["client_secret_basic", "client_secret_post"])
+        json!([
+            "client_secret_basic",
+            "client_secret_post",
+            "private_key_jwt"
+        ])
     );
     assert_eq!(metadata["scopes_supported"], json!([READ, DOWNLOAD]));
 }
