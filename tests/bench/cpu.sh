@@ -22,12 +22,12 @@ _cpu_ticks_of() {
   echo "$total"
 }
 
-cpu_snapshot() { # server_pid
+cpu_snapshot() { # "server_pid …" (one word, pids separated by spaces)
   local machine
   # fields: user nice system idle iowait irq softirq steal
   machine=$(awk '/^cpu / { t = 0; for (i = 2; i <= 9; i++) t += $i; print t - $5 - $6, t, $7 + $8 }' /proc/stat)
-  # shellcheck disable=SC2046
-  echo "$machine $(_cpu_ticks_of "$1") $(_cpu_ticks_of $(pgrep -x postgres || true))"
+  # shellcheck disable=SC2046,SC2086 # the server's pids are words
+  echo "$machine $(_cpu_ticks_of $1) $(_cpu_ticks_of $(pgrep -x postgres || true))"
 }
 
 # JSON: cores used on average by each party between two snapshots; client_cpu_s is the

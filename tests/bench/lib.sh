@@ -276,18 +276,20 @@ top_snapshot_later() { # phase rep seconds file
 
 # One wrk measurement of RUN_DIR/../<op>.lua (or of WRK_SCRIPT, when set: several
 # measurements of one script) against url, with the given environment (NAME=value words) for
-# the script.
+# the script. WRK_TIMEOUT: wrk's --timeout (default 5s; also the ceiling of its latency
+# histogram). CPU_PIDS: the processes counted as the server (default SERVER_PID; e.g. the
+# master and workers of an nginx measured instead).
 run_wrk() { # phase backend size op rep seconds url [NAME=value …]
   local phase=$1 backend=$2 size=$3 op=$4 rep=$5 seconds=$6 url=$7
   shift 7
   local tag=$RUN_DIR/$backend-$(human "$size")-$op-$phase-$rep
   top_snapshot_later "$phase" "$rep" "$seconds" "$RUN_DIR/top-$backend-$(human "$size")-$op.txt"
   local before after
-  before=$(cpu_snapshot "$SERVER_PID")
+  before=$(cpu_snapshot "${CPU_PIDS:-$SERVER_PID}")
   env "$@" /usr/bin/time -f '%U %S' -o "$tag.time" \
-    wrk -t "$THREADS" -c "$CLIENTS" -d "${seconds}s" --timeout 5s -s "${WRK_SCRIPT:-$HERE/$op.lua}" "$url" >"$tag.wrk" 2>&1 ||
+    wrk -t "$THREADS" -c "$CLIENTS" -d "${seconds}s" --timeout "${WRK_TIMEOUT:-5s}" -s "${WRK_SCRIPT:-$HERE/$op.lua}" "$url" >"$tag.wrk" 2>&1 ||
     { cat "$tag.wrk" >&2; die "wrk failed"; }
-  after=$(cpu_snapshot "$SERVER_PID")
+  after=$(cpu_snapshot "${CPU_PIDS:-$SERVER_PID}")
   [[ -z $TOP_PID ]] || wait "$TOP_PID" || true
   local result
   result=$(grep -m1 '^BENCH_RESULT ' "$tag.wrk" | cut -d' ' -f2-) || die "no result in $tag.wrk"
