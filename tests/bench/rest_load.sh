@@ -189,16 +189,14 @@ measure_op() { # phase op rep seconds
     list) url=$BASE env=(BENCH_TOKEN="$TOKEN" BENCH_PAGES="$PAGES" BENCH_PAGE_SIZE="$PAGE_SIZE") ;;
     livez) url=$BASE/livez script=$HERE/livez.lua ;;
     static-list) url=$STATIC env=(BENCH_PATH=/page.json) cpu_pids=$NGINX_PIDS ;;
-    download-*)
-      url=$BASE script=$HERE/rest_download.lua clients=${op##*-} timeout=300s
-      env=(BENCH_PATH="/api/v1/deliveries/$LARGE_ID/content" BENCH_TOKEN="$TOKEN" BENCH_SIZE="$SIZE_BYTES")
-      seconds=$((seconds == DURATION ? DOWNLOAD_DURATION : seconds)) ;;
-    static-download-*)
-      url=$STATIC script=$HERE/rest_download.lua clients=${op##*-} timeout=300s cpu_pids=$NGINX_PIDS
-      env=(BENCH_PATH=/payload.bin BENCH_SIZE="$SIZE_BYTES")
-      seconds=$((seconds == DURATION ? DOWNLOAD_DURATION : seconds)) ;;
+    download-*) url=$BASE env=(BENCH_PATH="/api/v1/deliveries/$LARGE_ID/content" BENCH_TOKEN="$TOKEN" BENCH_SIZE="$SIZE_BYTES") ;;
+    static-download-*) url=$STATIC env=(BENCH_PATH=/payload.bin BENCH_SIZE="$SIZE_BYTES") cpu_pids=$NGINX_PIDS ;;
     *) die "unknown measurement $op" ;;
   esac
+  if [[ $op == *download-* ]]; then
+    script=$HERE/rest_download.lua clients=${op##*-} timeout=300s
+    seconds=$((seconds == DURATION ? DOWNLOAD_DURATION : seconds))
+  fi
   local before
   before=$(rss_now)
   start_sampler "$backend-$op-$phase-$rep"
@@ -208,9 +206,7 @@ measure_op() { # phase op rep seconds
   if [[ $op == *download* ]]; then
     say "      $(jq -r '"\(.mib_s) MiB/s, \(.good) complete downloads, \(.bytes / 1048576 | floor) MiB received"' <<<"$LAST")"
   fi
-  local saved=$LAST
-  record_rss "$phase" "$op" "$rep" "$before"
-  LAST=$saved
+  record_rss "$phase" "$op" "$rep" "$before" # keeps LAST, the measurement's result
 }
 
 # One broadcast of the mailbox (xargs runs it PUBLISH_JOBS at a time): notice-N.txt.
